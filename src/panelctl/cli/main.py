@@ -1,0 +1,439 @@
+"""The panelctl command. Each command opens the store and calls one library function.
+
+Only typer, rich and the light panelctl modules are imported at start-up; the library
+(cryptography, YAML, git) is imported inside the commands that need it, so `--help` and
+cron runs start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from ..errors import ExitCode, InvalidInputError, PanelctlError
+from .output import Format, emit, say
+
+
+class PanelctlGroup(TyperGroup):
+    """The one error handler: a PanelctlError becomes one sentence and its exit code."""
+
+    def invoke(self, ctx: typer.Context):
+        debug = bool(ctx.params.get("debug")) or os.environ.get("PANELCTL_DEBUG") == "1"
+        try:
+            return super().invoke(ctx)
+        except PanelctlError as error:
+            if debug:
+                raise
+            say(f"panelctl: {error.message}")
+            raise typer.Exit(int(error.exit_code)) from None
+        except (KeyboardInterrupt, typer.Abort):
+            say(
+                "panelctl: interrupted; nothing was half-written (any unfinished change was rolled back)."
+            )
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except (typer.Exit, typer.TyperException):
+            raise
+        except Exception as error:  # a bug: no traceback (it may hold record data) unless --debug
+            if debug:
+                raise
+            say(
+                f"panelctl: unexpected internal error ({type(error).__name__}); nothing more is "
+                "shown so that no record data reaches the screen. Run again with --debug to see it."
+            )
+            raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+app = typer.Typer(
+    cls=PanelctlGroup,
+    name="panelctl",
+    help="Encrypted, git-versioned records for multi-agency child exploitation panels.\n\n"
+    "Example: panelctl --store ~/panels/stoke-mace verify",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+identity_app = typer.Typer(
+    help="Create and show identities (your key to stores).", no_args_is_help=True
+)
+access_app = typer.Typer(help="Who may read this store.", no_args_is_help=True)
+record_app = typer.Typer(help="List and show records of any type.", no_args_is_help=True)
+app.add_typer(identity_app, name="identity")
+app.add_typer(access_app, name="access")
+app.add_typer(record_app, name="record")
+
+
+@dataclass
+class State:
+    store: str | None = None
+    identity: str | None = None
+    debug: bool = False
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store", help="The store folder.", envvar="PANELCTL_STORE", show_envvar=True
+        ),
+    ] = None,
+    identity: Annotated[
+        str | None,
+        typer.Option(
+            "--identity", help="Your identity file.", envvar="PANELCTL_IDENTITY", show_envvar=True
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    os.umask(0o077)
+    _STATE.store, _STATE.identity, _STATE.debug = store, identity, debug
+
+
+_STATE = State()
+
+
+def _state() -> State:
+    """The global options of the running command (set by :func:`main` on every run)."""
+    return _STATE
+
+
+def open_store(*, identity: bool = True):
+    from ..identity import load_identity
+    from ..store import Store, find_root
+
+    state = _state()
+    root = find_root(state.store)
+    return Store(root, load_identity(state.identity) if identity else None)
+
+
+# --- identity ----------------------------------------------------------------------------
+
+
+@identity_app.command("new")
+def identity_new(
+    name: Annotated[str, typer.Option(help="Your name, as it will appear in the store's history.")],
+    email: Annotated[str, typer.Option(help="Your secure e-mail address.")] = "",
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write it (default: your config folder).")
+    ] = None,
+    no_passphrase: Annotated[
+        bool, typer.Option("--no-passphrase", help="Unprotected, for a cron job; needs --out.")
+    ] = False,
+) -> None:
+    """Create an identity and print its recipient (give that to your coordinator).
+
+    Example: panelctl identity new --name "Sam Coordinator" --email sam@council.gov.uk
+    """
+    from .. import config
+    from ..fsutil import ensure_private_dir
+    from ..identity import create_identity_file, read_passphrase
+
+    if no_passphrase and out is None:
+        raise InvalidInputError(
+            "An identity without a passphrase must be written to a path you choose: give --out."
+        )
+    path = out or config.default_identity_path()
+    if out is None:
+        ensure_private_dir(config.config_dir())
+    if path.exists():
+        raise InvalidInputError(
+            f"Identity file {path} already exists; choose another --out or remove it first."
+        )
+    passphrase = None if no_passphrase else read_passphrase(confirm=True, prompt="New passphrase: ")
+    created = create_identity_file(path, name, email, passphrase)
+    say(f"Identity written to {path} (0600). Your recipient, to give to a coordinator:")
+    typer.echo(created.recipient)
+
+
+@identity_app.command("show")
+def identity_show() -> None:
+    """Show the identity in use: its name, recipient and file, without unlocking it.
+
+    Example: panelctl identity show
+    """
+    from .. import config
+    from ..identity import read_identity_file
+
+    found = read_identity_file(config.identity_path(_state().identity))
+    typer.echo(f"name:      {found.name}")
+    typer.echo(f"recipient: {found.recipient}")
+    typer.echo(f"file:      {found.path}")
+    typer.echo(f"protected: {'passphrase' if found.protected else 'none (file permissions only)'}")
+
+
+# --- store -------------------------------------------------------------------------------
+
+
+@app.command("init")
+def init(
+    directory: Annotated[Path, typer.Argument(help="The new store's folder.")],
+    profile: Annotated[
+        str, typer.Option(help="The panel's profile: cse-marac, mace, cse-panel, mcse or macse.")
+    ],
+    name: Annotated[str, typer.Option(help="The panel's name.")],
+    agency: Annotated[str, typer.Option(help="Your agency, e.g. \"Stoke-on-Trent City Council\".")],
+) -> None:
+    """Create a new store with you as its first coordinator.
+
+    Example: panelctl init ~/panels/stoke-mace --profile mace --name "Stoke-on-Trent MACE"
+    """
+    from ..identity import load_identity
+    from ..store import init_store
+
+    store = init_store(directory, profile, name, load_identity(_state().identity), agency)
+    say(f"Created the store {store.root} (profile {profile}); you are its coordinator.")
+
+
+@app.command("setup")
+def setup() -> None:
+    """Register the decrypting diff driver and the plaintext guard in a clone of a store.
+
+    Example: git clone git@server:stoke-mace.git && cd stoke-mace && panelctl setup
+    """
+    from ..store import find_root, setup_clone
+
+    setup_clone(find_root(_state().store))
+
+
+@app.command("verify")
+def verify() -> None:
+    """Check every record decrypts and validates, and nothing is plaintext. Silent when all is well.
+
+    Example: panelctl verify || echo "store needs attention"
+    """
+    from ..verify import verify as run_verify
+
+    problems = run_verify(open_store())
+    for problem in problems:
+        typer.echo(str(problem))
+    if problems:
+        raise typer.Exit(int(ExitCode.PROBLEMS_FOUND))
+
+
+@app.command("log")
+def log(
+    record_id: Annotated[str | None, typer.Argument(help="Only this record's history.")] = None,
+    patch: Annotated[
+        bool, typer.Option("--patch", "-p", help="Show each change, decrypted.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", help="At most this many changes.")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+) -> None:
+    """Who changed what, and when.
+
+    Example: panelctl log C-0042 --patch
+    """
+    from .. import history
+
+    if patch and not record_id:
+        raise InvalidInputError("--patch needs a record id, e.g. panelctl log C-0042 --patch.")
+    store = open_store(identity=patch)
+    if record_id:
+        store.path_of(record_id)  # a clear error for a malformed id
+    found = history.changes(store, record_id, limit)
+    if patch:
+        for change in found:
+            typer.echo(
+                f"{change.commit[:10]}  {change.when_text}  {change.author}  {change.subject}"
+            )
+            typer.echo(history.patch(store, record_id, change))
+        return
+    rows = [
+        {
+            "commit": c.commit[:10],
+            "date": c.when_text,
+            "when": c.when.isoformat(),
+            "author": c.author,
+            "change": c.subject,
+        }
+        for c in found
+    ]
+    columns = [
+        ("date", "When (UK time)"),
+        ("author", "Who"),
+        ("change", "What"),
+        ("commit", "Commit"),
+    ]
+    if fmt is not Format.table:
+        columns = [("commit", ""), ("when", ""), ("author", ""), ("change", "")]
+    emit(rows, columns, fmt)
+
+
+@app.command("textconv", hidden=True)
+def textconv(file: Annotated[Path, typer.Argument()]) -> None:
+    """git's diff driver: print a record's decrypted YAML (registered by init and setup)."""
+    from .. import history
+
+    blob = file.read_bytes()
+    try:
+        plaintext = history.textconv(open_store(), str(file), blob)
+    except PanelctlError as error:
+        plaintext = f"[panelctl cannot show this record: {error.message}]\n".encode()
+    sys.stdout.buffer.write(plaintext)
+
+
+# --- access ------------------------------------------------------------------------------
+
+
+@access_app.command("list")
+def access_list(
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+) -> None:
+    """List the readers of this store and their roles.
+
+    Example: panelctl access list --format csv
+    """
+    store = open_store()
+    rows = [
+        {
+            "name": r.name,
+            "agency": r.agency,
+            "role": r.role,
+            "recipient": r.recipient,
+            "added": r.added,
+        }
+        for r in store.keyring.readers
+    ]
+    emit(
+        rows,
+        [
+            ("name", "Name"),
+            ("agency", "Agency"),
+            ("role", "Role"),
+            ("added", "Added"),
+            ("recipient", "Recipient"),
+        ],
+        fmt,
+        title=f"Readers (key epoch {store.keyring.epoch})",
+    )
+
+
+@access_app.command("add")
+def access_add(
+    recipient: Annotated[
+        str, typer.Argument(help="Their recipient (from `panelctl identity new`).")
+    ],
+    name: Annotated[str, typer.Option(help="Their name.")],
+    agency: Annotated[str, typer.Option(help="Their agency.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="coordinator, chair, vice-chair, business-support, member, cron or recovery."
+        ),
+    ],
+) -> None:
+    """Let one more person (or a cron job) read this store.
+
+    Example: panelctl access add pcr1... --name "Alex Vice-Chair" --agency "Children's Services" --role vice-chair
+    """
+    from ..access import add_reader
+
+    reader = add_reader(open_store(), recipient, name, agency, role)
+    say(f"Added {reader.name} ({reader.role}) as a reader.")
+
+
+@access_app.command("remove")
+def access_remove(
+    who: Annotated[str, typer.Argument(help="The reader's name or recipient.")],
+) -> None:
+    """Remove a reader: a new key, every record re-encrypted, one commit.
+
+    git history stays readable to a removed reader who kept a copy of it.
+
+    Example: panelctl access remove "Alex Vice-Chair"
+    """
+    from ..access import remove_reader
+
+    store = open_store()
+    reader = remove_reader(store, who)
+    say(
+        f"Removed {reader.name}; records are now under key epoch {store.keyring.epoch}. "
+        "Copies of the history they already hold stay readable to them."
+    )
+
+
+# --- records -----------------------------------------------------------------------------
+
+
+@record_app.command("list")
+def record_list(
+    type_name: Annotated[
+        str, typer.Argument(help="case, meeting or action.", metavar="TYPE")
+    ] = "case",
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+) -> None:
+    """List records of one type from the encrypted index.
+
+    Example: panelctl record list action --format json
+    """
+    from ..records import record_type
+
+    rtype = record_type(type_name)
+    store = open_store()
+    rows = [{"id": rid, **fields} for rid, fields in sorted(store.index().rows(rtype.name))]
+    emit(
+        rows,
+        [("id", "Id")] + [(f, f.replace("_", " ").capitalize()) for f in rtype.index_fields],
+        fmt,
+    )
+
+
+@record_app.command("show")
+def record_show(record_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Print one record's decrypted YAML to the terminal.
+
+    Example: panelctl record show C-0001
+    """
+    store = open_store()
+    plaintext = store.read_plaintext(record_id)
+    store.read(record_id)  # validates
+    sys.stdout.write(plaintext.decode("utf-8"))
+
+
+# --- demo --------------------------------------------------------------------------------
+
+
+@app.command("demo")
+def demo(
+    source: Annotated[Path, typer.Argument(help="The bundled sample store.")] = Path(
+        "sample-store"
+    ),
+) -> None:
+    """Copy the sample store to a temporary folder and show what panelctl does with it.
+
+    The checked-in sample store is never modified.
+
+    Example: panelctl demo sample-store
+    """
+    from ..demo import prepare_demo
+
+    copy = prepare_demo(source)
+    env_line = f"export PANELCTL_STORE={copy.store} PANELCTL_IDENTITY={copy.identity}"
+    say(f"Copied the sample store to {copy.store} (a new git repository).")
+    say("Using the DEMO-ONLY identity shipped with it.\n")
+    state = _state()
+    state.store, state.identity = str(copy.store), str(copy.identity)
+    say("$ panelctl verify   (silent means every record is intact and encrypted)")
+    verify()
+    say("\n$ panelctl record list case")
+    record_list("case", Format.table)
+    say("\n$ panelctl record list action")
+    record_list("action", Format.table)
+    say("\n$ panelctl log")
+    log(None, False, 5, Format.table)
+    say(f"\nTo carry on with this copy:\n  {env_line}\n  panelctl record show C-0001")
+
+
+def run() -> None:
+    app()

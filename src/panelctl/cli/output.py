@@ -1,0 +1,47 @@
+"""One set of output options for every list: a table on a terminal, or JSON, or CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def emit(
+    rows: Sequence[dict], columns: Sequence[tuple[str, str]], fmt: Format, title: str = ""
+) -> None:
+    """Print ``rows`` (dicts keyed by the first item of each column) to stdout."""
+    keys = [key for key, _heading in columns]
+    if fmt is Format.json:
+        json.dump(
+            [{k: row.get(k) for k in keys} for row in rows], sys.stdout, indent=2, default=str
+        )
+        sys.stdout.write("\n")
+    elif fmt is Format.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(keys)
+        for row in rows:
+            writer.writerow(["" if row.get(k) is None else row.get(k) for k in keys])
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title or None, show_lines=False)
+        for _key, heading in columns:
+            table.add_column(heading)
+        for row in rows:
+            table.add_row(*["" if row.get(k) is None else str(row.get(k)) for k in keys])
+        Console(soft_wrap=False).print(table)
+
+
+def say(message: str) -> None:
+    """A message for the person (stderr), never data."""
+    sys.stderr.write(message.rstrip("\n") + "\n")

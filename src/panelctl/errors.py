@@ -1,0 +1,109 @@
+"""One error tree for panelctl, and the exit codes it maps to.
+
+Every error's message is one plain sentence that names what is wrong and where (a path,
+a record id or a field, never a child's name) and, where there is one, the fix. The CLI
+has one handler that prints the message and exits with the error's code; the README lists
+the codes.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    #: ``verify`` found problems, or ``--check`` found a non-empty list.
+    PROBLEMS_FOUND = 1
+    #: Wrong command-line usage (Typer's own code).
+    USAGE = 2
+    NOT_A_STORE = 3
+    IDENTITY = 4
+    WRONG_PASSPHRASE = 5
+    NOT_A_READER = 6
+    TAMPERED = 7
+    MISPLACED = 8
+    INVALID_RECORD = 9
+    NOT_FOUND = 10
+    NOT_ALLOWED = 11
+    LOCKED = 12
+    NO_TERMINAL = 13
+    GIT = 14
+    INVALID_INPUT = 15
+    INTERNAL = 70
+    INTERRUPTED = 130
+
+
+class PanelctlError(Exception):
+    """Base of every error panelctl raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.message
+
+
+class NotAStoreError(PanelctlError):
+    exit_code = ExitCode.NOT_A_STORE
+
+
+class IdentityError(PanelctlError):
+    """The identity file is missing, unreadable, malformed or too open."""
+
+    exit_code = ExitCode.IDENTITY
+
+
+class WrongPassphraseError(IdentityError):
+    exit_code = ExitCode.WRONG_PASSPHRASE
+
+
+class NoTerminalError(PanelctlError):
+    """A passphrase or answer is needed and there is no terminal to ask on."""
+
+    exit_code = ExitCode.NO_TERMINAL
+
+
+class NotAReaderError(PanelctlError):
+    exit_code = ExitCode.NOT_A_READER
+
+
+class TamperedError(PanelctlError):
+    """A file fails authentication: changed, truncated or extended."""
+
+    exit_code = ExitCode.TAMPERED
+
+
+class MisplacedError(TamperedError):
+    """An intact encrypted file that belongs at another path or in another store."""
+
+    exit_code = ExitCode.MISPLACED
+
+
+class InvalidRecordError(PanelctlError):
+    exit_code = ExitCode.INVALID_RECORD
+
+
+class NotFoundError(PanelctlError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class NotAllowedError(PanelctlError):
+    exit_code = ExitCode.NOT_ALLOWED
+
+
+class LockedError(PanelctlError):
+    exit_code = ExitCode.LOCKED
+
+
+class GitError(PanelctlError):
+    exit_code = ExitCode.GIT
+
+
+class InvalidInputError(PanelctlError):
+    """A value given on the command line or in an input file is not usable."""
+
+    exit_code = ExitCode.INVALID_INPUT

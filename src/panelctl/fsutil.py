@@ -1,0 +1,58 @@
+"""Private directories and atomic writes: temp file, fsync, rename, fsync the directory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def ensure_private_dir(path: Path) -> Path:
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    os.chmod(path, PRIVATE_DIR)
+    return path
+
+
+def is_private(path: Path) -> bool:
+    """True when neither group nor others may read, write or enter ``path``."""
+    return stat.S_IMODE(path.stat().st_mode) & 0o077 == 0
+
+
+def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file, whole.
+
+    The temp file has a random name (never the record's) and lives in ``tmp_dir`` (on the
+    same file system) or beside ``path``.
+    """
+    directory = tmp_dir or path.parent
+    tmp = directory / f".tmp-{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_new_private(path: Path, data: bytes) -> None:
+    """Create ``path`` (which must not exist) as a 0600 file, atomically."""
+    if path.exists():
+        raise FileExistsError(path)
+    atomic_write(path, data)

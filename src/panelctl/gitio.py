@@ -1,0 +1,165 @@
+"""Every git call panelctl makes, through git's own command line.
+
+We call ``git`` directly rather than through GitPython: the store issue measured a commit
+in a 110,000-file repository at 0.26 s through the command line against 4.6 s through
+GitPython's index API, and GitPython's import alone costs start-up time. Long path lists
+go through ``--pathspec-from-file`` on standard input, never argv.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import GitError
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str
+
+
+def run(
+    root: Path,
+    args: Sequence[str],
+    *,
+    stdin: str | None = None,
+    author: Author | None = None,
+    check: bool = True,
+) -> str:
+    env = dict(os.environ)
+    # Never let git open an editor or a pager, or prompt, from inside panelctl.
+    env.update(
+        {"GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true", "GIT_PAGER": "cat", "LC_ALL": "C"}
+    )
+    if author is not None:
+        env.update(
+            {
+                "GIT_AUTHOR_NAME": author.name,
+                "GIT_AUTHOR_EMAIL": author.email,
+                "GIT_COMMITTER_NAME": author.name,
+                "GIT_COMMITTER_EMAIL": author.email,
+            }
+        )
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH; install git and try again.") from None
+    if check and result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise GitError(f"git {args[0]} failed in {root}: {detail}")
+    return result.stdout
+
+
+def init(root: Path) -> None:
+    run(root, ["init", "--quiet", "--initial-branch=main"])
+
+
+def set_config(root: Path, key: str, value: str) -> None:
+    run(root, ["config", "--local", key, value])
+
+
+def head(root: Path) -> str | None:
+    out = run(root, ["rev-parse", "--verify", "--quiet", "HEAD"], check=False).strip()
+    return out or None
+
+
+def git_dir(root: Path) -> Path:
+    return (root / run(root, ["rev-parse", "--git-dir"]).strip()).resolve()
+
+
+def commit(root: Path, paths: Iterable[str], message: str, author: Author) -> None:
+    """Stage exactly ``paths`` (added, changed or deleted) and commit only them."""
+    listing = "\n".join(paths) + "\n"
+    run(root, ["add", "--all", "--pathspec-from-file=-", "--"], stdin=listing)
+    run(
+        root,
+        ["commit", "--quiet", "--no-verify", "-m", message, "--pathspec-from-file=-", "--"],
+        stdin=listing,
+        author=author,
+    )
+
+
+def restore(root: Path, paths: Iterable[str]) -> None:
+    """Put ``paths`` back as they are at HEAD; remove those HEAD does not have."""
+    paths = list(paths)
+    if not paths:
+        return
+    at_head = tracked_at_head(root, paths)
+    for path in paths:
+        if path not in at_head:
+            (root / path).unlink(missing_ok=True)
+    keep = "\n".join(p for p in paths if p in at_head) + "\n"
+    if keep.strip():
+        run(root, ["reset", "--quiet", "--pathspec-from-file=-", "--"], stdin=keep, check=False)
+        run(root, ["checkout", "HEAD", "--pathspec-from-file=-", "--"], stdin=keep)
+
+
+def tracked_at_head(root: Path, paths: Sequence[str]) -> set[str]:
+    if head(root) is None:
+        return set()
+    query = "".join(f"HEAD:{p}\n" for p in paths)
+    out = run(root, ["cat-file", "--batch-check"], stdin=query)
+    return {
+        p for p, line in zip(paths, out.splitlines(), strict=True) if not line.endswith("missing")
+    }
+
+
+def changed_since(root: Path, old: str, new: str, folders: Sequence[str]) -> list[tuple[str, str]]:
+    """(status, path) for record files that differ between two commits."""
+    out = run(
+        root, ["diff", "--name-status", "--no-renames", old, new, "--", *folders], check=False
+    )
+    changes = []
+    for line in out.splitlines():
+        status, _, path = line.partition("\t")
+        changes.append((status[:1], path))
+    return changes
+
+
+def is_ancestor(root: Path, old: str, new: str) -> bool:
+    result = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", old, new], cwd=root, capture_output=True
+    )
+    return result.returncode == 0
+
+
+def dirty_paths(root: Path, folders: Sequence[str]) -> list[str]:
+    out = run(root, ["status", "--porcelain", "--untracked-files=all", "--", *folders])
+    return [line[3:] for line in out.splitlines() if line]
+
+
+def log(root: Path, paths: Sequence[str] = (), limit: int | None = None) -> list[dict]:
+    fmt = "%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1e"
+    args = ["log", f"--format={fmt}", "--no-color"]
+    if limit:
+        args.append(f"-n{limit}")
+    if head(root) is None:
+        return []
+    out = run(root, [*args, "--", *paths])
+    entries = []
+    for chunk in out.split("\x1e"):
+        chunk = chunk.strip("\n")
+        if not chunk:
+            continue
+        sha, name, email, when, subject = chunk.split("\x1f")
+        entries.append(
+            {"commit": sha, "author": name, "email": email, "date": when, "subject": subject}
+        )
+    return entries
+
+
+def show_file(root: Path, commit_id: str, path: str) -> bytes | None:
+    result = subprocess.run(["git", "show", f"{commit_id}:{path}"], cwd=root, capture_output=True)
+    return result.stdout if result.returncode == 0 else None

@@ -1,0 +1,236 @@
+"""Record types: where each lives, how its ids look, and what a valid record holds.
+
+A record is a plain ``dict`` with an ``id``. Each type declares its fields; validation
+names the record id and the field, never a value (a value may be a child's name). Later
+issues add types by adding a :class:`RecordType` to :data:`TYPES`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from .errors import InvalidInputError, InvalidRecordError
+
+ID_PATTERN = re.compile(r"^([A-Z]{1,3})-([0-9]{4,9})$")
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str  # str, text, date, datetime, time, int, bool, list, map, ref:<type>
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    fields: Mapping[str, Field] = field(default_factory=dict)  # known keys of a map
+
+
+@dataclass(frozen=True)
+class RecordType:
+    name: str
+    plural: str
+    prefix: str
+    width: int
+    fields: Mapping[str, Field]
+    #: fields copied into the query index, so lists and reports need not decrypt records
+    index_fields: tuple[str, ...] = ()
+
+    @property
+    def folder(self) -> str:
+        return self.plural
+
+    def path_for(self, record_id: str) -> str:
+        return f"{self.folder}/{record_id}.enc"
+
+    def format_id(self, number: int) -> str:
+        return f"{self.prefix}-{number:0{self.width}d}"
+
+
+S, T, D = Field("str"), Field("text"), Field("date")
+
+CASE = RecordType(
+    name="case",
+    plural="cases",
+    prefix="C",
+    width=4,
+    fields={
+        "id": Field("str", required=True),
+        "status": Field("str", required=True, choices=("open", "closed")),
+        "child": Field(
+            "map",
+            required=True,
+            fields={
+                "name": Field("str", required=True),
+                "dob": D,
+                "gender": S,
+                "ethnicity": S,
+                "school": S,
+                "area": S,
+                "looked_after": Field("bool"),
+            },
+        ),
+        "nominated": D,
+        "referring_agency": S,
+        "lead_agency": S,
+        "lead_professional": S,
+        "risk": S,
+        "exploitation_types": Field("list"),
+        "concern": T,
+        "closed": D,
+        "closure_reason": T,
+    },
+    index_fields=("status", "risk", "nominated", "lead_agency", "referring_agency", "closed"),
+)
+
+MEETING = RecordType(
+    name="meeting",
+    plural="meetings",
+    prefix="M",
+    width=4,
+    fields={
+        "id": Field("str", required=True),
+        "date": Field("date", required=True),
+        "time": Field("time"),
+        "venue": S,
+        "status": Field("str", choices=("planned", "held", "cancelled")),
+        "cases": Field("list"),
+    },
+    index_fields=("date", "status"),
+)
+
+ACTION = RecordType(
+    name="action",
+    plural="actions",
+    prefix="A",
+    width=5,
+    fields={
+        "id": Field("str", required=True),
+        "description": Field("text", required=True),
+        "case": Field("ref:case"),
+        "meeting": Field("ref:meeting"),
+        "agency": S,
+        "owner": S,
+        "due": Field("date", required=True),
+        "status": Field("str", required=True, choices=("open", "done", "cancelled")),
+        "completed": D,
+    },
+    index_fields=("case", "meeting", "agency", "owner", "due", "status", "completed"),
+)
+
+TYPES: dict[str, RecordType] = {t.name: t for t in (CASE, MEETING, ACTION)}
+BY_PREFIX: dict[str, RecordType] = {t.prefix: t for t in TYPES.values()}
+BY_FOLDER: dict[str, RecordType] = {t.folder: t for t in TYPES.values()}
+
+
+def record_type(name: str) -> RecordType:
+    try:
+        return TYPES[name]
+    except KeyError:
+        raise InvalidInputError(
+            f"Unknown record type {name!r}; use one of: {', '.join(TYPES)}."
+        ) from None
+
+
+def type_of_id(record_id: str) -> RecordType:
+    match = ID_PATTERN.match(record_id)
+    rtype = BY_PREFIX.get(match.group(1)) if match else None
+    if rtype is None:
+        raise InvalidInputError(
+            f"{record_id!r} is not a record id (ids look like C-0042, M-0007 or A-00123)."
+        )
+    return rtype
+
+
+def number_of(record_id: str) -> int:
+    return int(record_id.split("-", 1)[1])
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+def validate(rtype: RecordType, record: object, expected_id: str | None = None) -> dict:
+    """Return ``record`` if valid for ``rtype``; otherwise raise naming the id and field."""
+    rid = expected_id or (record.get("id") if isinstance(record, dict) else None) or "(new)"
+    if not isinstance(record, dict):
+        raise InvalidRecordError(f"{rtype.name} {rid} is not a mapping of fields.")
+    if expected_id is not None and record.get("id") != expected_id:
+        raise InvalidRecordError(f"{rtype.name} {rid}: its id field does not match its file name.")
+    record_id = record.get("id")
+    if not isinstance(record_id, str) or type_of_id(record_id) is not rtype:
+        raise InvalidRecordError(
+            f"{rtype.name} {rid}: field id must look like {rtype.format_id(42)}."
+        )
+    _check_map(rtype.fields, record, f"{rtype.name} {rid}", "", strict=True)
+    return record
+
+
+def _check_map(
+    spec: Mapping[str, Field], data: dict, where: str, prefix: str, strict: bool
+) -> None:
+    for name, spec_field in spec.items():
+        if name not in data or data[name] is None:
+            if spec_field.required:
+                raise InvalidRecordError(f"{where}: field {prefix}{name} is required.")
+            continue
+        _check_value(spec_field, data[name], where, f"{prefix}{name}")
+    if strict:
+        for name in data:
+            if name not in spec:
+                raise InvalidRecordError(
+                    f"{where}: unknown field {prefix}{_safe_key(name)}; check its spelling."
+                )
+
+
+def _check_value(spec: Field, value: object, where: str, name: str) -> None:
+    kind = spec.kind
+    ok = {
+        "str": lambda v: isinstance(v, str),
+        "text": lambda v: isinstance(v, str),
+        "date": lambda v: isinstance(v, date) and not isinstance(v, datetime),
+        "datetime": lambda v: isinstance(v, datetime) and v.tzinfo is not None,
+        "time": lambda v: isinstance(v, str) and re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", v),
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "bool": lambda v: isinstance(v, bool),
+        "list": lambda v: isinstance(v, list),
+        "map": lambda v: isinstance(v, dict),
+    }.get(kind)
+    if kind.startswith("ref:"):
+        target = TYPES[kind[4:]]
+        if not (
+            isinstance(value, str)
+            and ID_PATTERN.match(value)
+            and value.startswith(target.prefix + "-")
+        ):
+            raise InvalidRecordError(f"{where}: field {name} must be a {target.name} id.")
+        return
+    if not ok(value):
+        expected = {
+            "date": "a date (YYYY-MM-DD)",
+            "datetime": "a date and time with its UTC offset",
+            "time": "a time (HH:MM)",
+            "text": "text",
+            "str": "text",
+        }.get(kind, f"a {kind}")
+        raise InvalidRecordError(f"{where}: field {name} must be {expected}.")
+    if spec.choices and value not in spec.choices:
+        raise InvalidRecordError(
+            f"{where}: field {name} must be one of: {', '.join(spec.choices)}."
+        )
+    if kind == "map" and spec.fields:
+        _check_map(spec.fields, value, where, f"{name}.", strict=False)
+
+
+def _safe_key(name: object) -> str:
+    text = str(name)
+    return text if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,40}", text) else "(unprintable key)"
+
+
+def index_entry(rtype: RecordType, record: dict) -> dict:
+    """The few fields a query needs, as msgpack-friendly values (dates as ISO strings)."""
+    entry = {}
+    for name in rtype.index_fields:
+        value = record.get(name)
+        if isinstance(value, date | datetime):
+            value = value.isoformat()
+        entry[name] = value
+    return entry

@@ -1,0 +1,35 @@
+"""Jinja2 templates: a store's own ``templates/`` first, then the packaged defaults."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+
+def packaged_templates() -> Path:
+    """The packaged templates folder, in a wheel install and in a source checkout alike."""
+    installed = resources.files("panelctl") / "templates"
+    if installed.is_dir():
+        return Path(str(installed))
+    checkout = Path(__file__).resolve().parents[2] / "templates"
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError("panelctl's templates are missing from this installation")
+
+
+def environment(store_root: Path | None = None):
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    search = [packaged_templates()]
+    if store_root is not None and (store_root / "templates").is_dir():
+        search.insert(0, store_root / "templates")
+    return Environment(
+        loader=FileSystemLoader([str(p) for p in search]),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+
+
+def render(template: str, store_root: Path | None = None, **context) -> str:
+    return environment(store_root).get_template(template).render(**context)
