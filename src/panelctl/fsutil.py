@@ -43,6 +43,30 @@ def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
     fsync_dir(path.parent)
 
 
+def atomic_write_many(items: list[tuple[Path, bytes]], tmp_dir: Path) -> None:
+    """Replace many files at once: all temp files, one sync, then the renames.
+
+    One ``os.sync()`` instead of an fsync per file keeps a 100,000-file re-encryption
+    within seconds; the caller's journal rolls back renames a crash leaves half done.
+    """
+    staged = []
+    try:
+        for path, data in items:
+            tmp = tmp_dir / f".tmp-{secrets.token_hex(8)}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+        os.sync()
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _path in staged:
+            tmp.unlink(missing_ok=True)
+    for directory in {path.parent for _tmp, path in staged}:
+        fsync_dir(directory)
+
+
 def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:

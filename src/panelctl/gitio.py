@@ -53,6 +53,7 @@ def run(
             capture_output=True,
             text=True,
             env=env,
+            umask=0o077,  # objects and files git writes are private to the user
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH; install git and try again.") from None

@@ -38,7 +38,7 @@ from .errors import (
     NotAStoreError,
     NotFoundError,
 )
-from .fsutil import atomic_write, ensure_private_dir
+from .fsutil import atomic_write, atomic_write_many, ensure_private_dir
 from .identity import Identity, fingerprint
 from .keyring import KEYRING_PATH, Keyring, Reader
 from .records import RecordType
@@ -298,7 +298,7 @@ class Transaction:
             raise NotFoundError(f"No record {record_id} in this store.")
         self.staged[path] = None
         self.index_updates[path] = None
-        self.operations.append(("Delete", record_id))
+        self.operations.append(("Delete", f"{records.type_of_id(record_id).name} {record_id}"))
 
     def write_raw(self, path: str, blob: bytes, verb: str, label: str) -> None:
         """Stage a non-record file (the keyring) or an already encrypted record."""
@@ -331,14 +331,19 @@ class Transaction:
         atomic_write(journal, json.dumps({"paths": paths}).encode())
         try:
             tmp = ensure_private_dir(store.private / "tmp")
+            writes = []
             for path in paths:
                 target = store.root / path
                 blob = self.staged[path]
                 if blob is None:
                     target.unlink(missing_ok=True)
                 else:
-                    target.parent.mkdir(exist_ok=True)
-                    atomic_write(target, blob, tmp_dir=tmp)
+                    target.parent.mkdir(mode=0o700, exist_ok=True)
+                    writes.append((target, blob))
+            if len(writes) == 1:
+                atomic_write(*writes[0], tmp_dir=tmp)
+            elif writes:
+                atomic_write_many(writes, tmp)
             gitio.commit(store.root, paths, self._message(), _author(store.identity))
         except BaseException:
             gitio.restore(store.root, paths)

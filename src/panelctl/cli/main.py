@@ -180,7 +180,7 @@ def init(
         str, typer.Option(help="The panel's profile: cse-marac, mace, cse-panel, mcse or macse.")
     ],
     name: Annotated[str, typer.Option(help="The panel's name.")],
-    agency: Annotated[str, typer.Option(help="Your agency, e.g. \"Stoke-on-Trent City Council\".")],
+    agency: Annotated[str, typer.Option(help='Your agency, e.g. "Stoke-on-Trent City Council".')],
 ) -> None:
     """Create a new store with you as its first coordinator.
 

@@ -1,0 +1,146 @@
+"""Shared fixtures: an isolated environment, identities, fresh stores and the sample store.
+
+Every test runs with its own HOME, config folder and TMPDIR, no global or system git
+config, and no PANELCTL_* variables from the outside, so tests cannot touch a real store
+or a real identity, and temp files can be searched for leaks afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from panelctl.cli.main import app
+from panelctl.demo import prepare_demo
+from panelctl.identity import create_identity_file
+from panelctl.store import Store, init_store
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_STORE = REPO / "sample-store"
+#: A fictional child's name that must never appear outside ciphertext.
+CANARY = "Quillonia Zabriskie-Featherstonehaugh"
+TEST_LOG_N = 14  # the lowest scrypt work factor panelctl accepts, to keep tests quick
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("PANELCTL_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    tmp = tmp_path / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    return tmp_path
+
+
+@dataclass
+class Person:
+    path: Path
+    recipient: str
+    name: str
+    passphrase: str | None = None
+
+    def unlock(self):
+        from panelctl.identity import read_identity_file
+
+        return read_identity_file(self.path).unlock(lambda: self.passphrase)
+
+
+@pytest.fixture
+def make_person(tmp_path):
+    def make(name: str, passphrase: str | None = None) -> Person:
+        path = tmp_path / "identities" / f"{name.lower().replace(' ', '-')}.json"
+        created = create_identity_file(
+            path, name, f"{name.split()[0].lower()}@example.gov.uk", passphrase, log_n=TEST_LOG_N
+        )
+        return Person(path, created.recipient, name, passphrase)
+
+    return make
+
+
+@pytest.fixture
+def coordinator(make_person) -> Person:
+    return make_person("Sam Coordinator")
+
+
+@pytest.fixture
+def store(tmp_path, coordinator) -> Store:
+    return init_store(tmp_path / "store", "mace", "Test MACE", coordinator.unlock(), "Test Council")
+
+
+@pytest.fixture
+def sample(tmp_path):
+    """A git-initialised copy of sample-store/ and its demo identity."""
+    return prepare_demo(SAMPLE_STORE, tmp_path / "demo")
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def cli():
+    """Run panelctl in-process through Typer's runner: cli("verify", store=..., identity=...)."""
+
+    def invoke(
+        *args: str,
+        store: Path | None = None,
+        identity: Path | None = None,
+        input: str | None = None,
+        env: dict | None = None,
+    ) -> CliResult:
+        prefix = []
+        if store is not None:
+            prefix += ["--store", str(store)]
+        if identity is not None:
+            prefix += ["--identity", str(identity)]
+        result = CliRunner().invoke(
+            app, [*prefix, *args], input=input, env=env, catch_exceptions=False
+        )
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    return invoke
+
+
+def run_panelctl(
+    *args: str, cwd: Path | None = None, env: dict | None = None, check: bool = False, **kwargs
+) -> subprocess.CompletedProcess:
+    """Run panelctl as a real process (as cron or a terminal would)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "panelctl", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=check,
+        **kwargs,
+    )
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
