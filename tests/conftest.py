@@ -42,6 +42,9 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for role in ("AUTHOR", "COMMITTER"):  # for the plain git commands tests run themselves
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Test Harness")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "harness@example.invalid")
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))

@@ -5,13 +5,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from . import gitio, records
+from .dates import LONDON, show_datetime
 from .errors import PanelctlError
 from .store import Store
-
-LONDON = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)
@@ -23,7 +21,7 @@ class Change:
 
     @property
     def when_text(self) -> str:
-        return self.when.strftime("%-d %b %Y %H:%M")
+        return show_datetime(self.when)
 
 
 def changes(store: Store, record_id: str | None = None, limit: int | None = None) -> list[Change]:

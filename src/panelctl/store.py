@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import config, envelope, gitio, records, yamlio
+from .dates import show_date
 from .errors import (
     InvalidInputError,
     InvalidRecordError,
@@ -433,7 +434,7 @@ def init_store(root: Path, profile: str, name: str, identity: Identity, agency: 
             name=settings.name,
             profile_title=profile_data["title"],
             area=profile_data["area"],
-            created=datetime.now(UTC).strftime("%-d %b %Y"),
+            created=show_date(datetime.now(UTC).date()),
         )
         (root / "README.md").write_text(readme)
         first = Reader(

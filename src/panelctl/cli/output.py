@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from enum import StrEnum
 
+from ..dates import for_display
+
 
 class Format(StrEnum):
     table = "table"
@@ -38,10 +40,11 @@ def emit(
         for _key, heading in columns:
             table.add_column(heading)
         for row in rows:
-            table.add_row(*["" if row.get(k) is None else str(row.get(k)) for k in keys])
+            table.add_row(*[for_display(row.get(k)) for k in keys])
         Console(soft_wrap=False).print(table)
 
 
 def say(message: str) -> None:
     """A message for the person (stderr), never data."""
+    sys.stdout.flush()
     sys.stderr.write(message.rstrip("\n") + "\n")
