@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -58,23 +57,34 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    # Plain help: Typer's rich help imports rich.markdown and markdown-it (about 50 ms),
+    # more than panelctl's whole start-up budget.
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 identity_app = typer.Typer(
-    help="Create and show identities (your key to stores).", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Create and show identities (your key to stores).",
+    no_args_is_help=True,
 )
-access_app = typer.Typer(help="Who may read this store.", no_args_is_help=True)
-record_app = typer.Typer(help="List and show records of any type.", no_args_is_help=True)
+access_app = typer.Typer(
+    rich_markup_mode=None, help="Who may read this store.", no_args_is_help=True
+)
+record_app = typer.Typer(
+    rich_markup_mode=None, help="List and show records of any type.", no_args_is_help=True
+)
 app.add_typer(identity_app, name="identity")
 app.add_typer(access_app, name="access")
 app.add_typer(record_app, name="record")
 
 
-@dataclass
 class State:
-    store: str | None = None
-    identity: str | None = None
-    debug: bool = False
+    """The global options of the running command."""
+
+    def __init__(self) -> None:
+        self.store: str | None = None
+        self.identity: str | None = None
+        self.debug = False
 
 
 @app.callback()

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
-
-from ..dates import for_display
 
 
 class Format(StrEnum):
@@ -23,11 +19,15 @@ def emit(
     """Print ``rows`` (dicts keyed by the first item of each column) to stdout."""
     keys = [key for key, _heading in columns]
     if fmt is Format.json:
+        import json
+
         json.dump(
             [{k: row.get(k) for k in keys} for row in rows], sys.stdout, indent=2, default=str
         )
         sys.stdout.write("\n")
     elif fmt is Format.csv:
+        import csv
+
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(keys)
         for row in rows:
@@ -35,6 +35,8 @@ def emit(
     else:
         from rich.console import Console
         from rich.table import Table
+
+        from ..dates import for_display
 
         table = Table(title=title or None, show_lines=False)
         for _key, heading in columns:
