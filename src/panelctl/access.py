@@ -10,12 +10,12 @@ from .store import Store
 
 def add_reader(store: Store, recipient: str, name: str, agency: str, role: str) -> Reader:
     """Wrap the current data key to one more reader (same key epoch), in one commit."""
-    store.require_role("coordinator")
     reader = new_reader(recipient, name, agency, role)
     with store.transaction(f"Grant access to reader {reader.label}") as tx:
+        store.require_role("coordinator")
         keyring = store.keyring.add(reader)
         tx.write_raw(KEYRING_PATH, keyring.to_bytes(), "", "")
-    store._keyring = keyring
+    store.use_keyring(keyring)
     return reader
 
 
@@ -38,8 +38,8 @@ def find_reader(store: Store, who: str) -> Reader:
 
 def remove_reader(store: Store, who: str) -> Reader:
     """Start a new key epoch without ``who`` and re-encrypt every record, in one commit."""
-    store.require_role("coordinator")
     with store.transaction() as tx:
+        store.require_role("coordinator")
         reader = find_reader(store, who)
         old = store.keyring
         remaining = [r for r in old.readers if r.recipient != reader.recipient]
@@ -57,5 +57,6 @@ def remove_reader(store: Store, who: str) -> Reader:
                 blob = envelope.encrypt(new.key, new.epoch, store.store_id, path, plaintext)
                 tx.write_raw(path, blob, "", "")
         tx.write_raw(KEYRING_PATH, new.to_bytes(), "", "")
-        store._keyring = new
+        store._keyring = new  # the index is saved under the new key as the commit lands
+    store.use_keyring(new)
     return reader

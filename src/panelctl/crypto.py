@@ -109,6 +109,15 @@ def unwrap_key(secret: bytes, ephemeral_public: bytes, wrapped: bytes) -> bytes:
     return key
 
 
+def is_usable_public_key(public: bytes) -> bool:
+    """False for a malformed or low-order X25519 public key (one no secret can match)."""
+    try:
+        _exchange(X25519PrivateKey.generate(), public)
+    except CryptoFailure:
+        return False
+    return True
+
+
 def _exchange(private: X25519PrivateKey, peer_public: bytes) -> bytes:
     try:
         shared = private.exchange(X25519PublicKey.from_public_bytes(peer_public))

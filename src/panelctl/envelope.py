@@ -40,7 +40,11 @@ def epoch_of(blob: bytes) -> int:
 
 
 def decrypt(keys: dict[int, bytes], store_id: bytes, path: str, blob: bytes) -> bytes:
-    """Open a record expected at ``path`` in the store ``store_id``, or say why not."""
+    """Open a record expected at ``path`` in the store ``store_id``, or say why not.
+
+    The header must be exactly the one this store would write at ``path`` and it is the
+    associated data, so every header bit is authenticated; only then is anything opened.
+    """
     if not blob.startswith(MAGIC):
         if len(blob) < len(MAGIC) and MAGIC.startswith(blob):
             raise TamperedError(f"{path} is truncated; restore it from git.")
@@ -53,39 +57,45 @@ def decrypt(keys: dict[int, bytes], store_id: bytes, path: str, blob: bytes) -> 
     claimed = blob[offset : offset + length]
     if len(claimed) < length:
         raise TamperedError(f"{path} is truncated; restore it from git.")
-    sealed = blob[offset + length :]
     key = keys.get(epoch)
+    if key is None and epoch > max(keys, default=0):
+        raise NotAReaderError(
+            f"{path} was written under key epoch {epoch}, which this keyring does not hold: "
+            "it is older than the file, or your access was removed."
+        )
     if key is None:
-        newest = max(keys) if keys else 0
-        if epoch > newest:
-            raise NotAReaderError(
-                f"{path} was written under key epoch {epoch}, which your copy of the keyring "
-                "does not hold; pull the latest store, or ask a coordinator whether your access "
-                "was removed."
-            )
-        raise TamperedError(f"{path} names an unknown key epoch; restore it from git.")
-    try:
-        return crypto.open_sealed(key, sealed, header(epoch, store_id, path))
-    except crypto.CryptoFailure:
-        pass
-    _explain_failure(keys[epoch], file_store, store_id, claimed, path, sealed, epoch)
+        raise TamperedError(
+            f"{path} names key epoch {epoch}, which this store's keyring does not hold; "
+            "restore it from git."
+        )
+    expected = header(epoch, store_id, path)
+    sealed = blob[len(expected) :]
+    if blob.startswith(expected):
+        try:
+            return crypto.open_sealed(key, sealed, expected)
+        except crypto.CryptoFailure:
+            pass
+    else:
+        _explain_misplaced(key, epoch, file_store, store_id, claimed, path, blob[offset + length :])
     raise TamperedError(
         f"{path} fails its integrity check (changed, truncated or extended); restore it from git."
     )
 
 
-def _explain_failure(key, file_store, store_id, claimed, path, sealed, epoch) -> None:
+def _explain_misplaced(key, epoch, file_store, store_id, claimed, path, sealed) -> None:
     """Raise MisplacedError when the file is intact but was written for another place."""
     try:
         claimed_path = claimed.decode("utf-8")
     except UnicodeDecodeError:
+        return
+    if not _SAFE_PATH.match(claimed_path):
         return
     if file_store != store_id:
         raise MisplacedError(
             f"{path} was written for another store; it cannot be read here. Restore this "
             "store's own file from git."
         )
-    if claimed_path != path and _SAFE_PATH.match(claimed_path):
+    if claimed_path != path:
         try:
             crypto.open_sealed(key, sealed, header(epoch, store_id, claimed_path))
         except crypto.CryptoFailure:

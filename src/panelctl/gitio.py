@@ -98,12 +98,18 @@ def restore(root: Path, paths: Iterable[str]) -> None:
     if not paths:
         return
     at_head = tracked_at_head(root, paths)
+    # Unstage everything first: a path HEAD lacks leaves git's index too.
+    run(
+        root,
+        ["reset", "--quiet", "--pathspec-from-file=-", "--"],
+        stdin="\n".join(paths) + "\n",
+        check=False,
+    )
     for path in paths:
         if path not in at_head:
             (root / path).unlink(missing_ok=True)
     keep = "\n".join(p for p in paths if p in at_head) + "\n"
     if keep.strip():
-        run(root, ["reset", "--quiet", "--pathspec-from-file=-", "--"], stdin=keep, check=False)
         run(root, ["checkout", "HEAD", "--pathspec-from-file=-", "--"], stdin=keep)
 
 

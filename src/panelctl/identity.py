@@ -125,11 +125,20 @@ def decode_recipient(text: str) -> bytes:
     except (binascii.Error, ValueError):
         raise InvalidInputError(problem) from None
     public, checksum = raw[:-4], raw[-4:]
-    if len(public) != crypto.KEY_SIZE or crypto.sha256(_CHECKSUM_TAG + public)[:4] != checksum:
+    if (
+        len(public) != crypto.KEY_SIZE
+        or crypto.sha256(_CHECKSUM_TAG + public)[:4] != checksum
+        or encode_recipient(public) != text.lower()  # no non-canonical spellings either
+    ):
         raise InvalidInputError(
             f"Recipient {text[:12]}… has a bad checksum: it was mistyped or cut short."
         )
     return public
+
+
+def canonical_recipient(text: str) -> str:
+    """The one spelling of a recipient (lower case), after checking it."""
+    return encode_recipient(decode_recipient(text))
 
 
 def fingerprint(recipient: str) -> str:

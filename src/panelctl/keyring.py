@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import crypto
 from .errors import InvalidInputError, NotAReaderError, TamperedError
-from .identity import Identity, decode_recipient, fingerprint
+from .identity import Identity, canonical_recipient, decode_recipient, fingerprint
 
 FORMAT = 1
 KEYRING_PATH = ".panelctl/keyring.json"
@@ -46,14 +46,19 @@ class Reader:
 
 
 def new_reader(recipient: str, name: str, agency: str, role: str) -> Reader:
-    decode_recipient(recipient)
+    recipient = canonical_recipient(recipient)
+    if not crypto.is_usable_public_key(decode_recipient(recipient)):
+        raise InvalidInputError(
+            f"Recipient {fingerprint(recipient)}… is not a usable key; ask its owner to make a "
+            "new identity with `panelctl identity new`."
+        )
     if role not in ROLES:
         raise InvalidInputError(f"Role {role!r} is not one of: {', '.join(ROLES)}.")
     if not name.strip():
         raise InvalidInputError("A reader needs a name: give --name.")
     if not agency.strip():
         raise InvalidInputError("A reader needs an agency: give --agency.")
-    return Reader(name=name.strip(), agency=agency.strip(), role=role, recipient=recipient.strip())
+    return Reader(name=name.strip(), agency=agency.strip(), role=role, recipient=recipient)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from .errors import (
     NotAllowedError,
     NotAStoreError,
     NotFoundError,
+    TamperedError,
 )
 from .fsutil import atomic_write, atomic_write_many, ensure_private_dir
 from .identity import Identity, fingerprint
@@ -127,8 +128,31 @@ class Store:
                 raw = path.read_bytes()
             except FileNotFoundError:
                 raise NotAStoreError(f"{self.root} has no keyring ({KEYRING_PATH}).") from None
-            self._keyring = Keyring.open(raw, self.identity, self.store_id, Path(KEYRING_PATH))
+            keyring = Keyring.open(raw, self.identity, self.store_id, Path(KEYRING_PATH))
+            self._check_epoch_not_rolled_back(keyring.epoch)
+            self._keyring = keyring
         return self._keyring
+
+    def use_keyring(self, keyring: Keyring) -> None:
+        """After a committed keyring change: use it, and pin its epoch in this clone."""
+        self._check_epoch_not_rolled_back(keyring.epoch)
+        self._keyring = keyring
+
+    def _check_epoch_not_rolled_back(self, epoch: int) -> None:
+        """Refuse a keyring older than one this clone has seen (a reverted `access remove`)."""
+        pin = self.private / "epoch"
+        try:
+            seen = int(pin.read_text())
+        except (FileNotFoundError, ValueError):
+            seen = 0
+        if epoch < seen:
+            raise TamperedError(
+                f"The keyring {KEYRING_PATH} is at key epoch {epoch}, older than epoch {seen} "
+                "already seen in this clone: a removed reader may have been put back. Restore "
+                "the newer keyring from git, or ask a coordinator."
+            )
+        if epoch > seen:
+            atomic_write(pin, str(epoch).encode())
 
     def me(self) -> Reader:
         reader = self.keyring.reader(self.identity.recipient)
@@ -147,7 +171,13 @@ class Store:
         return records.type_of_id(record_id).path_for(record_id)
 
     def decrypt(self, path: str, blob: bytes) -> bytes:
-        return envelope.decrypt(self.keyring.keys, self.store_id, path, blob)
+        keyring = self.keyring
+        if envelope.is_encrypted(blob) and len(blob) >= 12 and envelope.epoch_of(blob) > keyring.epoch:
+            # This store's own keyring is current: a file from a later epoch cannot be genuine.
+            raise TamperedError(
+                f"{path} names a key epoch newer than this store's keyring; restore it from git."
+            )
+        return envelope.decrypt(keyring.keys, self.store_id, path, blob)
 
     def read_plaintext(self, record_id: str) -> bytes:
         path = self.path_of(record_id)
@@ -216,6 +246,7 @@ class Store:
                         ) from None
                     time.sleep(0.05)
             self._recover()
+            self._keyring = None  # re-read under the lock: another process may have changed it
             yield
         finally:
             os.close(fd)  # closing releases the lock
