@@ -8,7 +8,7 @@ issues add types by adding a :class:`RecordType` to :data:`TYPES`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -23,6 +23,8 @@ class Field:
     required: bool = False
     choices: tuple[str, ...] = ()
     fields: Mapping[str, Field] = field(default_factory=dict)  # known keys of a map
+    items: Field | None = None  # the type of each item of a list
+    strict: bool = False  # a map with only the keys in ``fields``
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class RecordType:
     fields: Mapping[str, Field]
     #: fields copied into the query index, so lists and reports need not decrypt records
     index_fields: tuple[str, ...] = ()
+    #: values worked out from a record for the index (e.g. a name key for duplicate checks)
+    index_computed: Callable[[dict], dict] | None = None
 
     @property
     def folder(self) -> str:
@@ -47,6 +51,32 @@ class RecordType:
 
 
 S, T, D = Field("str"), Field("text"), Field("date")
+
+SECTORS = (
+    "police",
+    "health",
+    "local authority",
+    "education",
+    "probation",
+    "youth justice",
+    "voluntary",
+    "other",
+)
+MEMBER_ROLES = ("chair", "vice-chair", "coordinator", "core", "virtual")
+LIST_OF_TEXT = Field("list", items=Field("str"))
+
+
+def _case_index(record: dict) -> dict:
+    from .names import name_key
+
+    child = record.get("child") or {}
+    dob = child.get("dob")
+    return {
+        "dob": dob.isoformat() if isinstance(dob, date) else None,
+        "name": name_key(child.get("name") or ""),
+        "assessed": (record.get("assessed") or None) and record["assessed"].isoformat(),
+    }
+
 
 CASE = RecordType(
     name="case",
@@ -67,19 +97,188 @@ CASE = RecordType(
                 "school": S,
                 "area": S,
                 "looked_after": Field("bool"),
+                "out_of_area": Field("bool"),
             },
         ),
         "nominated": D,
         "referring_agency": S,
+        "involved_agencies": LIST_OF_TEXT,
+        "known_to": LIST_OF_TEXT,
+        "first_referral": Field("bool"),
+        "protocol_followed": Field("bool"),
         "lead_agency": S,
         "lead_professional": S,
+        "team": S,
+        "team_manager": S,
         "risk": S,
-        "exploitation_types": Field("list"),
+        "risk_tool": S,
+        "assessed": D,
+        "exploitation_types": LIST_OF_TEXT,
         "concern": T,
+        "consequences": T,
+        "child_views": T,
+        "carer_views": T,
+        "review_due": D,
         "closed": D,
         "closure_reason": T,
+        "closure_agreed_by": LIST_OF_TEXT,
+        "history": Field(
+            "list",
+            items=Field(
+                "map",
+                fields={"date": Field("date", required=True), "event": Field("str", required=True)},
+            ),
+        ),
+        "missing": Field(
+            "list",
+            items=Field(
+                "map",
+                fields={
+                    "start": Field("datetime", required=True),
+                    "end": Field("datetime"),
+                    "note": T,
+                },
+                strict=True,
+            ),
+        ),
+        "flags": Field(
+            "list",
+            items=Field(
+                "map",
+                fields={
+                    "flag": Field("str", required=True),
+                    "owner": Field("str", required=True),
+                    "review": Field("date", required=True),
+                    "raised": D,
+                    "cleared": D,
+                },
+                strict=True,
+            ),
+        ),
     },
-    index_fields=("status", "risk", "nominated", "lead_agency", "referring_agency", "closed"),
+    index_fields=(
+        "status",
+        "risk",
+        "nominated",
+        "lead_agency",
+        "referring_agency",
+        "lead_professional",
+        "exploitation_types",
+        "review_due",
+        "closed",
+    ),
+    index_computed=_case_index,
+)
+
+ASSESSMENT = RecordType(
+    name="assessment",
+    plural="assessments",
+    prefix="RA",
+    width=5,
+    fields={
+        "id": Field("str", required=True),
+        "case": Field("ref:case", required=True),
+        "tool": Field("str", required=True),
+        "date": Field("date", required=True),
+        "assessor": Field("str", required=True),
+        "agency": Field("str", required=True),
+        "factors": LIST_OF_TEXT,
+        "score": Field("int"),
+        "derived": Field("str", required=True),
+        "agreed": Field("str", required=True),
+        "override_reason": T,
+        "source": S,
+    },
+    index_fields=("case", "tool", "date", "assessor", "agency", "derived", "agreed"),
+)
+
+AGENCY = RecordType(
+    name="agency",
+    plural="agencies",
+    prefix="AG",
+    width=4,
+    fields={
+        "id": Field("str", required=True),
+        "name": Field("str", required=True),
+        "sector": Field("str", required=True, choices=SECTORS),
+        "core": Field("bool"),
+    },
+    index_fields=("name", "sector", "core"),
+)
+
+MEMBER = RecordType(
+    name="member",
+    plural="members",
+    prefix="MB",
+    width=4,
+    fields={
+        "id": Field("str", required=True),
+        "name": Field("str", required=True),
+        "agency": Field("str", required=True),
+        "role": Field("str", required=True, choices=MEMBER_ROLES),
+        "email": S,
+        "active": Field("bool"),
+    },
+    index_fields=("name", "agency", "role", "email", "active"),
+)
+
+PERSON = RecordType(
+    name="person",
+    plural="persons",
+    prefix="P",
+    width=4,
+    fields={
+        "id": Field("str", required=True),
+        "kind": Field("str", required=True, choices=("person", "group")),
+        "names": LIST_OF_TEXT,
+        "nicknames": LIST_OF_TEXT,
+        "description": T,
+        "vehicles": LIST_OF_TEXT,
+        "phones": LIST_OF_TEXT,
+        "usernames": LIST_OF_TEXT,
+        "police_only": Field("bool"),
+        "added": D,
+    },
+    index_fields=("kind", "police_only", "added"),
+)
+
+LOCATION = RecordType(
+    name="location",
+    plural="locations",
+    prefix="L",
+    width=4,
+    fields={
+        "id": Field("str", required=True),
+        "kind": Field(
+            "str",
+            required=True,
+            choices=("address", "area", "school", "venue", "hotspot", "safe space", "other"),
+        ),
+        "name": Field("str", required=True),
+        "address": T,
+        "area": S,
+        "description": T,
+        "police_only": Field("bool"),
+        "added": D,
+    },
+    index_fields=("kind", "area", "police_only", "added"),
+)
+
+LINK = RecordType(
+    name="link",
+    plural="links",
+    prefix="K",
+    width=5,
+    fields={
+        "id": Field("str", required=True),
+        "a": Field("str", required=True),
+        "b": Field("str", required=True),
+        "nature": Field("str", required=True),
+        "source": Field("str", required=True),
+        "date": Field("date", required=True),
+        "police_only": Field("bool"),
+    },
+    index_fields=("a", "b", "nature", "source", "date", "police_only"),
 )
 
 MEETING = RecordType(
@@ -117,7 +316,9 @@ ACTION = RecordType(
     index_fields=("case", "meeting", "agency", "owner", "due", "status", "completed"),
 )
 
-TYPES: dict[str, RecordType] = {t.name: t for t in (CASE, MEETING, ACTION)}
+TYPES: dict[str, RecordType] = {
+    t.name: t for t in (CASE, MEETING, ACTION, ASSESSMENT, AGENCY, MEMBER, PERSON, LOCATION, LINK)
+}
 BY_PREFIX: dict[str, RecordType] = {t.prefix: t for t in TYPES.values()}
 BY_FOLDER: dict[str, RecordType] = {t.folder: t for t in TYPES.values()}
 
@@ -217,7 +418,10 @@ def _check_value(spec: Field, value: object, where: str, name: str) -> None:
             f"{where}: field {name} must be one of: {', '.join(spec.choices)}."
         )
     if kind == "map" and spec.fields:
-        _check_map(spec.fields, value, where, f"{name}.", strict=False)
+        _check_map(spec.fields, value, where, f"{name}.", strict=spec.strict)
+    if kind == "list" and spec.items is not None:
+        for number, item in enumerate(value, start=1):
+            _check_value(spec.items, item, where, f"{name}[{number}]")
 
 
 def _safe_key(name: object) -> str:
@@ -233,4 +437,6 @@ def index_entry(rtype: RecordType, record: dict) -> dict:
         if isinstance(value, date | datetime):
             value = value.isoformat()
         entry[name] = value
+    if rtype.index_computed is not None:
+        entry.update(rtype.index_computed(record))
     return entry

@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,12 +63,16 @@ done
 """
 
 
+PROFILE_COPY = ".panelctl/profile.yaml"  # a store made from a profile file keeps a copy
+
+
 @dataclass(frozen=True)
 class Settings:
     store_id: bytes
     name: str
     profile: str
     created: str
+    overrides: dict = field(default_factory=dict)
 
     def to_yaml(self) -> bytes:
         return yamlio.dump(
@@ -78,6 +82,7 @@ class Settings:
                 "name": self.name,
                 "profile": self.profile,
                 "created": self.created,
+                "settings": self.overrides,
             }
         )
 
@@ -111,10 +116,22 @@ class Store:
         self.private = ensure_private_dir(gitio.git_dir(self.root) / "panelctl")
         self.identity = identity
         self._keyring: Keyring | None = None
+        self._profile: dict | None = None
 
     @property
     def store_id(self) -> bytes:
         return self.settings.store_id
+
+    @property
+    def profile(self) -> dict:
+        """The panel's effective settings: its profile with this store's overrides."""
+        if self._profile is None:
+            from . import profiles
+
+            copy = self.root / PROFILE_COPY
+            base = profiles.load(str(copy) if copy.is_file() else self.settings.profile)
+            self._profile = profiles.effective(base, self.settings.overrides)
+        return self._profile
 
     # --- keys ----------------------------------------------------------------------------
 
@@ -172,7 +189,11 @@ class Store:
 
     def decrypt(self, path: str, blob: bytes) -> bytes:
         keyring = self.keyring
-        if envelope.is_encrypted(blob) and len(blob) >= 12 and envelope.epoch_of(blob) > keyring.epoch:
+        if (
+            envelope.is_encrypted(blob)
+            and len(blob) >= 12
+            and envelope.epoch_of(blob) > keyring.epoch
+        ):
             # This store's own keyring is current: a file from a later epoch cannot be genuine.
             raise TamperedError(
                 f"{path} names a key epoch newer than this store's keyring; restore it from git."
@@ -428,11 +449,15 @@ def _read_settings(root: Path) -> Settings:
         data = yamlio.load(raw)
         if data.get("panelctl_store") != FORMAT:
             raise ValueError
+        overrides = data.get("settings") or {}
+        if not isinstance(overrides, dict):
+            raise ValueError
         return Settings(
             store_id=bytes.fromhex(data["store_id"]),
             name=str(data["name"]),
             profile=str(data["profile"]),
             created=str(data.get("created", "")),
+            overrides=overrides,
         )
     except (yamlio.YamlProblem, AttributeError, KeyError, TypeError, ValueError):
         raise NotAStoreError(f"{path} is not a valid panelctl settings file.") from None
@@ -456,7 +481,10 @@ def init_store(root: Path, profile: str, name: str, identity: Identity, agency: 
     try:
         gitio.init(root)
         settings = Settings(
-            secrets.token_bytes(16), name.strip(), profile, datetime.now(UTC).date().isoformat()
+            secrets.token_bytes(16),
+            name.strip(),
+            profile_data["name"],
+            datetime.now(UTC).date().isoformat(),
         )
         (root / SETTINGS_FILE).write_bytes(settings.to_yaml())
         (root / ".gitattributes").write_text(GITATTRIBUTES)
@@ -476,6 +504,9 @@ def init_store(root: Path, profile: str, name: str, identity: Identity, agency: 
         atomic_write(root / KEYRING_PATH, keyring.to_bytes())
         setup_clone(root)
         paths = [SETTINGS_FILE, ".gitattributes", "README.md", KEYRING_PATH]
+        if profile not in profiles.names():  # a profile file: keep its copy with the store
+            (root / PROFILE_COPY).write_bytes(Path(profile).read_bytes())
+            paths.append(PROFILE_COPY)
         gitio.commit(root, paths, "Create store", _author(identity))
     except BaseException:
         if created_here:

@@ -16,7 +16,13 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import ExitCode, InvalidInputError, PanelctlError
+from .cases import case_app
+from .common import STATE, _state, open_store
+from .directory import agency_app, member_app
 from .output import Format, emit, say
+from .people import location_app, person_app
+from .profiles import profile_app
+from .risk import rfm_app
 
 
 class PanelctlGroup(TyperGroup):
@@ -76,15 +82,13 @@ record_app = typer.Typer(
 app.add_typer(identity_app, name="identity")
 app.add_typer(access_app, name="access")
 app.add_typer(record_app, name="record")
-
-
-class State:
-    """The global options of the running command."""
-
-    def __init__(self) -> None:
-        self.store: str | None = None
-        self.identity: str | None = None
-        self.debug = False
+app.add_typer(profile_app, name="profile")
+app.add_typer(agency_app, name="agency")
+app.add_typer(member_app, name="member")
+app.add_typer(case_app, name="case")
+app.add_typer(rfm_app, name="rfm")
+app.add_typer(person_app, name="person")
+app.add_typer(location_app, name="location")
 
 
 @app.callback()
@@ -105,24 +109,7 @@ def main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:
     os.umask(0o077)
-    _STATE.store, _STATE.identity, _STATE.debug = store, identity, debug
-
-
-_STATE = State()
-
-
-def _state() -> State:
-    """The global options of the running command (set by :func:`main` on every run)."""
-    return _STATE
-
-
-def open_store(*, identity: bool = True):
-    from ..identity import load_identity
-    from ..store import Store, find_root
-
-    state = _state()
-    root = find_root(state.store)
-    return Store(root, load_identity(state.identity) if identity else None)
+    STATE.store, STATE.identity, STATE.debug = store, identity, debug
 
 
 # --- identity ----------------------------------------------------------------------------

@@ -1,0 +1,28 @@
+"""What every command shares: the global options and opening the store."""
+
+from __future__ import annotations
+
+
+class State:
+    """The global options of the running command (set by the main callback on every run)."""
+
+    def __init__(self) -> None:
+        self.store: str | None = None
+        self.identity: str | None = None
+        self.debug = False
+
+
+STATE = State()
+
+
+def _state() -> State:
+    return STATE
+
+
+def open_store(*, identity: bool = True):
+    """The store named by --store (or found), unlocked with --identity when asked."""
+    from ..identity import load_identity
+    from ..store import Store, find_root
+
+    root = find_root(STATE.store)
+    return Store(root, load_identity(STATE.identity) if identity else None)
