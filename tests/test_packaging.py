@@ -24,6 +24,7 @@ OWNERS = {
     "git": set(),  # git is called through its command line, in gitio
     "msgspec": {"index"},
     "jinja2": {"render"},
+    "openpyxl": {"importer"},
 }
 
 

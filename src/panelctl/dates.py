@@ -38,3 +38,37 @@ def for_display(value: object) -> str:
         except ValueError:
             return text
     return text
+
+
+def parse_date(text: str, what: str) -> date:
+    """A date typed by a person: 14/03/2026, 14-03-2026 or 2026-03-14 (never US order)."""
+    from .errors import InvalidInputError
+
+    raw = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            return date.fromisoformat(raw)
+        match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", raw)
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            return date(year, month, day)
+    except ValueError:
+        pass
+    raise InvalidInputError(
+        f"{what} {raw!r} is not a real date; write it as 14/03/2026 or 2026-03-14."
+    )
+
+
+def parse_datetime(text: str, what: str) -> datetime:
+    """A date and time in UK time: '14/03/2026 18:30' or ISO; stored with its UTC offset."""
+    from .errors import InvalidInputError
+
+    raw = text.strip()
+    match = re.fullmatch(r"(.+?)[ T](\d{1,2}):(\d{2})(?::\d{2})?", raw)
+    if not match:
+        raise InvalidInputError(f"{what} {raw!r} needs a date and a time, e.g. '14/03/2026 18:30'.")
+    day = parse_date(match.group(1), what)
+    hour, minute = int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        raise InvalidInputError(f"{what} {raw!r} has an impossible time.")
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)

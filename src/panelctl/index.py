@@ -18,6 +18,8 @@ from . import crypto, envelope, gitio, records
 from .fsutil import atomic_write
 
 FORMAT = 1
+#: The index is rebuilt whenever the fields it holds change (a new version of panelctl).
+SCHEMA = ";".join(f"{t.name}:{','.join(t.index_fields)}" for t in records.TYPES.values()) + ";v2"
 _AAD = b"panelctl/v1/index\0"
 
 
@@ -63,7 +65,7 @@ class Index:
         try:
             raw = crypto.open_sealed(keyring.key, blob, _aad(store, keyring.epoch))
             data = msgspec.msgpack.decode(raw)
-            if data.get("v") != FORMAT:
+            if data.get("v") != FORMAT or data.get("schema") != SCHEMA:
                 return None
             return cls(store, data["entries"], data["head"])
         except (crypto.CryptoFailure, msgspec.DecodeError, KeyError, AttributeError):
@@ -71,7 +73,9 @@ class Index:
 
     def save(self) -> None:
         keyring = self.store.keyring
-        raw = msgspec.msgpack.encode({"v": FORMAT, "head": self.head, "entries": self.entries})
+        raw = msgspec.msgpack.encode(
+            {"v": FORMAT, "schema": SCHEMA, "head": self.head, "entries": self.entries}
+        )
         atomic_write(self.path, crypto.seal(keyring.key, raw, _aad(self.store, keyring.epoch)))
 
     def apply(self, updates: dict[str, tuple[str, dict] | None]) -> None:

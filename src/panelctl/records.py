@@ -101,6 +101,7 @@ CASE = RecordType(
             },
         ),
         "nominated": D,
+        "repeat_of": Field("ref:case"),
         "referring_agency": S,
         "involved_agencies": LIST_OF_TEXT,
         "known_to": LIST_OF_TEXT,
@@ -166,6 +167,7 @@ CASE = RecordType(
         "exploitation_types",
         "review_due",
         "closed",
+        "repeat_of",
     ),
     index_computed=_case_index,
 )
@@ -189,7 +191,7 @@ ASSESSMENT = RecordType(
         "override_reason": T,
         "source": S,
     },
-    index_fields=("case", "tool", "date", "assessor", "agency", "derived", "agreed"),
+    index_fields=("case", "tool", "date", "assessor", "agency", "score", "derived", "agreed"),
 )
 
 AGENCY = RecordType(
@@ -294,7 +296,7 @@ MEETING = RecordType(
         "status": Field("str", choices=("planned", "held", "cancelled")),
         "cases": Field("list"),
     },
-    index_fields=("date", "status"),
+    index_fields=("date", "status", "cases"),
 )
 
 ACTION = RecordType(

@@ -2,8 +2,346 @@
 
 from __future__ import annotations
 
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from .common import open_store
+from .output import Format, emit, say
 
 case_app = typer.Typer(
     rich_markup_mode=None, no_args_is_help=True, help="Cases: list, show, update, close."
 )
+
+Opt = typer.Option
+TextList = list[str] | None
+
+
+def _today(as_of: str | None) -> date:
+    from ..dates import parse_date
+
+    return parse_date(as_of, "--date") if as_of else date.today()
+
+
+def nominate(
+    from_file: Annotated[Path | None, Opt("--from", help="A YAML or JSON nomination file.")] = None,
+    name: Annotated[str | None, Opt(help="The child's name.")] = None,
+    dob: Annotated[str | None, Opt(help="Date of birth, e.g. 14/03/2011.")] = None,
+    gender: Annotated[str | None, Opt()] = None,
+    ethnicity: Annotated[str | None, Opt()] = None,
+    school: Annotated[str | None, Opt(help="School or college.")] = None,
+    area: Annotated[str | None, Opt(help="Home area (not the address).")] = None,
+    looked_after: Annotated[bool | None, Opt("--looked-after/--not-looked-after")] = None,
+    out_of_area: Annotated[bool | None, Opt("--out-of-area/--in-area")] = None,
+    lead_professional: Annotated[str | None, Opt(help="The allocated worker.")] = None,
+    team: Annotated[str | None, Opt()] = None,
+    team_manager: Annotated[str | None, Opt()] = None,
+    referring_agency: Annotated[str | None, Opt()] = None,
+    involved_agency: Annotated[TextList, Opt(help="Repeat for each agency involved.")] = None,
+    known_to: Annotated[
+        TextList, Opt(help="A sector the child is known to (police, social care...); repeat.")
+    ] = None,
+    first_referral: Annotated[bool | None, Opt("--first-referral/--not-first-referral")] = None,
+    protocol_followed: Annotated[
+        bool | None, Opt("--protocol-followed/--protocol-not-followed")
+    ] = None,
+    concern: Annotated[str | None, Opt(help="The nature of the concern.")] = None,
+    exploitation_type: Annotated[
+        TextList, Opt(help="sexual, criminal, trafficking...; repeat.")
+    ] = None,
+    consequences: Annotated[
+        str | None, Opt(help="Potential consequences if the risk is not reduced.")
+    ] = None,
+    child_views: Annotated[str | None, Opt(help="The child's views.")] = None,
+    carer_views: Annotated[str | None, Opt(help="The parents' or carers' views.")] = None,
+    risk_level: Annotated[
+        str | None, Opt(help="The completed assessment's level (e.g. Medium).")
+    ] = None,
+    risk_tool: Annotated[
+        str | None, Opt(help="The assessment's tool (default: the profile's).")
+    ] = None,
+    assessed: Annotated[str | None, Opt(help="The assessment's date.")] = None,
+    factor: Annotated[TextList, Opt(help="An assessment factor id; repeat.")] = None,
+    as_of: Annotated[str | None, Opt("--date", help="The nomination date (default today).")] = None,
+) -> None:
+    """Nominate a child: applies the profile's entry rules and prints the new case id.
+
+    Warns (by case id) when the child may already be known. Without --from and with
+    details missing, asks for them on a terminal.
+
+    Example: panelctl nominate --name "Kasey Brightwater" --dob 14/03/2011 --referring-agency Police --risk-level Medium
+    """
+    from .. import cases, yamlio
+    from ..errors import InvalidInputError
+
+    store = open_store()
+    raw: dict = {}
+    if from_file is not None:
+        try:
+            text = from_file.read_bytes()
+        except OSError:
+            raise InvalidInputError(f"Cannot read the nomination file {from_file}.") from None
+        try:
+            raw = yamlio.load(text) or {}  # YAML is a superset of JSON
+        except yamlio.YamlProblem as problem:
+            raise InvalidInputError(
+                f"{from_file} is not valid YAML or JSON ({problem.where})."
+            ) from None
+        if not isinstance(raw, dict):
+            raise InvalidInputError(f"{from_file} must hold a mapping of nomination fields.")
+    child = dict(raw.get("child") or {})
+    given_child = {
+        "name": name,
+        "dob": dob,
+        "gender": gender,
+        "ethnicity": ethnicity,
+        "school": school,
+        "area": area,
+        "looked_after": looked_after,
+        "out_of_area": out_of_area,
+    }
+    child.update({k: v for k, v in given_child.items() if v is not None})
+    given = {
+        "lead_professional": lead_professional,
+        "team": team,
+        "team_manager": team_manager,
+        "referring_agency": referring_agency,
+        "involved_agencies": involved_agency,
+        "known_to": known_to,
+        "first_referral": first_referral,
+        "protocol_followed": protocol_followed,
+        "concern": concern,
+        "exploitation_types": exploitation_type,
+        "consequences": consequences,
+        "child_views": child_views,
+        "carer_views": carer_views,
+    }
+    raw.update({k: v for k, v in given.items() if v})
+    raw.update({k: v for k, v in given.items() if isinstance(v, bool)})
+    if risk_level or factor:
+        assessment = dict(raw.get("assessment") or {})
+        assessment.update(
+            {
+                k: v
+                for k, v in {
+                    "level": risk_level,
+                    "tool": risk_tool,
+                    "date": assessed,
+                    "factors": factor,
+                }.items()
+                if v
+            }
+        )
+        raw["assessment"] = assessment
+    if from_file is None and sys.stdin.isatty():
+        _ask_missing(child, raw, store.profile)
+    raw["child"] = child
+    result = cases.nominate(store, raw, _today(as_of))
+    for warning in result.warnings:
+        say(f"Warning: {warning}")
+    typer.echo(result.case_id)
+
+
+def _ask_missing(child: dict, raw: dict, profile: dict) -> None:
+    """On a terminal, ask for the details a nomination needs and has not been given."""
+    if not child.get("name"):
+        child["name"] = typer.prompt("Child's name")
+    if not child.get("dob"):
+        child["dob"] = typer.prompt("Date of birth (e.g. 14/03/2011)")
+    if not raw.get("referring_agency"):
+        raw["referring_agency"] = typer.prompt("Referring agency")
+    if not raw.get("concern"):
+        raw["concern"] = typer.prompt("Nature of the concern")
+    if not raw.get("exploitation_types"):
+        raw["exploitation_types"] = [
+            typer.prompt("Exploitation type (sexual, criminal, trafficking...)")
+        ]
+    needs_assessment = any(r.get("rule") == "assessment" for r in profile["entry_rules"])
+    if needs_assessment and not raw.get("assessment"):
+        raw["assessment"] = {"level": typer.prompt(f"{profile['risk_tool'].upper()} level")}
+
+
+@case_app.command("list")
+def case_list(
+    status: Annotated[str | None, Opt(help="open or closed.")] = None,
+    risk: Annotated[str | None, Opt(help="A risk level, e.g. High.")] = None,
+    lead_agency: Annotated[str | None, Opt()] = None,
+    exploitation_type: Annotated[str | None, Opt("--type", help="An exploitation type.")] = None,
+    fmt: Annotated[Format, Opt("--format", help="table, json or csv.")] = Format.table,
+) -> None:
+    """List cases (ids, status, risk, agencies; no names), from the encrypted index.
+
+    Example: panelctl case list --status open --risk High --format csv
+    """
+    from .. import cases
+
+    rows = cases.list_cases(open_store(), status, risk, lead_agency, exploitation_type)
+    columns = [
+        ("id", "Case"),
+        ("status", "Status"),
+        ("risk", "Risk"),
+        ("nominated", "Nominated"),
+        ("lead_agency", "Lead agency"),
+        ("lead_professional", "Lead professional"),
+        ("exploitation_types", "Exploitation"),
+        ("closed", "Closed"),
+    ]
+    for row in rows:
+        if fmt is not Format.json:
+            row["exploitation_types"] = ", ".join(row.get("exploitation_types") or [])
+    emit(rows, columns, fmt)
+
+
+@case_app.command("show")
+def case_show(
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    fmt: Annotated[
+        Format, Opt("--format", help="table (details and chronology) or json.")
+    ] = Format.table,
+) -> None:
+    """Show a case's details and its chronology: nomination, assessments, meetings,
+    actions, missing episodes and flags.
+
+    Example: panelctl case show C-0042
+    """
+    from .. import cases
+    from ..dates import for_display
+
+    store = open_store()
+    case = cases.get_case(store, case_id)
+    events = cases.chronology(store, case_id)
+    if fmt is Format.json:
+        import json
+
+        json.dump({"case": case, "chronology": events}, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return
+    child = case["child"]
+    lines = [
+        f"{case_id}  {case['status']}  risk {case.get('risk') or 'not assessed'}",
+        f"Child: {child['name']}"
+        + (f", born {for_display(child['dob'])}" if child.get("dob") else ""),
+    ]
+    for label, key in (
+        ("Lead professional", "lead_professional"),
+        ("Team", "team"),
+        ("Referring agency", "referring_agency"),
+        ("Nature of concern", "concern"),
+    ):
+        if case.get(key):
+            lines.append(f"{label}: {case[key]}")
+    typer.echo("\n".join(lines))
+    emit(
+        [{**e, "date": e["date"].isoformat()} for e in events],
+        [("date", "Date"), ("what", "What"), ("ref", "Record")],
+        Format.table,
+        title="Chronology",
+    )
+
+
+@case_app.command("update")
+def case_update(
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    lead_professional: Annotated[str | None, Opt()] = None,
+    team: Annotated[str | None, Opt()] = None,
+    team_manager: Annotated[str | None, Opt()] = None,
+    lead_agency: Annotated[str | None, Opt()] = None,
+    concern: Annotated[str | None, Opt()] = None,
+    consequences: Annotated[str | None, Opt()] = None,
+    child_views: Annotated[str | None, Opt()] = None,
+    carer_views: Annotated[str | None, Opt()] = None,
+    school: Annotated[str | None, Opt()] = None,
+    review_due: Annotated[str | None, Opt(help="A review date the chair set.")] = None,
+    as_of: Annotated[str | None, Opt("--date")] = None,
+) -> None:
+    """Change a case's details (risk changes come from `panelctl rfm add`).
+
+    Example: panelctl case update C-0042 --lead-professional "Jo Worker" --team "Adolescent Team"
+    """
+    from .. import cases
+    from ..dates import parse_date
+
+    changes = {
+        k: v
+        for k, v in {
+            "lead_professional": lead_professional,
+            "team": team,
+            "team_manager": team_manager,
+            "lead_agency": lead_agency,
+            "concern": concern,
+            "consequences": consequences,
+            "child_views": child_views,
+            "carer_views": carer_views,
+            "child.school": school,
+            "review_due": parse_date(review_due, "--review-due") if review_due else None,
+        }.items()
+        if v is not None
+    }
+    if not cases.update_case(open_store(), case_id, changes, _today(as_of)):
+        say(f"{case_id} already had those details; nothing changed.")
+
+
+@case_app.command("close")
+def case_close(
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    reason: Annotated[str, Opt(help="Why: e.g. risk reduced and normal management in place.")],
+    agreed_by: Annotated[list[str], Opt(help="An agency that agrees; repeat for each.")],
+    as_of: Annotated[str | None, Opt("--date")] = None,
+) -> None:
+    """Close a case, recording the reason and the agencies that agreed.
+
+    Example: panelctl case close C-0042 --reason "Risk reduced" --agreed-by Police --agreed-by "Children's Services"
+    """
+    from .. import cases
+
+    cases.close_case(open_store(), case_id, reason, agreed_by, _today(as_of))
+
+
+@case_app.command("reopen")
+def case_reopen(
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    as_of: Annotated[str | None, Opt("--date")] = None,
+) -> None:
+    """Reopen a closed case.
+
+    Example: panelctl case reopen C-0042
+    """
+    from .. import cases
+
+    cases.reopen_case(open_store(), case_id, _today(as_of))
+
+
+@case_app.command("missing")
+def case_missing(
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    start: Annotated[str, Opt("--from", help="When the child went missing: '14/03/2026 18:30'.")],
+    end: Annotated[str | None, Opt("--to", help="When the child returned.")] = None,
+    note: Annotated[str | None, Opt()] = None,
+) -> None:
+    """Record a missing episode (times in UK time).
+
+    Example: panelctl case missing C-0042 --from "14/03/2026 18:30" --to "15/03/2026 09:10"
+    """
+    from .. import cases
+
+    cases.add_missing(open_store(), case_id, start, end, note)
+
+
+@case_app.command("flag")
+def case_flag(
+    case_id: Annotated[str, typer.Argument(metavar="CASE")],
+    flag: Annotated[str, Opt(help="What to watch for.")],
+    owner: Annotated[str, Opt(help="Who owns the flag.")],
+    review: Annotated[str, Opt(help="When to review it.")],
+    as_of: Annotated[str | None, Opt("--date")] = None,
+) -> None:
+    """Add a flag with an owner and a review date.
+
+    Example: panelctl case flag C-0042 --flag "Contact with older males" --owner "Jo Worker" --review 01/04/2026
+    """
+    from .. import cases
+
+    cases.add_flag(open_store(), case_id, flag, owner, review, _today(as_of))

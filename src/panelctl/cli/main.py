@@ -16,6 +16,8 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import ExitCode, InvalidInputError, PanelctlError
+from . import cases as cases_cli
+from . import people as people_cli
 from .cases import case_app
 from .common import STATE, _state, open_store
 from .directory import agency_app, member_app
@@ -89,6 +91,8 @@ app.add_typer(case_app, name="case")
 app.add_typer(rfm_app, name="rfm")
 app.add_typer(person_app, name="person")
 app.add_typer(location_app, name="location")
+app.command("link")(people_cli.link)
+app.command("nominate")(cases_cli.nominate)
 
 
 @app.callback()
@@ -178,16 +182,29 @@ def init(
     ],
     name: Annotated[str, typer.Option(help="The panel's name.")],
     agency: Annotated[str, typer.Option(help='Your agency, e.g. "Stoke-on-Trent City Council".')],
+    seed: Annotated[
+        bool | None,
+        typer.Option(
+            "--seed-agencies/--no-seed-agencies",
+            help="Add the profile's agencies (default: ask on a terminal; without one, no).",
+        ),
+    ] = None,
 ) -> None:
     """Create a new store with you as its first coordinator.
 
-    Example: panelctl init ~/panels/stoke-mace --profile mace --name "Stoke-on-Trent MACE"
+    Example: panelctl init ~/panels/stoke-mace --profile mace --name "Stoke-on-Trent MACE" --seed-agencies
     """
+    from ..directory import seed_agencies
     from ..identity import load_identity
     from ..store import init_store
+    from .directory import seed_choice
 
     store = init_store(directory, profile, name, load_identity(_state().identity), agency)
     say(f"Created the store {store.root} (profile {profile}); you are its coordinator.")
+    title, seeds = store.profile["title"], store.profile.get("seed_agencies") or []
+    if seed_choice(seed, len(seeds), title):
+        added = seed_agencies(store)
+        say(f"Added {len(added)} agencies of the {title} profile; see panelctl agency list.")
 
 
 @app.command("setup")

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from ..errors import InvalidInputError
+from .common import open_store
+from .output import Format, emit
 
 person_app = typer.Typer(
     rich_markup_mode=None,
@@ -14,3 +20,192 @@ location_app = typer.Typer(
     no_args_is_help=True,
     help="Locations of concern: addresses, areas, schools, venues, hotspots.",
 )
+
+FORMAT = Annotated[Format, typer.Option("--format", help="table, json or csv.")]
+SHOW_FORMAT = Annotated[Format, typer.Option("--format", help="table or json.")]
+POLICE_ONLY = Annotated[
+    bool, typer.Option("--police-only", help="Mark it as police-only intelligence.")
+]
+MANY = list[str] | None
+LINK_COLUMNS = [
+    ("id", "Link"),
+    ("with", "With"),
+    ("type", "Type"),
+    ("nature", "Nature"),
+    ("source", "Source"),
+    ("date", "Date"),
+    ("police_only", "Police only"),
+]
+
+
+def _show(record: dict, links: list[dict], fmt: Format) -> None:
+    """One record's fields, then its links; as text or as one JSON object."""
+    if fmt is Format.json:
+        import json
+        import sys
+
+        json.dump({**record, "links": links}, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return
+    if fmt is Format.csv:
+        raise InvalidInputError("show prints a table or JSON; give --format table or json.")
+    from ..dates import for_display
+
+    if record.get("police_only"):
+        typer.echo("POLICE-ONLY INTELLIGENCE")
+    for key, value in record.items():
+        if key == "police_only":
+            continue
+        shown = "; ".join(value) if isinstance(value, list) else for_display(value)
+        typer.echo(f"{key.replace('_', ' ')}: {shown}")
+    if links:
+        typer.echo("")
+        emit(links, LINK_COLUMNS, Format.table, title="Links")
+    else:
+        typer.echo("links: none")
+
+
+# --- person ------------------------------------------------------------------------------
+
+
+@person_app.command("add")
+def person_add(
+    kind: Annotated[str, typer.Option(help="person, or group (an organised crime group).")],
+    name: Annotated[MANY, typer.Option(help="A name (repeat for aliases).")] = None,
+    nickname: Annotated[MANY, typer.Option(help="A nickname or street name (repeatable).")] = None,
+    description: Annotated[str | None, typer.Option(help="What they look like, do.")] = None,
+    vehicle: Annotated[MANY, typer.Option(help="A vehicle, e.g. 'silver Astra AB12 CDE'.")] = None,
+    phone: Annotated[MANY, typer.Option(help="A phone number (repeatable).")] = None,
+    username: Annotated[MANY, typer.Option(help="An online username (repeatable).")] = None,
+    police_only: POLICE_ONLY = False,
+) -> None:
+    """Add a person of concern or an organised crime group and print its id.
+
+    Example: panelctl person add --kind person --name "Dax Ferrowby" --nickname Ferro --vehicle "black Golf" --police-only
+    """
+    from ..people import add_person
+
+    typer.echo(
+        add_person(
+            open_store(),
+            kind,
+            names=name,
+            nicknames=nickname,
+            description=description,
+            vehicles=vehicle,
+            phones=phone,
+            usernames=username,
+            police_only=police_only,
+        )
+    )
+
+
+@person_app.command("list")
+def person_list(fmt: FORMAT = Format.table) -> None:
+    """List persons of concern by id, kind and number of links (names: person show).
+
+    Example: panelctl person list --format json
+    """
+    from ..people import list_persons
+
+    columns = [
+        ("id", "Id"),
+        ("kind", "Kind"),
+        ("police_only", "Police only"),
+        ("links", "Links"),
+        ("added", "Added"),
+    ]
+    emit(list_persons(open_store()), columns, fmt)
+
+
+@person_app.command("show")
+def person_show(
+    record_id: Annotated[str, typer.Argument(metavar="ID")], fmt: SHOW_FORMAT = Format.table
+) -> None:
+    """Show a person of concern, decrypted, with their links to cases and locations.
+
+    Example: panelctl person show P-0001
+    """
+    from ..people import show
+
+    _show(*show(open_store(), record_id, "person"), fmt)
+
+
+# --- location ----------------------------------------------------------------------------
+
+
+@location_app.command("add")
+def location_add(
+    kind: Annotated[
+        str, typer.Option(help="address, area, school, venue, hotspot, safe-space or other.")
+    ],
+    name: Annotated[str, typer.Option(help="What the panel calls it.")],
+    address: Annotated[str | None, typer.Option(help="Its address.")] = None,
+    area: Annotated[str | None, typer.Option(help="The area or ward it is in.")] = None,
+    description: Annotated[str | None, typer.Option(help="Why it is of concern.")] = None,
+    police_only: POLICE_ONLY = False,
+) -> None:
+    """Add a location of concern and print its id.
+
+    Example: panelctl location add --kind hotspot --name "Bus station" --area Hanley
+    """
+    from ..people import add_location
+
+    typer.echo(add_location(open_store(), kind, name, address, area, description, police_only))
+
+
+@location_app.command("list")
+def location_list(fmt: FORMAT = Format.table) -> None:
+    """List locations of concern by id, kind, area and number of links.
+
+    Example: panelctl location list --format csv
+    """
+    from ..people import list_locations
+
+    columns = [
+        ("id", "Id"),
+        ("kind", "Kind"),
+        ("area", "Area"),
+        ("police_only", "Police only"),
+        ("links", "Links"),
+        ("added", "Added"),
+    ]
+    emit(list_locations(open_store()), columns, fmt)
+
+
+@location_app.command("show")
+def location_show(
+    record_id: Annotated[str, typer.Argument(metavar="ID")], fmt: SHOW_FORMAT = Format.table
+) -> None:
+    """Show a location of concern, decrypted, with its links to cases and persons.
+
+    Example: panelctl location show L-0001
+    """
+    from ..people import show
+
+    _show(*show(open_store(), record_id, "location"), fmt)
+
+
+# --- link --------------------------------------------------------------------------------
+
+
+def link(
+    a: Annotated[str, typer.Argument(metavar="A", help="A case, person or location id.")],
+    b: Annotated[str, typer.Argument(metavar="B", help="Another case, person or location id.")],
+    nature: Annotated[str, typer.Option(help="How they are linked, e.g. 'seen together'.")],
+    source: Annotated[str, typer.Option(help="Where this comes from, e.g. 'police'.")],
+    when: Annotated[
+        str | None,
+        typer.Option("--date", help="When, as 14/03/2026 or 2026-03-14 (default: today)."),
+    ] = None,
+    police_only: POLICE_ONLY = False,
+) -> None:
+    """Link two of a case, a person of concern and a location, and print the link's id.
+
+    Example: panelctl link C-0042 P-0003 --nature "seen together" --source police --date 14/03/2026
+    """
+    from ..dates import parse_date
+    from ..people import add_link
+
+    day = parse_date(when, "--date") if when else None
+    typer.echo(add_link(open_store(), a, b, nature, source, day, police_only))

@@ -2,8 +2,67 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
+
+from .common import open_store
+from .output import Format, emit
 
 profile_app = typer.Typer(
     rich_markup_mode=None, no_args_is_help=True, help="Panel profiles and settings."
 )
+
+
+@profile_app.command("list")
+def profile_list(
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+) -> None:
+    """List the built-in panel profiles.
+
+    Example: panelctl profile list
+    """
+    from .. import profiles
+
+    rows = []
+    for name in profiles.names():
+        profile = profiles.load(name)
+        rows.append(
+            {
+                "name": name,
+                "title": profile["title"],
+                "area": profile["area"],
+                "risk_tool": profile["risk_tool"],
+                "frequency": profile["meetings"]["frequency"],
+            }
+        )
+    emit(
+        rows,
+        [
+            ("name", "Profile"),
+            ("title", "Panel"),
+            ("area", "Area"),
+            ("risk_tool", "Risk tool"),
+            ("frequency", "Meets"),
+        ],
+        fmt,
+    )
+
+
+@profile_app.command("show")
+def profile_show(
+    name: Annotated[
+        str | None,
+        typer.Argument(help="A built-in profile; default: this store's effective settings."),
+    ] = None,
+) -> None:
+    """Print a built-in profile, or (with no name) this store's effective settings: its
+    profile with the store's own overrides applied.
+
+    Example: panelctl profile show macse
+    """
+    from .. import profiles, yamlio
+
+    settings = profiles.load(name) if name else open_store(identity=False).profile
+    sys.stdout.write(yamlio.dump(settings).decode("utf-8"))
