@@ -64,12 +64,12 @@ panelctl.fsutil.os.replace = replace
 import panelctl.gitio
 panelctl.gitio.commit = lambda *args, **kwargs: pause("before-commit")
 """,
-    # `git add` done (the git index holds the new blobs), `git commit` not run
+    # the commit's tree is built (its blobs are in git's object store), the commit not made
     "git-commit": """
 import panelctl.gitio
 real_run = panelctl.gitio.run
 def run(root, args, **kwargs):
-    if args[0] == "commit":
+    if args[0] == "commit-tree":
         pause("git-commit")
     return real_run(root, args, **kwargs)
 panelctl.gitio.run = run
@@ -177,8 +177,8 @@ def test_write_killed_halfway_is_rolled_back(
         assert any(private.joinpath("tmp").iterdir())  # the rest still staged as temp files
     else:
         assert len(changed) == N_CASES and len(during) == N_CASES - 1 + 5
-    if phase == "git-commit":
-        assert git(root, "diff", "--cached", "--name-only").strip()
+    if phase == "git-commit":  # the commit is built in a temporary index: git's own is untouched
+        assert git(root, "diff", "--cached", "--name-only").strip() == ""
     # verify (which takes no lock) sees the uncommitted change rather than calling it clean
     dirty = cli("verify", store=root, identity=coordinator.path)
     assert dirty.exit_code == ExitCode.PROBLEMS_FOUND and "never committed" in dirty.stdout
@@ -213,6 +213,7 @@ def test_write_killed_halfway_is_rolled_back(
 
     assert head(root) == expected_head
     assert not (private / "journal.json").exists()
+    assert not list(private.glob("index-*"))
     assert not (private / "tmp").exists() or not any((private / "tmp").iterdir())
     assert not (root / ".git" / "index.lock").exists()
     after = files_under(root, "cases")

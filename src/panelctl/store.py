@@ -284,6 +284,8 @@ class Store:
         tmp = self.private / "tmp"
         if tmp.exists():
             shutil.rmtree(tmp)
+        for stale in self.private.glob("index-*"):  # temporary git indexes of a killed commit
+            stale.unlink()
 
     def create(self, type_name: str, data: dict) -> str:
         with self.transaction() as tx:
