@@ -379,12 +379,17 @@ def _assessment(store: Store, row: _Row, tools: dict, today: date) -> dict | Non
     if on is not None and on > today:
         row.fail("assessment_date", "is in the future")
         return None
+    tool, factor_ids, level = tools[tool_name], row.items("factors"), row.text("level")
     try:
-        result = risk.assess(
-            tools[tool_name], row.items("factors"), row.text("level"), row.text("override_reason")
-        )
+        if factor_ids or not level:
+            result = risk.assess(tool, factor_ids, level, row.text("override_reason"))
+        else:  # a matrix completed elsewhere: its level is what was agreed
+            agreed = risk.level_of(tool, level)
+            result = {"factors": [], "score": None, "derived": agreed, "agreed": agreed}
+            result["override_reason"] = None
     except InvalidInputError as error:
-        row.fail("factors" if "factor" in error.message else "level", error.message)
+        column = "factors" if "factor" in error.message else "level"
+        row.fail(column, error.message.replace("(--reason)", "(override_reason)"))
         return None
     if on is None or not assessor or not agency:
         return None
