@@ -15,7 +15,7 @@ from panelctl import access, crypto, envelope
 from panelctl.errors import ExitCode, NotAReaderError, PanelctlError, TamperedError
 from panelctl.index import _aad as index_aad
 from panelctl.keyring import KEYRING_PATH, Keyring
-from panelctl.records import TYPES
+from panelctl.records import TYPES, record_type
 from panelctl.store import Store
 
 CASE = {"status": "open", "child": {"name": "Test Child", "dob": date(2012, 5, 6)}, "risk": "High"}
@@ -273,8 +273,8 @@ def test_records_written_after_removal_are_closed_to_the_removed_reader(
     assert envelope.epoch_of(blob) == 2
     with pytest.raises(PanelctlError):
         envelope.decrypt(old_keyring.keys, store.store_id, fresh.path_of(new_id), blob)
-    index_blob = (fresh.private / "index.bin").read_bytes()
-    aad = index_aad(fresh, 2)
+    index_blob = (fresh.private / "index" / "case.bin").read_bytes()
+    aad = index_aad(fresh, record_type("case"), 2)
     assert crypto.open_sealed(fresh.keyring.key, index_blob, aad)  # the index moved to epoch 2
     with pytest.raises(crypto.CryptoFailure):
         crypto.open_sealed(old_keyring.key, index_blob, aad)

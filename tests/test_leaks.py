@@ -114,7 +114,7 @@ def test_canary_never_leaves_ciphertext(history, coordinator, tmp_path):
     check("file names in the store", "\n".join(all_names(root)).encode())
     files = all_files(root)
     assert any(".git/panelctl" in str(f) for f in files), "the local index should exist"
-    assert (root / ".git/panelctl/index.bin").exists()
+    assert (root / ".git/panelctl/index/case.bin").exists()
     for file in files:
         if file.is_file() and not file.is_symlink():
             check(str(file.relative_to(root)), file.read_bytes())

@@ -48,6 +48,8 @@ def remove_reader(store: Store, who: str) -> Reader:
                 "That would remove the last coordinator; add another coordinator first."
             )
         tx.index = store.index()  # read under the old key before the epoch changes
+        tx.index.prepare(records.TYPES)
+        tx.reindex_all = True
         new = old.remove(reader)
         tx.message = f"Remove reader {reader.label} and re-encrypt under key epoch {new.epoch}"
         for rtype in records.TYPES.values():

@@ -1,123 +1,152 @@
 """The encrypted query index: the few fields that lists and reports need, for every record.
 
-Reading 110,000 records means 110,000 decryptions and YAML parses (tens of seconds); the
-index answers the same queries from one file. It lives in ``.git/panelctl/index.bin``
-(local, never committed), sealed with the current data key, and records the commit it
-describes. Each transaction updates it; when HEAD has moved some other way (a pull, a
-checkout) only the records that changed between the two commits are read again.
+Reading 110,000 records means 110,000 decryptions and YAML parses (many seconds); the
+index answers the same queries from one file per record type, so listing cases never
+reads the 100,000 actions. The files live in ``.git/panelctl/index/`` (local, never
+committed), sealed with the current data key, and each records the commit it describes.
+Each transaction updates the tables it touched; when HEAD has moved some other way (a
+pull, a checkout) only the records that changed between the two commits are read again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import msgspec
 
 from . import crypto, envelope, gitio, records
-from .fsutil import atomic_write
+from .fsutil import atomic_write, ensure_private_dir
 
-FORMAT = 1
-#: The index is rebuilt whenever the fields it holds change (a new version of panelctl).
-SCHEMA = ";".join(f"{t.name}:{','.join(t.index_fields)}" for t in records.TYPES.values()) + ";v2"
-_AAD = b"panelctl/v1/index\0"
+FORMAT = 2
+_AAD = b"panelctl/v2/index\0"
 
 
-class Index:
-    def __init__(self, store, entries: dict[str, list], head: str | None):
-        self.store = store
-        self.entries = entries  # path -> [type name, record id, {field: value}]
-        self.head = head
+class Table:
+    """The index of one record type: path -> [record id, {indexed field: value}]."""
+
+    def __init__(self, store, rtype: records.RecordType, entries: dict, head: str | None):
+        self.store, self.rtype, self.entries, self.head = store, rtype, entries, head
 
     @property
     def path(self) -> Path:
-        return self.store.private / "index.bin"
+        return ensure_private_dir(self.store.private / "index") / f"{self.rtype.name}.bin"
 
     @classmethod
-    def open(cls, store) -> Index:
-        """The index as of HEAD, brought up to date (and saved) if it was behind."""
-        index = cls._load(store)
+    def open(cls, store, rtype: records.RecordType) -> Table:
+        """The table as of HEAD, brought up to date (and saved) if it was behind."""
+        table = cls._load(store, rtype)
         current = gitio.head(store.root)
         if (
-            index is None
-            or index.head is None
-            or not gitio.is_ancestor(store.root, index.head, current or "HEAD")
+            table is None
+            or table.head is None
+            or not gitio.is_ancestor(store.root, table.head, current or "HEAD")
         ):
-            index = cls(store, {}, None)
-            index._refresh_paths(_all_record_paths(store))
-        elif index.head != current:
-            changes = gitio.changed_since(store.root, index.head, current, list(records.BY_FOLDER))
-            index._refresh_paths([path for _status, path in changes])
+            table = cls(store, rtype, {}, None)
+            table._refresh([rtype.path_for(i) for i in store.ids(rtype)])
+        elif table.head != current:
+            changes = gitio.changed_since(store.root, table.head, current, [rtype.folder])
+            table._refresh([path for _status, path in changes])
         else:
-            return index
-        index.head = current
-        index.save()
-        return index
+            return table
+        table.head = current
+        table.save()
+        return table
 
     @classmethod
-    def _load(cls, store) -> Index | None:
-        path = store.private / "index.bin"
+    def _load(cls, store, rtype: records.RecordType) -> Table | None:
+        path = store.private / "index" / f"{rtype.name}.bin"
         try:
             blob = path.read_bytes()
         except FileNotFoundError:
             return None
         keyring = store.keyring
         try:
-            raw = crypto.open_sealed(keyring.key, blob, _aad(store, keyring.epoch))
+            raw = crypto.open_sealed(keyring.key, blob, _aad(store, rtype, keyring.epoch))
             data = msgspec.msgpack.decode(raw)
-            if data.get("v") != FORMAT or data.get("schema") != SCHEMA:
-                return None
-            return cls(store, data["entries"], data["head"])
+            if data.get("v") != FORMAT or data.get("fields") != list(rtype.index_fields):
+                return None  # another panelctl version indexed other fields: rebuild
+            return cls(store, rtype, data["entries"], data["head"])
         except (crypto.CryptoFailure, msgspec.DecodeError, KeyError, AttributeError):
-            return None  # stale (old key epoch) or damaged: rebuild from the records
+            return None  # stale (an old key epoch) or damaged: rebuild from the records
 
     def save(self) -> None:
         keyring = self.store.keyring
         raw = msgspec.msgpack.encode(
-            {"v": FORMAT, "schema": SCHEMA, "head": self.head, "entries": self.entries}
+            {
+                "v": FORMAT,
+                "fields": list(self.rtype.index_fields),
+                "head": self.head,
+                "entries": self.entries,
+            }
         )
-        atomic_write(self.path, crypto.seal(keyring.key, raw, _aad(self.store, keyring.epoch)))
+        atomic_write(
+            self.path, crypto.seal(keyring.key, raw, _aad(self.store, self.rtype, keyring.epoch))
+        )
 
-    def apply(self, updates: dict[str, tuple[str, dict] | None]) -> None:
-        """Record a transaction's changes, now committed, and save."""
-        for path, update in updates.items():
-            if update is None:
-                self.entries.pop(path, None)
-            else:
-                type_name, fields = update
-                self.entries[path] = [type_name, Path(path).stem, fields]
-        self.head = gitio.head(self.store.root)
-        self.save()
+    def rows(self) -> Iterator[tuple[str, dict]]:
+        return ((record_id, fields) for record_id, fields in self.entries.values())
 
-    def rows(self, type_name: str) -> Iterator[tuple[str, dict]]:
-        """(id, indexed fields) for every record of a type."""
-        for entry in self.entries.values():
-            if entry[0] == type_name:
-                yield entry[1], entry[2]
+    def _refresh(self, paths: Iterable[str]) -> None:
+        from .store import parse_record
 
-    def _refresh_paths(self, paths: list[str]) -> None:
-        store = self.store
+        store, rtype = self.store, self.rtype
         keys = store.keyring.keys
         for path in paths:
             folder, _, name = path.partition("/")
-            rtype = records.BY_FOLDER.get(folder)
             file = store.root / path
-            if rtype is None or not name.endswith(".enc"):
+            if folder != rtype.folder or not name.endswith(".enc"):
                 continue
             if not file.exists():
                 self.entries.pop(path, None)
                 continue
             record_id = name[:-4]
             plaintext = envelope.decrypt(keys, store.store_id, path, file.read_bytes())
-            from .store import parse_record
-
             record = parse_record(rtype, plaintext, record_id)
-            self.entries[path] = [rtype.name, record_id, records.index_entry(rtype, record)]
+            self.entries[path] = [record_id, records.index_entry(rtype, record)]
 
 
-def _all_record_paths(store) -> list[str]:
-    return [t.path_for(i) for t in records.TYPES.values() for i in store.ids(t)]
+class Index:
+    """The tables of a store, each opened (and brought up to date) when first asked for."""
+
+    def __init__(self, store):
+        self.store = store
+        self._tables: dict[str, Table] = {}
+
+    @classmethod
+    def open(cls, store) -> Index:
+        return cls(store)
+
+    def table(self, type_name: str) -> Table:
+        if type_name not in self._tables:
+            self._tables[type_name] = Table.open(self.store, records.record_type(type_name))
+        return self._tables[type_name]
+
+    def rows(self, type_name: str) -> Iterator[tuple[str, dict]]:
+        """(id, indexed fields) for every record of a type."""
+        return self.table(type_name).rows()
+
+    def prepare(self, type_names: Iterable[str]) -> None:
+        """Open these tables now, before a commit moves HEAD (so they need no re-reading)."""
+        for name in type_names:
+            self.table(name)
+
+    def apply(self, updates: dict[str, tuple[str, dict] | None], save_all: bool = False) -> None:
+        """Record a transaction's changes, now committed, and save the tables touched (or,
+        after a new key epoch, every open table, sealed under the new key)."""
+        head = gitio.head(self.store.root)
+        touched: dict[str, Table] = dict(self._tables) if save_all else {}
+        for path, update in updates.items():
+            rtype = records.BY_FOLDER[path.partition("/")[0]]
+            table = touched.setdefault(rtype.name, self.table(rtype.name))
+            if update is None:
+                table.entries.pop(path, None)
+            else:
+                table.entries[path] = [Path(path).stem, update[1]]
+        for table in touched.values():
+            table.head = head
+            table.save()
 
 
-def _aad(store, epoch: int) -> bytes:
-    return _AAD + store.store_id + epoch.to_bytes(4, "big")
+def _aad(store, rtype: records.RecordType, epoch: int) -> bytes:
+    return _AAD + store.store_id + epoch.to_bytes(4, "big") + rtype.name.encode()

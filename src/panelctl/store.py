@@ -323,6 +323,7 @@ class Transaction:
         self._next: dict[str, int] = {}
         self.committed = False
         self.index = None  # preload with store.index() before changing the keyring
+        self.reindex_all = False  # save every index table (under a new key epoch)
 
     def create(self, type_name: str, data: dict) -> str:
         rtype = records.record_type(type_name)
@@ -381,7 +382,13 @@ class Transaction:
             return
         store = self.store
         paths = sorted(self.staged)
-        index = self.index or store.index()  # up to date before this commit moves HEAD
+        index = self.index or store.index()
+        index.prepare(t for t, _fields in filter(None, self.index_updates.values()))
+        index.prepare(
+            records.BY_FOLDER[p.partition("/")[0]].name
+            for p, u in self.index_updates.items()
+            if u is None
+        )
         journal = store.private / "journal.json"
         atomic_write(journal, json.dumps({"paths": paths}).encode())
         try:
@@ -406,7 +413,7 @@ class Transaction:
             raise
         journal.unlink()
         self.committed = True
-        index.apply(self.index_updates)
+        index.apply(self.index_updates, save_all=self.reindex_all)
 
     def _message(self) -> str:
         if self.message:
