@@ -228,10 +228,12 @@ class Store:
 
     def load_all(self, rtype: RecordType) -> Iterator[dict]:
         """Every record of a type, read and decrypted in bulk (no schema check)."""
-        keys, store_id, root = self.keyring.keys, self.store_id, self.root
+        keys, store_id, root = self.keyring.keys, self.store_id, str(self.root)
         for record_id in self.ids(rtype):
             path = rtype.path_for(record_id)
-            plaintext = envelope.decrypt(keys, store_id, path, (root / path).read_bytes())
+            with open(os.path.join(root, path), "rb") as handle:
+                blob = handle.read()
+            plaintext = envelope.decrypt(keys, store_id, path, blob)
             record = _load_yaml(plaintext, rtype, record_id)
             if not isinstance(record, dict) or record.get("id") != record_id:
                 raise InvalidRecordError(
