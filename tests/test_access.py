@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import git
 
+from conftest import git
 from panelctl import access, crypto, envelope
 from panelctl.errors import ExitCode, NotAReaderError, PanelctlError, TamperedError
 from panelctl.index import _aad as index_aad

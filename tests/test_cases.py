@@ -7,8 +7,8 @@ import io
 import json
 
 import pytest
-from conftest import CANARY, git
 
+from conftest import CANARY, git
 from panelctl import yamlio
 from panelctl.errors import ExitCode
 from panelctl.store import init_store

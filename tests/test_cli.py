@@ -11,8 +11,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import CANARY, REPO, SAMPLE_STORE, git, run_panelctl
 
+from conftest import CANARY, REPO, SAMPLE_STORE, git, run_panelctl
 from panelctl import envelope, yamlio
 from panelctl.errors import ExitCode
 

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import git, run_panelctl
 
+from conftest import git, run_panelctl
 from panelctl.access import add_reader, remove_reader
 from panelctl.errors import ExitCode, LockedError, NotAReaderError
 from panelctl.records import record_type

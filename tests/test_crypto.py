@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TEST_LOG_N, git
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import TEST_LOG_N, git
 from panelctl import crypto, envelope
 from panelctl.errors import (
     ExitCode,

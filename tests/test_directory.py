@@ -12,8 +12,8 @@ import io
 import json
 
 import pytest
-from conftest import git
 
+from conftest import git
 from panelctl import directory, profiles
 from panelctl.errors import ExitCode, InvalidInputError, NotFoundError
 from panelctl.records import SECTORS

@@ -7,8 +7,8 @@ import json
 from datetime import date
 
 import pytest
-from conftest import CANARY, git
 
+from conftest import CANARY, git
 from panelctl import yamlio
 from panelctl.errors import ExitCode
 

@@ -10,8 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import CANARY, git, run_panelctl
 
+from conftest import CANARY, git, run_panelctl
 from panelctl import envelope
 from panelctl.errors import ExitCode, InvalidRecordError
 

@@ -13,8 +13,8 @@ import os
 from datetime import date, timedelta
 
 import pytest
-from conftest import CANARY, git
 
+from conftest import CANARY, git
 from panelctl import people
 from panelctl.errors import ExitCode, InvalidInputError, NotFoundError
 

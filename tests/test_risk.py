@@ -9,8 +9,8 @@ import json
 from datetime import date
 
 import pytest
-from conftest import CANARY, git
 
+from conftest import CANARY, git
 from panelctl import assessments, risk
 from panelctl.errors import ExitCode, InvalidInputError, NotFoundError
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import CANARY, git
 
+from conftest import CANARY, git
 from panelctl.errors import InvalidRecordError, NotFoundError
 from panelctl.store import Store
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import CANARY
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import CANARY
 from panelctl import yamlio
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
