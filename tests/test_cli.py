@@ -361,20 +361,24 @@ def test_sample_store_verifies(sample, cli):
 
 
 def all_commands():
+    """Every command, the lazily built ones included, as (path, command)."""
     from typer.main import get_command
 
     from panelctl.cli.main import app
 
-    def walk(command, path):
+    root = get_command(app)
+
+    def walk(command, path, ctx):
         if getattr(command, "hidden", False):
             return
-        if hasattr(command, "commands"):
-            for name, sub in command.commands.items():
-                yield from walk(sub, [*path, name])
+        if hasattr(command, "list_commands"):
+            for name in command.list_commands(ctx):
+                yield from walk(command.get_command(ctx, name), [*path, name], ctx)
         else:
             yield path, command
 
-    return list(walk(get_command(app), []))
+    with root.make_context("panelctl", ["--help"], resilient_parsing=True) as ctx:
+        return list(walk(root, [], ctx))
 
 
 def test_every_command_has_help_with_an_example_and_is_in_the_readme():

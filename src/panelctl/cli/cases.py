@@ -1,7 +1,5 @@
 """`panelctl nominate` and `panelctl case`: children's cases from nomination to closure."""
 
-from __future__ import annotations
-
 import sys
 from datetime import date
 from pathlib import Path
@@ -13,7 +11,10 @@ from .common import open_store
 from .output import Format, emit, say
 
 case_app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Cases: list, show, update, close."
+    rich_markup_mode=None,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Cases: list, show, update, close.",
 )
 
 Opt = typer.Option

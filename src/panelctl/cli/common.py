@@ -1,7 +1,5 @@
 """What every command shares: the global options and opening the store."""
 
-from __future__ import annotations
-
 
 class State:
     """The global options of the running command (set by the main callback on every run)."""

@@ -1,7 +1,5 @@
 """`panelctl agency` and `panelctl member`: the panel's agencies and members."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 
@@ -10,8 +8,12 @@ import typer
 from .common import open_store
 from .output import Format, emit, say
 
-agency_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="The panel's agencies.")
-member_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="The panel's members.")
+agency_app = typer.Typer(
+    rich_markup_mode=None, add_completion=False, no_args_is_help=True, help="The panel's agencies."
+)
+member_app = typer.Typer(
+    rich_markup_mode=None, add_completion=False, no_args_is_help=True, help="The panel's members."
+)
 
 FORMAT = Annotated[Format, typer.Option("--format", help="table, json or csv.")]
 SECTOR_HELP = (

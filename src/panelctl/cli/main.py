@@ -5,8 +5,6 @@ Only typer, rich and the light panelctl modules are imported at start-up; the li
 cron runs start fast.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from pathlib import Path
@@ -16,19 +14,48 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import ExitCode, InvalidInputError, PanelctlError
-from . import cases as cases_cli
-from . import people as people_cli
-from .cases import case_app
 from .common import STATE, _state, open_store
-from .directory import agency_app, member_app
 from .output import Format, emit, say
-from .people import location_app, person_app
-from .profiles import profile_app
-from .risk import rfm_app
+
+#: Commands whose modules are imported only when they run (start-up stays fast):
+#: name -> (module, attribute: a Typer app or a command function, one-line help).
+LAZY = {
+    "nominate": ("cases", "nominate", "Nominate a child under the profile's entry rules."),
+    "case": ("cases", "case_app", "Cases: list, show, update, close, missing episodes, flags."),
+    "rfm": ("risk", "rfm_app", "Risk assessments with the panel's risk tool; bulk import."),
+    "person": ("people", "person_app", "Persons of concern and organised crime groups."),
+    "location": ("people", "location_app", "Locations of concern."),
+    "link": ("people", "link", "Link two of a case, a person and a location."),
+    "agency": ("directory", "agency_app", "The panel's agencies."),
+    "member": ("directory", "member_app", "The panel's members."),
+    "profile": ("profiles", "profile_app", "Panel profiles and this store's settings."),
+}
 
 
 class PanelctlGroup(TyperGroup):
-    """The one error handler: a PanelctlError becomes one sentence and its exit code."""
+    """The one error handler: a PanelctlError becomes one sentence and its exit code.
+
+    It also builds the :data:`LAZY` commands only when one of them is run or asked for.
+    """
+
+    def list_commands(self, ctx):
+        return [*super().list_commands(ctx), *(name for name in LAZY if name not in self.commands)]
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name not in self.commands and cmd_name in LAZY:
+            self.commands[cmd_name] = _build_lazy(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.commands.get(name)
+            if command is not None and command.hidden:
+                continue
+            short = command.get_short_help_str(formatter.width - 16) if command else LAZY[name][2]
+            rows.append((name, short))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: typer.Context):
         debug = bool(ctx.params.get("debug")) or os.environ.get("PANELCTL_DEBUG") == "1"
@@ -84,15 +111,20 @@ record_app = typer.Typer(
 app.add_typer(identity_app, name="identity")
 app.add_typer(access_app, name="access")
 app.add_typer(record_app, name="record")
-app.add_typer(profile_app, name="profile")
-app.add_typer(agency_app, name="agency")
-app.add_typer(member_app, name="member")
-app.add_typer(case_app, name="case")
-app.add_typer(rfm_app, name="rfm")
-app.add_typer(person_app, name="person")
-app.add_typer(location_app, name="location")
-app.command("link")(people_cli.link)
-app.command("nominate")(cases_cli.nominate)
+
+
+def _build_lazy(name: str):
+    from importlib import import_module
+
+    module, attribute, _help = LAZY[name]
+    target = getattr(import_module(f"panelctl.cli.{module}"), attribute)
+    if not isinstance(target, typer.Typer):  # a single command function
+        single = typer.Typer(rich_markup_mode=None, add_completion=False)
+        single.command(name)(target)
+        target = single
+    command = typer.main.get_command(target)
+    command.name = name
+    return command
 
 
 @app.callback()
@@ -391,11 +423,12 @@ def record_list(
 
     Example: panelctl record list action --format json
     """
-    from ..records import record_type
+    from ..records import number_of, record_type
 
     rtype = record_type(type_name)
     store = open_store()
-    rows = [{"id": rid, **fields} for rid, fields in sorted(store.index().rows(rtype.name))]
+    found = sorted(store.index().rows(rtype.name), key=lambda row: number_of(row[0]))
+    rows = [{"id": rid, **fields} for rid, fields in found]
     emit(
         rows,
         [("id", "Id")] + [(f, f.replace("_", " ").capitalize()) for f in rtype.index_fields],

@@ -1,7 +1,5 @@
 """`panelctl person`, `panelctl location` and `panelctl link`: persons and places of concern."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
@@ -12,11 +10,13 @@ from .output import Format, emit
 
 person_app = typer.Typer(
     rich_markup_mode=None,
+    add_completion=False,
     no_args_is_help=True,
     help="Persons of concern and organised crime groups.",
 )
 location_app = typer.Typer(
     rich_markup_mode=None,
+    add_completion=False,
     no_args_is_help=True,
     help="Locations of concern: addresses, areas, schools, venues, hotspots.",
 )

@@ -1,7 +1,5 @@
 """`panelctl profile`: the built-in panel profiles and a store's effective settings."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 
@@ -11,7 +9,10 @@ from .common import open_store
 from .output import Format, emit
 
 profile_app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Panel profiles and settings."
+    rich_markup_mode=None,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Panel profiles and settings.",
 )
 
 

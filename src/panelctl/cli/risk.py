@@ -1,7 +1,5 @@
 """`panelctl rfm`: risk assessments with the panel's risk tool (RFM, SERAF, ...)."""
 
-from __future__ import annotations
-
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +12,7 @@ from .output import Format, emit, say
 
 rfm_app = typer.Typer(
     rich_markup_mode=None,
+    add_completion=False,
     no_args_is_help=True,
     help="Risk assessments with the panel's risk tool (Risk Factor Matrix, SERAF, ...).",
 )

@@ -1,0 +1,629 @@
+#!/usr/bin/env python
+"""Benchmark panelctl's store at regional scale: build, start-up, bulk load, index, save.
+
+    python benchmarks/bench_store.py                       # sizes 1000 and 10000 cases
+    python benchmarks/bench_store.py --sizes 1000          # just the small one
+    python benchmarks/bench_store.py --keep /tmp/pbench    # keep (and later reuse) stores
+
+Each size builds a store of N cases with 10 actions each (N * 11 encrypted record files)
+through the library's own Store.transaction, then times:
+
+  a. ``panelctl --help`` as a process, against ``python -c "import typer, rich"``;
+  b. a full load of every case and action through ``Store.load_all``, against a plain
+     read + AES-GCM decrypt + ``yaml.load(CSafeLoader)`` of every file;
+  c. the query index: a cold build, an "overdue actions" query in-process on a freshly
+     opened store, and ``panelctl record list action --format json`` as a whole process;
+  d. one save: ``Store.update`` of one case (risk changed), including its git commit.
+
+Every name in the generated records is invented from random syllables. See README.md in
+this folder for what each figure means and the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+
+# Keep the user's (and the system's) git config out of every git call, ours and children's.
+os.environ["GIT_CONFIG_GLOBAL"] = os.devnull
+os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
+for _name in list(os.environ):
+    if _name.startswith("PANELCTL_"):
+        del os.environ[_name]
+
+import yaml  # noqa: E402
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
+
+from panelctl import envelope, gitio, records  # noqa: E402
+from panelctl.identity import create_identity_file, read_identity_file  # noqa: E402
+from panelctl.store import Store, init_store  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+ACTIONS_PER_CASE = 10
+HELP_TARGET = 1.3
+LOAD_TARGET = 1.5
+SLOW = 1.0  # seconds: anything whose first run takes longer gets 3 runs instead of 5
+
+# --- invented data ------------------------------------------------------------------------
+
+SYLLABLES = (
+    "zor quin vel tam bry lox dre fen gal hix jun kev lum mor nax oph pri quo rask sil "
+    "tuv ulm vor wex yar zel bax cor dun eph fyl gor"
+).split()
+RISKS = ("High", "Medium", "Low")
+AGENCIES = (
+    "Police",
+    "Children's Social Care",
+    "Education",
+    "Health",
+    "Youth Offending Service",
+    "Voluntary Sector",
+)
+TASKS = (
+    "Share the latest Risk Factor Matrix with the panel",
+    "Complete a return home interview",
+    "Arrange a disruption visit to the address",
+    "Refer to the specialist exploitation service",
+    "Update the safety plan with the family",
+    "Check school attendance and report back",
+    "Request a strategy discussion",
+    "Confirm the health assessment date",
+)
+
+
+def invented_name(rng: random.Random) -> str:
+    def word(low: int, high: int) -> str:
+        return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(low, high))).capitalize()
+
+    return f"{word(2, 3)} {word(2, 3)}"
+
+
+def random_date(rng: random.Random, start: date, end: date) -> date:
+    return start + timedelta(days=rng.randint(0, (end - start).days))
+
+
+def case_data(rng: random.Random) -> dict:
+    return {
+        "status": "open" if rng.random() < 0.7 else "closed",
+        "child": {
+            "name": invented_name(rng),
+            "dob": random_date(rng, date(2008, 1, 1), date(2014, 12, 31)),
+        },
+        "nominated": random_date(rng, date(2024, 1, 1), date(2026, 10, 31)),
+        "lead_agency": rng.choice(AGENCIES),
+        "risk": rng.choice(RISKS),
+    }
+
+
+def action_data(rng: random.Random, case_id: str, owners: list[str]) -> dict:
+    return {
+        "description": rng.choice(TASKS),
+        "case": case_id,
+        "agency": rng.choice(AGENCIES),
+        "owner": rng.choice(owners),
+        "due": random_date(rng, date(2025, 1, 1), date(2027, 12, 31)),
+        "status": "open" if rng.random() < 0.5 else "done",
+    }
+
+
+# --- timing helpers -------------------------------------------------------------------------
+
+
+def timed(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def measure(fn, fast_runs: int = 5, slow_runs: int = 3, before=None) -> dict:
+    """Median of 5 runs, or of 3 when the first run takes more than SLOW seconds."""
+    runs = []
+    result = None
+    while True:
+        if before is not None:
+            before()
+        seconds, result = timed(fn)
+        runs.append(seconds)
+        wanted = slow_runs if runs[0] > SLOW else fast_runs
+        if len(runs) >= wanted:
+            break
+    return {"median": statistics.median(runs), "runs": runs, "result": result}
+
+
+def run_process(args: list[str]) -> subprocess.CompletedProcess:
+    done = subprocess.run(args, capture_output=True)
+    if done.returncode != 0:
+        sys.exit(f"{args} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
+    return done
+
+
+def src_digest() -> str:
+    """A digest of panelctl's source, to notice an edit made while the benchmark ran."""
+    import hashlib
+
+    import panelctl
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(panelctl.__file__).parent.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".yaml", ".j2"):
+            digest.update(str(path).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def tool_versions() -> dict:
+    from importlib.metadata import version
+
+    versions = {"python": platform.python_version()}
+    for name in ("panelctl", "cryptography", "PyYAML", "msgspec", "typer", "rich"):
+        try:
+            versions[name] = version(name)
+        except Exception:  # noqa: BLE001 - only informational
+            versions[name] = None
+    versions["git"] = subprocess.run(
+        ["git", "--version"], capture_output=True, text=True
+    ).stdout.strip()
+    versions["libyaml"] = bool(getattr(yaml, "__with_libyaml__", False))
+    try:
+        repo = HERE.parent
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=repo, capture_output=True, text=True
+        )
+        versions["repo_head"] = head.stdout.strip() + ("+dirty-src" if dirty.stdout.strip() else "")
+    except OSError:
+        pass
+    return versions
+
+
+# --- building a store -------------------------------------------------------------------------
+
+
+class GitTimer:
+    """Wrap gitio.run during the build to say how much of a commit is git's own time."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._original = None
+
+    def __enter__(self):
+        self._original = original = gitio.run
+
+        def run(root, args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(root, args, **kwargs)
+            finally:
+                self.seconds[f"git {args[0]}"] += time.perf_counter() - start
+
+        gitio.run = run
+        return self
+
+    def __exit__(self, *exc):
+        gitio.run = self._original
+
+
+def build_store(root: Path, identity_path: Path, n_cases: int, chunk: int, seed: int) -> dict:
+    identity = read_identity_file(identity_path).unlock()
+    rng = random.Random(seed)
+    owners = [invented_name(rng) for _ in range(60)]
+    t_init, store = timed(
+        lambda: init_store(
+            root, "mace", f"Benchmark MACE ({n_cases} cases)", identity, "Bench Council"
+        )
+    )
+    chunk = chunk or n_cases
+    stage = commit = 0.0
+    transactions = 0
+    with GitTimer() as git_timer:
+        for first in range(0, n_cases, chunk):
+            count = min(chunk, n_cases - first)
+            start = time.perf_counter()
+            with store.transaction(f"Benchmark data: cases {first + 1}-{first + count}") as tx:
+                for _ in range(count):
+                    case_id = tx.create("case", case_data(rng))
+                    for _ in range(ACTIONS_PER_CASE):
+                        tx.create("action", action_data(rng, case_id, owners))
+                staged = time.perf_counter()
+            done = time.perf_counter()
+            stage += staged - start
+            commit += done - staged
+            transactions += 1
+            print(
+                f"  transaction {transactions}: {count} cases staged in {staged - start:.1f} s, "
+                f"written and committed in {done - staged:.1f} s",
+                flush=True,
+            )
+    return {
+        "seconds": t_init + stage + commit,
+        "init_store_seconds": t_init,
+        "stage_seconds": stage,
+        "write_and_commit_seconds": commit,
+        "git_seconds": dict(git_timer.seconds),
+        "transactions": transactions,
+        "cases_per_transaction": chunk,
+    }
+
+
+# --- the figures ------------------------------------------------------------------------------
+
+
+def bench_help() -> dict:
+    panelctl = [sys.executable, "-m", "panelctl", "--help"]
+    imports = [sys.executable, "-c", "import typer, rich"]
+    run_process(panelctl)  # warm: compile .pyc files, fill the page cache
+    run_process(imports)
+    help_runs, import_runs = [], []
+    for _ in range(7):  # interleaved, so drift hits both the same
+        help_runs.append(timed(lambda: run_process(panelctl))[0])
+        import_runs.append(timed(lambda: run_process(imports))[0])
+    return {
+        "help_process": {"median": statistics.median(help_runs), "runs": help_runs},
+        "import_typer_rich_process": {
+            "median": statistics.median(import_runs),
+            "runs": import_runs,
+        },
+    }
+
+
+def baseline_load(root: Path, keys: dict[int, bytes], store_id: bytes) -> list:
+    """The floor: read, AES-GCM open (AAD rebuilt from the expected path), CSafeLoader parse.
+
+    Records are kept in a list, as ``list(store.load_all(...))`` keeps them, so both sides
+    pay the same allocation and garbage-collector cost.
+    """
+    aeads = {epoch: AESGCM(key) for epoch, key in keys.items()}
+    loader = yaml.CSafeLoader
+    magic = envelope.MAGIC
+    loaded = []
+    for folder in ("cases", "actions"):
+        directory = os.path.join(root, folder)
+        for name in os.listdir(directory):
+            if not name.endswith(".enc"):
+                continue
+            path = f"{folder}/{name}"
+            with open(os.path.join(directory, name), "rb") as handle:
+                blob = handle.read()
+            epoch, _store, length = struct.unpack_from(">I16sH", blob, 8)
+            encoded = path.encode()
+            aad = magic + struct.pack(">I16sH", epoch, store_id, len(encoded)) + encoded
+            start = 30 + length
+            plaintext = aeads[epoch].decrypt(blob[start : start + 12], blob[start + 12 :], aad)
+            loaded.append(yaml.load(plaintext, Loader=loader))
+    return loaded
+
+
+def envelope_load(root: Path, keys: dict[int, bytes], store_id: bytes) -> list:
+    """The same floor but through panelctl.envelope.decrypt (one AESGCM object per file)."""
+    loader = yaml.CSafeLoader
+    loaded = []
+    for folder in ("cases", "actions"):
+        directory = os.path.join(root, folder)
+        for name in os.listdir(directory):
+            if name.endswith(".enc"):
+                with open(os.path.join(directory, name), "rb") as handle:
+                    blob = handle.read()
+                plaintext = envelope.decrypt(keys, store_id, f"{folder}/{name}", blob)
+                loaded.append(yaml.load(plaintext, Loader=loader))
+    return loaded
+
+
+def measure_interleaved(fns: dict, runs: int = 5) -> dict:
+    """Run several functions in turn, ``runs`` rounds, so drift and noise hit all alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    counts = {}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            seconds, result = timed(fn)
+            times[name].append(seconds)
+            counts[name] = len(result)
+            del result
+    return {
+        name: {"median": statistics.median(values), "runs": values, "records": counts[name]}
+        for name, values in times.items()
+    }
+
+
+def bench_load(store: Store, runs: int) -> dict:
+    keys, store_id, root = store.keyring.keys, store.store_id, store.root
+
+    def library() -> list:
+        return list(store.load_all(records.CASE)) + list(store.load_all(records.ACTION))
+
+    out = measure_interleaved(
+        {
+            "load_all_library": library,
+            "load_all_baseline": lambda: baseline_load(root, keys, store_id),
+            "load_all_via_envelope": lambda: envelope_load(root, keys, store_id),
+        },
+        runs,
+    )
+    counts = {name: figure["records"] for name, figure in out.items()}
+    if len(set(counts.values())) != 1:
+        sys.exit(f"load counts differ: {counts}")
+    return out
+
+
+def overdue_query(root: Path, identity_path: Path, today: str) -> tuple[int, dict]:
+    """What a fresh `panelctl actions overdue` process would do after start-up."""
+    parts = {}
+    t0 = time.perf_counter()
+    identity = read_identity_file(identity_path).unlock()
+    store = Store(root, identity)
+    t1 = time.perf_counter()
+    store.keyring  # noqa: B018 - unwrap the data key
+    t2 = time.perf_counter()
+    index = store.index()
+    rows = list(index.rows("action"))  # an index that opens lazily does its work here
+    t3 = time.perf_counter()
+    overdue = [
+        (rid, fields)
+        for rid, fields in rows
+        if fields.get("status") == "open" and (fields.get("due") or "9999") < today
+    ]
+    overdue.sort(key=lambda row: (row[1]["due"], records.number_of(row[0])))
+    t4 = time.perf_counter()
+    parts.update(store_open=t1 - t0, keyring_open=t2 - t1, index_rows=t3 - t2, filter_sort=t4 - t3)
+    return len(overdue), parts
+
+
+def drop_index(root: Path) -> None:
+    """Delete the local query index, whatever its layout (index.bin, or index/<type>.bin)."""
+    private = gitio.git_dir(root) / "panelctl"
+    (private / "index.bin").unlink(missing_ok=True)
+    shutil.rmtree(private / "index", ignore_errors=True)
+
+
+def bench_index(root: Path, identity_path: Path) -> dict:
+    identity = read_identity_file(identity_path).unlock()
+
+    def cold() -> int:
+        index = Store(root, identity).index()
+        return sum(1 for t in ("case", "action") for _row in index.rows(t))
+
+    out = {"index_cold_build": measure(cold, before=lambda: drop_index(root))}
+    out["index_cold_build"]["entries"] = out["index_cold_build"].pop("result")
+
+    today = date.today().isoformat()
+    runs, parts, found = [], defaultdict(list), None
+    overdue_query(root, identity_path, today)  # warm
+    for _ in range(7):
+        seconds, (found, part) = timed(lambda: overdue_query(root, identity_path, today))
+        runs.append(seconds)
+        for key, value in part.items():
+            parts[key].append(value)
+    out["overdue_in_process"] = {
+        "median": statistics.median(runs),
+        "runs": runs,
+        "overdue": found,
+        "today": today,
+        "parts_median": {key: statistics.median(values) for key, values in parts.items()},
+    }
+
+    command = [
+        sys.executable, "-m", "panelctl", "--store", str(root), "--identity", str(identity_path),
+        "record", "list", "action", "--format", "json",
+    ]  # fmt: skip
+    warm = run_process(command)  # warm, and check what it prints
+    rows = json.loads(warm.stdout)
+    figure = measure(lambda: run_process(command))
+    figure.pop("result")
+    figure.update(rows=len(rows), stdout_bytes=len(warm.stdout), note="lists ALL actions as JSON")
+    out["record_list_action_json_process"] = figure
+    return out
+
+
+def bench_update(store: Store, n_cases: int) -> dict:
+    ids = store.ids(records.CASE)
+    picks = [ids[int(i * (len(ids) - 1) / 4)] for i in range(5)]
+    runs = []
+    for record_id in picks:
+        record = store.read(record_id)
+        record["risk"] = next(r for r in RISKS if r != record.get("risk"))
+        seconds, changed = timed(lambda record=record: store.update(record))
+        if not changed:
+            sys.exit(f"update of {record_id} made no commit")
+        runs.append(seconds)
+    return {"update_one_case": {"median": statistics.median(runs), "runs": runs, "ids": picks}}
+
+
+# --- reporting ----------------------------------------------------------------------------
+
+
+def ratio(figures: dict, top: str, bottom: str, target: float) -> dict:
+    value = figures[top]["median"] / figures[bottom]["median"]
+    return {"value": value, "target": target, "met": value <= target, "of": f"{top} / {bottom}"}
+
+
+LABELS = [
+    ("help_process", "a  panelctl --help (process)"),
+    ("import_typer_rich_process", "a  python -c 'import typer, rich'"),
+    ("load_all_library", "b  list(load_all(case))+list(load_all(action))"),
+    ("load_all_baseline", "b  baseline: read+AESGCM+CSafeLoader"),
+    ("load_all_via_envelope", "b  (info) baseline via envelope.decrypt"),
+    ("index_cold_build", "c  index cold build (index deleted)"),
+    ("overdue_in_process", "c  overdue actions, fresh Store, in-process"),
+    ("record_list_action_json_process", "c  record list action --format json (proc)"),
+    ("update_one_case", "d  Store.update one case + commit"),
+]
+
+
+def print_table(result: dict) -> None:
+    figures = result["figures"]
+    print()
+    print(
+        f"== {result['cases']:,} cases, {result['actions']:,} actions "
+        f"({result['cases'] + result['actions']:,} records) =="
+    )
+    build = result["build"]
+    if build:
+        git = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(build.get("git_seconds", {}).items()))
+        print(
+            f"build: {build['seconds']:.1f} s in {build['transactions']} transaction(s) "
+            f"(stage {build['stage_seconds']:.1f} s, write+commit "
+            f"{build['write_and_commit_seconds']:.1f} s; {git})"
+        )
+    print(f"{'figure':<48} {'median':>10} {'runs':>5}  all runs (s)")
+    for key, label in LABELS:
+        if key in figures:
+            f = figures[key]
+            runs = " ".join(f"{r:.3f}" for r in f["runs"])
+            print(f"{label:<48} {f['median']:>9.3f}s {len(f['runs']):>5}  {runs}")
+    over = figures.get("overdue_in_process")
+    if over:
+        parts = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in over["parts_median"].items())
+        print(f"   overdue: {over['overdue']:,} open actions due before {over['today']}; {parts}")
+    listing = figures.get("record_list_action_json_process")
+    if listing:
+        print(
+            f"   record list: {listing['rows']:,} rows, {listing['stdout_bytes'] / 1e6:.1f} MB "
+            f"of JSON ({listing['note']})"
+        )
+    machine = result["machine"]
+    print(
+        "load average (1/5/15 min) at start {} and end {} on {} CPUs: other work on the "
+        "machine inflates every figure".format(
+            "/".join(f"{x:.1f}" for x in machine["loadavg_at_start"]),
+            "/".join(f"{x:.1f}" for x in machine["loadavg_at_end"]),
+            machine["cpus"],
+        )
+    )
+    versions = result["versions"]
+    if versions["src_digest_at_start"] != versions["src_digest_at_end"]:
+        print("WARNING: panelctl's source changed while this size ran; the figures mix versions.")
+    for name, r in result["ratios"].items():
+        verdict = "OK" if r["met"] else "MISSED"
+        print(f"ratio {name:<14} {r['value']:>6.2f}x  (target <= {r['target']}x)  {verdict}")
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def run_size(base: Path, identity_path: Path, n_cases: int, args) -> dict:
+    root = base / f"store-{n_cases}"
+    marker = base / f"store-{n_cases}.build.json"
+    build = None
+    if args.keep and root.exists() and marker.exists() and not args.rebuild:
+        build = json.loads(marker.read_text())
+        print(f"reusing {root} (built earlier in {build['seconds']:.1f} s; --rebuild to redo)")
+        build = {**build, "reused": True}
+    else:
+        if root.exists():
+            shutil.rmtree(root)
+        print(f"building {root}: {n_cases:,} cases x {ACTIONS_PER_CASE} actions ...", flush=True)
+        build = build_store(root, identity_path, n_cases, args.chunk, args.seed + n_cases)
+        marker.write_text(json.dumps(build, indent=2))
+        print(f"  built in {build['seconds']:.1f} s", flush=True)
+
+    identity = read_identity_file(identity_path).unlock()
+    store = Store(root, identity)
+    load_at_start = os.getloadavg()
+    digest_at_start = src_digest()
+    figures = {}
+    print("  a. start-up ...", flush=True)
+    figures.update(bench_help())
+    print("  b. full load ...", flush=True)
+    figures.update(bench_load(store, args.load_runs))
+    print("  c. index ...", flush=True)
+    figures.update(bench_index(root, identity_path))
+    print("  d. update ...", flush=True)
+    figures.update(bench_update(Store(root, identity), n_cases))
+
+    result = {
+        "cases": n_cases,
+        "actions": n_cases * ACTIONS_PER_CASE,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "filesystem_tmp": str(base),
+            "loadavg_at_start": load_at_start,
+            "loadavg_at_end": os.getloadavg(),
+        },
+        "versions": {
+            **tool_versions(),
+            "src_digest_at_start": digest_at_start,
+            "src_digest_at_end": src_digest(),
+        },
+        "build": build,
+        "figures": figures,
+        "ratios": {
+            "help": ratio(figures, "help_process", "import_typer_rich_process", HELP_TARGET),
+            "load_all": ratio(figures, "load_all_library", "load_all_baseline", LOAD_TARGET),
+        },
+    }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000", help="numbers of cases, comma-separated")
+    parser.add_argument(
+        "--keep", type=Path, help="build stores here and keep them (reused next time)"
+    )
+    parser.add_argument("--rebuild", action="store_true", help="with --keep: rebuild kept stores")
+    parser.add_argument(
+        "--chunk", type=int, default=0, help="cases per transaction (0: all in one)"
+    )
+    parser.add_argument("--seed", type=int, default=20251)
+    parser.add_argument(
+        "--load-runs", type=int, default=5, help="interleaved rounds of the full-load figures (b)"
+    )
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+
+    if args.keep:
+        base = args.keep.expanduser().resolve()
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    else:
+        base = Path(tempfile.mkdtemp(prefix="panelctl-bench-"))
+    OUT.mkdir(parents=True, exist_ok=True)
+    try:
+        identity_path = base / "identity" / "bench-coordinator.json"
+        if not identity_path.exists():
+            create_identity_file(
+                identity_path, "Bench Coordinator", "bench@example.invalid", passphrase=None
+            )
+        results = []
+        for n_cases in sizes:
+            result = run_size(base, identity_path, n_cases, args)
+            out_file = OUT / f"results-{n_cases}.json"
+            out_file.write_text(json.dumps(result, indent=2, default=str) + "\n")
+            print_table(result)
+            print(f"(written to {out_file})\n", flush=True)
+            results.append(result)
+        if len(results) > 1:
+            print("== summary (medians, seconds) ==")
+            print(f"{'figure':<48} " + " ".join(f"{r['cases']:>10,}" for r in results))
+            for key, label in LABELS:
+                print(
+                    f"{label:<48} "
+                    + " ".join(f"{r['figures'][key]['median']:>10.3f}" for r in results)
+                )
+            for name in results[0]["ratios"]:
+                print(
+                    f"{'ratio ' + name:<48} "
+                    + " ".join(f"{r['ratios'][name]['value']:>9.2f}x" for r in results)
+                )
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
