@@ -19,7 +19,7 @@ import msgspec
 from . import crypto, envelope, gitio, records
 from .fsutil import atomic_write, ensure_private_dir
 
-FORMAT = 2
+FORMAT = 3  # bump whenever what a table holds changes
 _AAD = b"panelctl/v2/index\0"
 
 

@@ -293,10 +293,64 @@ MEETING = RecordType(
         "date": Field("date", required=True),
         "time": Field("time"),
         "venue": S,
-        "status": Field("str", choices=("planned", "held", "cancelled")),
-        "cases": Field("list"),
+        "status": Field("str", choices=("planned", "in progress", "held", "cancelled")),
+        "cases": LIST_OF_TEXT,
+        "agenda": Field(
+            "list", items=Field("map", fields={"case": Field("ref:case", required=True)})
+        ),
+        "papers_due": D,
+        "attendance": Field(
+            "list", items=Field("map", fields={"name": Field("str", required=True)})
+        ),
+        "confidentiality": Field(
+            "list", items=Field("map", fields={"name": Field("str", required=True)})
+        ),
+        "declarations": Field(
+            "list", items=Field("map", fields={"name": Field("str", required=True)})
+        ),
+        "quorate": Field("bool"),
+        "quorum_note": S,
+        "discussions": Field(
+            "list", items=Field("map", fields={"case": Field("ref:case", required=True)})
+        ),
+        "progress": LIST_OF_TEXT,
+        "started": Field("datetime"),
+        "finished": Field("datetime"),
+        "minutes": Field(
+            "map",
+            fields={
+                "status": Field("str", required=True, choices=("draft", "approved")),
+                "approved_by": S,
+                "approved_at": Field("datetime"),
+            },
+        ),
     },
-    index_fields=("date", "status", "cases"),
+    index_fields=("date", "time", "status", "cases", "quorate"),
+    index_computed=lambda record: {
+        "discussed": [d["case"] for d in record.get("discussions") or []],
+        "risks": {d["case"]: d.get("risk_agreed") for d in record.get("discussions") or []},
+        "approved": (record.get("minutes") or {}).get("status") == "approved",
+    },
+)
+
+DECISION = RecordType(
+    name="decision",
+    plural="decisions",
+    prefix="D",
+    width=5,
+    fields={
+        "id": Field("str", required=True),
+        "case": Field("ref:case", required=True),
+        "meeting": Field("ref:meeting", required=True),
+        "decision": Field("str", required=True, choices=("keep", "step down", "close")),
+        "risk": S,
+        "actions": LIST_OF_TEXT,
+        "team_manager": S,
+        "due": Field("datetime"),
+        "confirmed": Field("datetime"),
+        "confirmed_by": S,
+    },
+    index_fields=("case", "meeting", "decision", "team_manager", "due", "confirmed"),
 )
 
 ACTION = RecordType(
@@ -319,7 +373,8 @@ ACTION = RecordType(
 )
 
 TYPES: dict[str, RecordType] = {
-    t.name: t for t in (CASE, MEETING, ACTION, ASSESSMENT, AGENCY, MEMBER, PERSON, LOCATION, LINK)
+    t.name: t
+    for t in (CASE, MEETING, ACTION, ASSESSMENT, AGENCY, MEMBER, PERSON, LOCATION, LINK, DECISION)
 }
 BY_PREFIX: dict[str, RecordType] = {t.prefix: t for t in TYPES.values()}
 BY_FOLDER: dict[str, RecordType] = {t.folder: t for t in TYPES.values()}
