@@ -89,3 +89,80 @@ def test_ctrl_c_at_a_prompt_exits_130_and_writes_nothing(marac, coordinator):
     assert child.exitstatus == 130
     assert "interrupted" in child.before
     assert git(marac.root, "rev-parse", "HEAD") == head
+
+
+def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_path, coordinator):
+    """A coordinator answers `meeting run` on a terminal; the terminal dies during the first
+    case; running it again resumes at that case with everything before it kept."""
+    from datetime import date
+
+    from panelctl import cases, meetings
+    from panelctl.directory import seed_agencies
+
+    store = init_store(tmp_path / "mcse", "mcse", "Plymouth MCSE", coordinator.unlock(), "Council")
+    seed_agencies(store)  # the quorum is worked out from the agencies' sectors
+    for name in ("Aa Child", "Bb Child"):
+        cases.nominate(store, {"child": {"name": name, "dob": "2011-01-01"}}, date(2026, 11, 2))
+    meetings.schedule(store, date(2026, 11, 19), "14:00", None)
+    meetings.build_agenda(store, "M-0001", date(2026, 11, 5))
+    args = (
+        "--store",
+        str(store.root),
+        "--identity",
+        str(coordinator.path),
+        "meeting",
+        "run",
+        "M-0001",
+    )
+
+    child = spawn(*args)
+    for name, agency in (
+        ("Chris Chair", "Devon and Cornwall Police"),
+        ("Nina Nurse", "Plymouth Hospitals NHS Trust"),
+        ("Lou Council", "Public Health"),
+    ):
+        child.expect("Anyone else attending")
+        child.sendline(name)
+        child.expect("Agency")
+        child.sendline(agency)
+    child.expect("Anyone else attending")
+    child.sendline("")
+    for _ in range(3):
+        child.expect("Signed by")
+        child.sendline("y")
+    child.expect("declarations of interest")
+    child.sendline("n")
+    child.expect("=== C-0001")
+    child.expect("Summary")
+    child.close(force=True)  # the battery dies
+    saved = store.read("M-0001")["progress"]
+    assert saved == ["attendance", "confidentiality", "declarations", "quorum"]
+
+    child = spawn(*args)
+    child.expect("Resuming M-0001 at: case C-0001")
+    for case_id in ("C-0001", "C-0002"):
+        child.expect(f"=== {case_id}")
+        for _item in range(4):  # the MCSE profile's case items
+            child.expect(r"\?? ?:")
+            child.sendline(f"Notes on {case_id}")
+        child.expect("Risk level agreed")
+        child.sendline("Medium")
+        child.expect("Add an action")
+        child.sendline("n")
+        child.expect("Decision")
+        child.sendline("keep")
+        for _ in range(3):
+            child.expect("Agreed by")
+            child.sendline("y")
+    child.expect("is finished")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    meeting = store.read("M-0001")
+    assert meeting["status"] == "held" and meeting["quorate"] is True
+    assert [a["name"] for a in meeting["attendance"]] == [
+        "Chris Chair",
+        "Nina Nurse",
+        "Lou Council",
+    ]
+    assert [d["risk_agreed"] for d in meeting["discussions"]] == ["Medium", "Medium"]

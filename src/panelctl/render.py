@@ -33,3 +33,27 @@ def environment(store_root: Path | None = None):
 
 def render(template: str, store_root: Path | None = None, **context) -> str:
     return environment(store_root).get_template(template).render(**context)
+
+
+def paper_environment(store_root: Path | None = None):
+    """As :func:`environment`, with HTML autoescaping for ``*.html`` and ``*.html.j2`` templates.
+
+    Meeting papers carry names typed by people; in HTML they must be escaped. Markdown and
+    other templates are left as they are (the same loader order and StrictUndefined).
+    """
+    from jinja2 import select_autoescape
+
+    env = environment(store_root)
+    env.autoescape = select_autoescape(
+        enabled_extensions=("html", "htm", "html.j2", "htm.j2"),
+        default_for_string=False,
+        default=False,
+    )
+    return env
+
+
+def template_errors() -> tuple[type[Exception], ...]:
+    """The exceptions a template raises when it cannot be rendered (for ``except``)."""
+    from jinja2 import TemplateError
+
+    return (TemplateError,)

@@ -29,6 +29,10 @@ LAZY = {
     "agency": ("directory", "agency_app", "The panel's agencies."),
     "member": ("directory", "member_app", "The panel's members."),
     "profile": ("profiles", "profile_app", "Panel profiles and this store's settings."),
+    "meeting": ("meetings", "meeting_app", "Schedule, list, plan and run meetings."),
+    "agenda": ("meetings", "agenda_app", "Build a meeting's agenda and papers."),
+    "minutes": ("meetings", "minutes_app", "Render and approve minutes."),
+    "decision": ("meetings", "decision_app", "Decisions for team managers and their deadlines."),
 }
 
 

@@ -1,0 +1,107 @@
+"""The questions `panelctl meeting run` asks on a terminal."""
+
+import typer
+
+from .output import say
+
+STATUS_HELP = "present, apologies, deputy, or absent"
+
+
+class PromptAnswers:
+    notes: list[str] = []
+
+    def note(self, message: str) -> None:
+        say(message)
+
+    def attendance(self, members: list[dict]) -> list[dict]:
+        say("Attendance. For each member: present, apologies, deputy or absent.")
+        given = []
+        for member in members:
+            status = _choice(
+                f"{member['name']} ({member['agency']})",
+                ("present", "apologies", "deputy", "absent"),
+                "present",
+            )
+            if status == "absent":
+                continue
+            entry = {"name": member["name"], "agency": member["agency"], "status": status}
+            if status == "deputy":
+                entry["name"] = typer.prompt("  Deputy's name")
+                entry["deputising_for"] = member["name"]
+            given.append(entry)
+        while True:
+            name = typer.prompt(
+                "Anyone else attending? Name (blank when done)", default="", show_default=False
+            )
+            if not name.strip():
+                break
+            given.append(
+                {"name": name.strip(), "agency": typer.prompt("  Agency"), "status": "present"}
+            )
+        return given
+
+    def confidentiality(self, statement: str, present: list[str]) -> list[str]:
+        say(f"\nConfidentiality statement:\n  {statement}\n")
+        return [name for name in present if typer.confirm(f"Signed by {name}?", default=True)]
+
+    def declarations(self, present: list[str], cases: list[str]) -> list[dict]:
+        given = []
+        while typer.confirm("Any (more) declarations of interest?", default=False):
+            name = _choice("Declared by", tuple(present), present[0])
+            interest = typer.prompt("  Interest")
+            excluded = typer.prompt(
+                "  Excluded from which cases (ids, comma-separated; blank for none)",
+                default="",
+                show_default=False,
+            )
+            given.append(
+                {
+                    "name": name,
+                    "interest": interest,
+                    "excluded_cases": [c.strip() for c in excluded.split(",") if c.strip()],
+                }
+            )
+        return given
+
+    def case(self, case_id: str, context: dict) -> dict:
+        say(f"\n=== {case_id} (current risk: {context['current_risk'] or 'not assessed'}) ===")
+        if context["excluded"]:
+            say(f"Excluded for this case: {', '.join(context['excluded'])}")
+        items = {
+            title: typer.prompt(f"{title[0].upper()}{title[1:]}", default="", show_default=False)
+            for title in context["items"]
+        }
+        answer = {"items": items}
+        if not context["quorate"]:
+            say("Not quorate: no risk level, actions or decision can be recorded.")
+            return answer
+        answer["risk"] = _choice(
+            "Risk level agreed",
+            tuple(context["levels"]),
+            context["current_risk"] or context["levels"][0],
+        )
+        actions = []
+        while typer.confirm("Add an action?", default=not actions):
+            actions.append(
+                {
+                    "description": typer.prompt("  Action"),
+                    "agency": typer.prompt("  Owner agency"),
+                    "owner": typer.prompt("  Owner"),
+                    "due": typer.prompt("  Due date (e.g. 14/03/2026)"),
+                }
+            )
+        answer["actions"] = actions
+        answer["decision"] = _choice("Decision", ("keep", "step down", "close"), "keep")
+        answer["agreed_by"] = [
+            n for n in context["present"] if typer.confirm(f"Agreed by {n}?", default=True)
+        ]
+        return answer
+
+
+def _choice(question: str, options: tuple[str, ...], default: str) -> str:
+    while True:
+        answer = typer.prompt(f"{question} [{'/'.join(options)}]", default=default).strip()
+        for option in options:
+            if answer.casefold() == option.casefold():
+                return option
+        say(f"Please answer one of: {', '.join(options)}.")

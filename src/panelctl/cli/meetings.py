@@ -1,0 +1,315 @@
+"""`panelctl meeting`, `panelctl agenda`, `panelctl minutes` and `panelctl decision`."""
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import open_store
+from .output import Format, emit, say
+
+meeting_app = typer.Typer(
+    rich_markup_mode=None,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Schedule, list and run meetings.",
+)
+agenda_app = typer.Typer(
+    rich_markup_mode=None,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Build a meeting's agenda and papers.",
+)
+minutes_app = typer.Typer(
+    rich_markup_mode=None,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Render and approve minutes.",
+)
+decision_app = typer.Typer(
+    rich_markup_mode=None,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Decisions sent to team managers.",
+)
+
+Opt = typer.Option
+
+
+@agenda_app.callback()
+def agenda() -> None:
+    """Build a meeting's agenda and papers (`panelctl agenda build`)."""
+
+
+def _today(as_of: str | None) -> date:
+    from ..dates import parse_date
+
+    return parse_date(as_of, "--as-of") if as_of else date.today()
+
+
+def _now() -> datetime:
+    from ..dates import LONDON
+
+    return datetime.now(LONDON).replace(microsecond=0)
+
+
+@meeting_app.command("schedule")
+def meeting_schedule(
+    on: Annotated[str, typer.Argument(metavar="DATE", help="e.g. 14/03/2026.")],
+    at: Annotated[str, Opt("--time", help="Start time, e.g. 09:30.")],
+    venue: Annotated[str | None, Opt(help="Where the panel meets.")] = None,
+) -> None:
+    """Schedule a meeting; prints its id.
+
+    Example: panelctl meeting schedule 14/03/2026 --time 09:30 --venue "Civic Centre, Room 2"
+    """
+    from .. import meetings
+    from ..dates import parse_date
+
+    typer.echo(meetings.schedule(open_store(), parse_date(on, "The meeting date"), at, venue))
+
+
+@meeting_app.command("list")
+def meeting_list(
+    fmt: Annotated[Format, Opt("--format", help="table, json or csv.")] = Format.table,
+) -> None:
+    """List meetings, oldest first.
+
+    Example: panelctl meeting list --format csv
+    """
+    from .. import meetings
+
+    rows = meetings.list_meetings(open_store())
+    for row in rows:
+        row["cases"] = len(row.get("cases") or [])
+    emit(
+        rows,
+        [
+            ("id", "Meeting"),
+            ("date", "Date"),
+            ("time", "Time"),
+            ("status", "Status"),
+            ("cases", "Cases"),
+            ("quorate", "Quorate"),
+        ],
+        fmt,
+    )
+
+
+@meeting_app.command("plan")
+def meeting_plan(
+    until: Annotated[str, Opt(help="Propose dates up to this date.")],
+    as_of: Annotated[str | None, Opt("--as-of", help="Today's date (default today).")] = None,
+) -> None:
+    """Propose meeting dates from the profile's frequency (skipping bank holidays).
+
+    Example: panelctl meeting plan --until 31/03/2027
+    """
+    from .. import meetings
+    from ..dates import parse_date, show_date
+
+    store = open_store()
+    proposed = meetings.plan(store, parse_date(until, "--until"), _today(as_of))
+    if not proposed:
+        say(
+            f"The {store.profile['name']} profile meets {store.profile['meetings']['frequency']}: no dates to propose."
+        )
+    for day in proposed:
+        typer.echo(f"{day.isoformat()}  {day:%A} {show_date(day)}")
+
+
+@agenda_app.command("build")
+def agenda_build(
+    meeting_id: Annotated[
+        str | None, typer.Argument(metavar="MEETING", help="Default: the next planned meeting.")
+    ] = None,
+    out: Annotated[
+        Path | None, Opt(help="Write the papers (unencrypted) into this folder.")
+    ] = None,
+    dry_run: Annotated[
+        bool, Opt("--dry-run", help="Show the agenda; save and write nothing.")
+    ] = False,
+    as_of: Annotated[str | None, Opt("--as-of", help="Today's date (default today).")] = None,
+    formats: Annotated[
+        str, Opt("--formats", help="Paper formats: md, html or md,html.")
+    ] = "md,html",
+) -> None:
+    """Choose the cases for a meeting, give each a time slot, work out when papers must go
+    out, and write the agenda, case papers, action log and calendar invitations.
+
+    Example: panelctl agenda build M-0003 --out ~/papers/M-0003
+    """
+    from .. import meetings
+    from ..dates import show_date
+
+    store = open_store()
+    today = _today(as_of)
+    mid = meeting_id or meetings.next_meeting(store, today)
+    agenda = meetings.build_agenda(store, mid, today, dry_run=dry_run)
+    rows = [
+        {"time": f"{s['start']}-{s['end']}", "item": s["title"], "case": "", "reason": ""}
+        for s in agenda.standing
+    ]
+    rows += [
+        {
+            "time": f"{i['start']}-{i['end']}",
+            "item": str(i["number"]),
+            "case": i["case"],
+            "reason": i["reason"],
+            "presenter": i.get("presenter") or "",
+        }
+        for i in agenda.items
+    ]
+    emit(
+        rows,
+        [
+            ("time", "Time"),
+            ("item", "Item"),
+            ("case", "Case"),
+            ("reason", "Why"),
+            ("presenter", "Presenting"),
+        ],
+        Format.table,
+        title=f"Agenda {mid}, {show_date(agenda.meeting['date'])}",
+    )
+    if agenda.papers_due:
+        say(f"Papers must go out by {show_date(agenda.papers_due)}.")
+    for warning in agenda.warnings:
+        say(f"Warning: {warning}")
+    if out is not None and not dry_run:
+        chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+        bad = [f for f in chosen if f not in ("md", "html")]
+        if bad:
+            from ..errors import InvalidInputError
+
+            raise InvalidInputError(f"--formats takes md and html, not {', '.join(bad)}.")
+        files = meetings.papers_for(store, agenda, today, chosen)
+        written = meetings.write_papers(out, files)
+        say(
+            f"Wrote {len(written)} files to {out}. They are NOT encrypted (OFFICIAL-SENSITIVE): "
+            "send them only by secure e-mail and delete them when done."
+        )
+    elif dry_run:
+        say("Dry run: nothing was saved or written.")
+
+
+@meeting_app.command("run")
+def meeting_run(
+    meeting_id: Annotated[str, typer.Argument(metavar="MEETING")],
+    script: Annotated[
+        Path | None, Opt(help="Take the answers from a YAML file instead of asking.")
+    ] = None,
+) -> None:
+    """Walk through the meeting in agenda order, saving after every step; run it again to
+    resume where it stopped.
+
+    Example: panelctl meeting run M-0003
+    """
+    from .. import meetingrun, yamlio
+    from ..errors import InvalidInputError, NoTerminalError
+
+    store = open_store()
+    if script is not None:
+        try:
+            data = yamlio.load(script.read_bytes())
+        except OSError:
+            raise InvalidInputError(f"Cannot read the script {script}.") from None
+        except yamlio.YamlProblem as problem:
+            raise InvalidInputError(f"{script} is not valid YAML ({problem.where}).") from None
+        answers = meetingrun.ScriptAnswers(data)
+    elif sys.stdin.isatty():
+        from .meetingprompts import PromptAnswers
+
+        answers = PromptAnswers()
+    else:
+        raise NoTerminalError(
+            "meeting run asks questions: run it on a terminal, or give --script FILE."
+        )
+    result = meetingrun.run_meeting(store, meeting_id, answers, _now())
+    for note in getattr(answers, "notes", []):
+        say(note)
+    say(
+        f"{meeting_id} is finished ({'quorate' if result.quorate else 'NOT quorate'}); "
+        f"render the draft minutes with `panelctl minutes render {meeting_id}`."
+    )
+
+
+@minutes_app.command("render")
+def minutes_render(
+    meeting_id: Annotated[str, typer.Argument(metavar="MEETING")],
+    fmt: Annotated[str, Opt("--format", help="md or html.")] = "md",
+    out: Annotated[Path | None, Opt(help="Write into this folder instead of stdout.")] = None,
+) -> None:
+    """Render the minutes (marked DRAFT until the chair approves them).
+
+    Example: panelctl minutes render M-0003 --format html --out ~/papers/M-0003
+    """
+    from .. import meetings
+    from ..errors import InvalidInputError
+
+    if fmt not in ("md", "html"):
+        raise InvalidInputError(f"--format takes md or html, not {fmt}.")
+    text = meetings.render_minutes(open_store(), meeting_id, fmt)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    written = meetings.write_papers(out, {f"minutes-{meeting_id}.{fmt}": text}, overwrite=True)
+    say(f"Wrote {written[0]}; it is NOT encrypted (OFFICIAL-SENSITIVE).")
+
+
+@minutes_app.command("approve")
+def minutes_approve(meeting_id: Annotated[str, typer.Argument(metavar="MEETING")]) -> None:
+    """Approve the minutes as chair (recorded with who and when); they are then frozen.
+
+    Example: panelctl minutes approve M-0003
+    """
+    from .. import meetings
+
+    meetings.approve_minutes(open_store(), meeting_id, _now())
+    say(f"Minutes of {meeting_id} approved.")
+
+
+@decision_app.command("list")
+def decision_list(
+    overdue: Annotated[
+        bool, Opt("--overdue", help="Only decisions not confirmed in time.")
+    ] = False,
+    check: Annotated[bool, Opt("--check", help="Exit 1 when the list is not empty.")] = False,
+    fmt: Annotated[Format, Opt("--format", help="table, json or csv.")] = Format.table,
+) -> None:
+    """Decisions for team managers and their written-confirmation deadline.
+
+    Example: panelctl decision list --overdue --check
+    """
+    from .. import meetings
+
+    rows = meetings.decisions(open_store(), _now(), overdue_only=overdue)
+    emit(
+        rows,
+        [
+            ("id", "Decision"),
+            ("case", "Case"),
+            ("meeting", "Meeting"),
+            ("decision", "Decision"),
+            ("team_manager", "Team manager"),
+            ("due", "Confirm by"),
+            ("confirmed", "Confirmed"),
+            ("overdue", "Overdue"),
+        ],
+        fmt,
+    )
+    if check and rows:
+        raise typer.Exit(1)
+
+
+@decision_app.command("confirm")
+def decision_confirm(decision_id: Annotated[str, typer.Argument(metavar="DECISION")]) -> None:
+    """Record that the written decision went to the team manager.
+
+    Example: panelctl decision confirm D-00012
+    """
+    from .. import meetings
+
+    meetings.confirm_decision(open_store(), decision_id, _now())
