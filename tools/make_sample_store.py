@@ -2,29 +2,54 @@
 
 Every name, date and detail here is invented. The identity written beside the store is
 DEMO ONLY: its secret key is published in this repository, so it must never be used for
-real records.
+real records. The store is built through panelctl's own library, as a coordinator would
+build it: agencies, nominations with their Risk Factor Matrix, one meeting held (from a
+script) with actions, and the next meeting planned.
 
     python tools/make_sample_store.py            # rewrites ./sample-store
 """
 
-from __future__ import annotations
-
 import shutil
 import sys
 import tempfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+from panelctl import assessments, cases, directory, meetingrun, meetings
+from panelctl.dates import LONDON
 from panelctl.demo import DEMO_IDENTITY
 from panelctl.identity import create_identity_file
 from panelctl.store import init_store
 
+POLICE, SOCIAL_CARE = "Staffordshire Police", "Children's Services (Adolescent Services)"
 CHILDREN = [
-    ("Kasey Brightwater", date(2010, 3, 14), "High", "Police"),
-    ("Riley Ashdown", date(2011, 7, 2), "Medium", "Children's Social Care"),
-    ("Jordan Fenwick-Hale", date(2009, 11, 23), "High", "Education"),
-    ("Morgan Tealby", date(2012, 1, 30), "Medium", "Health"),
-    ("Casey Oakridge", date(2010, 9, 8), "Low", "Youth Offending Service"),
+    # name, date of birth, RFM level, referring agency, lead professional, school
+    ("Kasey Brightwater", date(2010, 3, 14), "High", POLICE, "Dana Whitfield", "Demo Academy"),
+    ("Riley Ashdown", date(2011, 7, 2), "Medium", SOCIAL_CARE, "Owen Pryce", "Demo High School"),
+    (
+        "Jordan Fenwick-Hale",
+        date(2009, 11, 23),
+        "High",
+        SOCIAL_CARE,
+        "Dana Whitfield",
+        "Demo College",
+    ),
+    (
+        "Morgan Tealby",
+        date(2012, 1, 30),
+        "Medium",
+        "Schools and Education",
+        "Owen Pryce",
+        "Demo Academy",
+    ),
+    (
+        "Casey Oakridge",
+        date(2010, 9, 8),
+        "Medium",
+        "Youth Offending Service",
+        "Imani Roberts",
+        "Demo High School",
+    ),
 ]
 
 
@@ -38,55 +63,116 @@ def build(target: Path) -> None:
             passphrase=None,
             demo_only=True,
         )
-        identity = identity_file.unlock()
         store = init_store(
             work / "store",
             "mace",
             "Stoke-on-Trent MACE (demo)",
-            identity,
+            identity_file.unlock(),
             "Stoke-on-Trent City Council",
         )
-        with store.transaction("Add the demo records") as tx:
-            case_ids = []
-            for number, (name, dob, risk, agency) in enumerate(CHILDREN, start=1):
-                case_ids.append(
-                    tx.create(
-                        "case",
-                        {
-                            "status": "open",
-                            "child": {"name": name, "dob": dob, "area": "Demo ward"},
-                            "nominated": date(2026, 9, number * 5),
-                            "referring_agency": agency,
-                            "lead_agency": agency,
-                            "risk": risk,
-                            "exploitation_types": ["sexual"],
-                        },
-                    )
-                )
-            meeting = tx.create(
-                "meeting",
-                {
-                    "date": date(2026, 10, 14),
-                    "time": "10:00",
-                    "venue": "Demo Civic Centre, Room 2",
-                    "status": "held",
-                    "cases": case_ids[:3],
+        directory.seed_agencies(store)
+        for number, (name, dob, level, agency, worker, school) in enumerate(CHILDREN, start=1):
+            nomination = {
+                "child": {"name": name, "dob": dob, "school": school, "area": "Demo ward"},
+                "referring_agency": agency,
+                "lead_professional": worker,
+                "team": "Adolescent Team (demo)",
+                "team_manager": "Demo Team Manager",
+                "concern": "Seen with older associates; going missing overnight.",
+                "consequences": "Escalating sexual exploitation and harm.",
+                "exploitation_types": ["sexual"],
+                "child_views": "Says the older friends look after them.",
+                "assessment": {
+                    "tool": "rfm",
+                    "level": level,
+                    "date": date(2026, 9, number * 4),
+                    "assessor": worker,
+                    "agency": agency,
                 },
-            )
-            tx.create("meeting", {"date": date(2026, 12, 9), "time": "10:00", "status": "planned"})
-            for number, case_id in enumerate(case_ids[:4], start=1):
-                tx.create(
-                    "action",
-                    {
-                        "description": "Share the latest Risk Factor Matrix with the panel",
-                        "case": case_id,
-                        "meeting": meeting,
-                        "agency": "Children's Social Care",
-                        "owner": "Demo Social Worker",
-                        "due": date(2026, 11, number * 6),
-                        "status": "done" if number == 1 else "open",
+            }
+            cases.nominate(store, nomination, date(2026, 9, number * 5))
+        held = meetings.schedule(store, date(2026, 10, 14), "10:00", "Demo Civic Centre, Room 2")
+        meetings.build_agenda(store, held, date(2026, 10, 1))
+        script = {
+            "attendance": [
+                {"name": "Demo Chair", "agency": SOCIAL_CARE, "status": "present"},
+                {"name": "Demo Police Officer", "agency": POLICE, "status": "present"},
+                {"name": "Demo Named Nurse", "agency": "Health (Named Nurse)", "status": "present"},
+                {
+                    "name": "Demo Youth Worker",
+                    "agency": "Youth Offending Service",
+                    "status": "apologies",
+                },
+            ],
+            "confidentiality": {
+                "signed": ["Demo Chair", "Demo Police Officer", "Demo Named Nurse"]
+            },
+            "declarations": [],
+            "cases": {
+                case_id: {
+                    "items": {
+                        "presentation by the lead professional": "Update given by the lead professional."
                     },
+                    "risk": level,
+                    "actions": [
+                        {
+                            "description": "Share the latest Risk Factor Matrix with the panel",
+                            "agency": SOCIAL_CARE,
+                            "owner": "Demo Social Worker",
+                            "due": date(2026, 11, 4 + n * 6),
+                        }
+                    ],
+                    "decision": "keep",
+                    "agreed_by": ["Demo Chair", "Demo Police Officer", "Demo Named Nurse"],
+                }
+                for n, (case_id, level) in enumerate(
+                    [(f"C-{i:04d}", CHILDREN[i - 1][2]) for i in range(1, 6)]
                 )
+            },
+        }
+        meetingrun.run_meeting(
+            store,
+            held,
+            meetingrun.ScriptAnswers(script),
+            datetime(2026, 10, 14, 12, 0, tzinfo=LONDON),
+        )
+        # Since the meeting: a new nomination, and one child's risk has gone up.
+        cases.nominate(
+            store,
+            {
+                "child": {
+                    "name": "Taylor Lindqvist",
+                    "dob": date(2011, 5, 5),
+                    "school": "Demo College",
+                    "area": "Demo ward",
+                },
+                "referring_agency": POLICE,
+                "lead_professional": "Imani Roberts",
+                "team": "Adolescent Team (demo)",
+                "concern": "Found at a hotspot address late at night.",
+                "exploitation_types": ["sexual", "criminal"],
+                "assessment": {
+                    "tool": "rfm",
+                    "level": "High",
+                    "date": date(2026, 11, 1),
+                    "assessor": "Imani Roberts",
+                    "agency": POLICE,
+                },
+            },
+            date(2026, 11, 2),
+        )
+        assessments.add_assessment(
+            store,
+            "C-0002",
+            date(2026, 11, 10),
+            "Owen Pryce",
+            SOCIAL_CARE,
+            ["missing_episodes", "older_associates"],
+            agreed="High",
+            reason="New police intelligence about an older associate",
+            today=date(2026, 11, 10),
+        )
+        meetings.schedule(store, date(2026, 12, 16), "10:00", "Demo Civic Centre, Room 2")
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(store.root, target, ignore=shutil.ignore_patterns(".git"))

@@ -477,13 +477,25 @@ def demo(
     state.store, state.identity = str(copy.store), str(copy.identity)
     say("$ panelctl verify   (silent means every record is intact and encrypted)")
     verify()
-    say("\n$ panelctl record list case")
-    record_list("case", Format.table)
-    say("\n$ panelctl record list action")
-    record_list("action", Format.table)
-    say("\n$ panelctl log")
+    say("\n$ panelctl case list")
+    _invoke(["case", "list"])
+    papers = copy.store.parent / "papers"
+    say(f"\n$ panelctl agenda build M-0002 --out {papers}")
+    _invoke(["agenda", "build", "M-0002", "--out", str(papers)])
+    say("\n$ panelctl log --limit 5")
     log(None, False, 5, Format.table)
-    say(f"\nTo carry on with this copy:\n  {env_line}\n  panelctl record show C-0001")
+    say(
+        f"\nThe papers are in {papers} (open the .html files in a browser to print them).\n"
+        f"To carry on with this copy:\n  {env_line}\n  panelctl case show C-0002"
+    )
+
+
+def _invoke(args: list[str]) -> None:
+    """Run another panelctl command in this process (the demo's global options stay set)."""
+    command = typer.main.get_command(app)
+    state = _state()
+    prefix = ["--store", state.store, "--identity", state.identity]
+    command.main(args=[*prefix, *args], prog_name="panelctl", standalone_mode=False)
 
 
 def run() -> None:
