@@ -27,6 +27,8 @@ def for_display(value: object) -> str:
     """A table cell: ISO dates become UK dates; everything else as it is."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
     if isinstance(value, datetime):
         return show_datetime(value)
     if isinstance(value, date):

@@ -33,6 +33,8 @@ def emit(
         writer.writerow(keys)
         for row in rows:
             writer.writerow(["" if row.get(k) is None else row.get(k) for k in keys])
+    elif len(rows) > RICH_LIMIT or not sys.stdout.isatty():
+        _plain_table(rows, columns, title)
     else:
         from rich.console import Console
         from rich.table import Table
@@ -45,6 +47,30 @@ def emit(
         for row in rows:
             table.add_row(*[for_display(row.get(k)) for k in keys])
         Console(soft_wrap=False).print(table)
+
+
+RICH_LIMIT = 200  # rows: beyond this (or into a pipe or a file) a plain table, which is fast
+CELL_LIMIT = 60
+
+
+def _plain_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], title: str) -> None:
+    """Columns padded with spaces: for pipes, files, cron and long lists (no colour, no box)."""
+    from ..dates import for_display
+
+    def cell(value: object) -> str:
+        text = for_display(value).replace("\n", " ")
+        return text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
+
+    headings = [heading for _key, heading in columns]
+    table = [[cell(row.get(key)) for key, _heading in columns] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in table)]) for i, h in enumerate(headings)]
+    lines = [title] if title else []
+    lines.append("  ".join(h.ljust(w) for h, w in zip(headings, widths, strict=True)).rstrip())
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table
+    )
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def say(message: str) -> None:
