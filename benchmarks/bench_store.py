@@ -145,7 +145,8 @@ def measure(fn, fast_runs: int = 5, slow_runs: int = 3, before=None) -> dict:
 
 
 def run_process(args: list[str]) -> subprocess.CompletedProcess:
-    done = subprocess.run(args, capture_output=True)
+    # stdin from /dev/null: a command that asks on a terminal (nominate) must not wait for one
+    done = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         sys.exit(f"{args} failed ({done.returncode}): {done.stderr.decode(errors='replace')}")
     return done
@@ -177,6 +178,10 @@ def tool_versions() -> dict:
         ["git", "--version"], capture_output=True, text=True
     ).stdout.strip()
     versions["libyaml"] = bool(getattr(yaml, "__with_libyaml__", False))
+    import panelctl
+
+    # PYTHONPATH=<a copy of src> benchmarks a fixed version while others edit src/
+    versions["panelctl_imported_from"] = str(Path(panelctl.__file__).parent)
     try:
         repo = HERE.parent
         head = subprocess.run(
@@ -442,6 +447,207 @@ def bench_update(store: Store, n_cases: int) -> dict:
     return {"update_one_case": {"median": statistics.median(runs), "runs": runs, "ids": picks}}
 
 
+# --- cases: case list, nominate, rfm import (whole processes) ----------------------------
+
+
+def panelctl_command(root: Path, identity_path: Path, *args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "panelctl", "--store", str(root), "--identity", str(identity_path),
+        *args,
+    ]  # fmt: skip
+
+
+def measure_process(command: list[str], runs: int = 5) -> dict:
+    """Median of ``runs`` whole-process runs after one warm-up run (not counted)."""
+    warm = run_process(command)
+    times = [timed(lambda: run_process(command))[0] for _ in range(runs)]
+    return {"median": statistics.median(times), "runs": times, "warm": warm}
+
+
+def bench_case_list(root: Path, identity_path: Path) -> dict:
+    out = {}
+    command = panelctl_command(root, identity_path, "case", "list", "--format", "json")
+    figure = measure_process(command)
+    warm = figure.pop("warm")
+    figure.update(rows=len(json.loads(warm.stdout)), stdout_bytes=len(warm.stdout))
+    out["case_list_json_process"] = figure
+
+    command = panelctl_command(root, identity_path, "case", "list", "--status", "open")
+    command += ["--risk", "High"]
+    figure = measure_process(command)
+    warm = figure.pop("warm")
+    figure.update(
+        rows=sum(1 for line in warm.stdout.decode().splitlines() if line.startswith("│ C-")),
+        stdout_bytes=len(warm.stdout),
+    )
+    out["case_list_open_high_table_process"] = figure
+    return out
+
+
+class ScratchCommits:
+    """Let figures write to a kept store, then put it back as it was: HEAD, working tree
+    and the local query index (whose tables record the commit they describe, so a reset
+    alone would make the next open rebuild them from every record)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.index_dir = gitio.git_dir(root) / "panelctl" / "index"
+        self.saved = Path(tempfile.mkdtemp(prefix="panelctl-bench-index-"))
+
+    def __enter__(self):
+        self.head = gitio.head(self.root)
+        if self.index_dir.exists():
+            shutil.copytree(self.index_dir, self.saved / "index")
+        return self
+
+    def __exit__(self, *exc):
+        start = time.perf_counter()
+        git = ["git", "-C", str(self.root)]
+        subprocess.run([*git, "reset", "--quiet", "--hard", self.head], check=True)
+        subprocess.run([*git, "clean", "-fdq"], check=True)
+        shutil.rmtree(self.index_dir, ignore_errors=True)
+        if (self.saved / "index").exists():
+            shutil.copytree(self.saved / "index", self.index_dir)
+        shutil.rmtree(self.saved, ignore_errors=True)
+        self.undo_seconds = time.perf_counter() - start
+
+
+def commit_count(root: Path) -> int:
+    return int(gitio.run(root, ["rev-list", "--count", "HEAD"]).strip())
+
+
+def bench_nominate(root: Path, identity_path: Path, store: Store, rng: random.Random) -> dict:
+    """Five nominations of new (invented) children, then one of a child already open."""
+    out = {}
+    runs, ids, warnings = [], [], []
+    for _ in range(5):
+        command = panelctl_command(
+            root, identity_path, "nominate", "--name", invented_name(rng), "--dob", "14/03/2011",
+            "--risk-level", "Medium", "--referring-agency", "X",
+        )  # fmt: skip
+        before = commit_count(root)
+        seconds, done = timed(lambda command=command: run_process(command))
+        if commit_count(root) != before + 1:
+            sys.exit(f"nominate made {commit_count(root) - before} commits, not one")
+        runs.append(seconds)
+        ids.append(done.stdout.decode().strip())
+        warnings += [w for w in done.stderr.decode().splitlines() if w.startswith("Warning")]
+    out["nominate_process"] = {
+        "median": statistics.median(runs),
+        "runs": runs,
+        "case_ids": ids,
+        "warnings": warnings,
+    }
+
+    # The duplicate path: the first open case (from C-0001 on) has its name and dob given
+    # again. A closed case only warns with a closing date within a year, which the
+    # generated data never sets, so an open one is what shows the warning.
+    for case_id in store.ids(records.CASE):
+        case = store.read(case_id)
+        if case["status"] == "open" and case["child"].get("dob"):
+            break
+    else:
+        sys.exit("no open case with a date of birth to nominate again")
+    child = case["child"]
+    command = panelctl_command(
+        root, identity_path, "nominate", "--name", child["name"],
+        "--dob", child["dob"].strftime("%d/%m/%Y"), "--risk-level", "Medium",
+        "--referring-agency", "X",
+    )  # fmt: skip
+    seconds, done = timed(lambda: run_process(command))
+    warned = [w for w in done.stderr.decode().splitlines() if w.startswith("Warning")]
+    if not any(case_id in w for w in warned):
+        sys.exit(f"nominating {case_id}'s child again gave no warning: {done.stderr.decode()}")
+    out["nominate_duplicate_process"] = {
+        "median": seconds,
+        "runs": [seconds],
+        "matches": case_id,
+        "warnings": warned,
+        "new_case": done.stdout.decode().strip(),
+    }
+    return out
+
+
+IMPORT_ROWS = 1000
+IMPORT_COLUMNS = ("name", "dob", "assessment_date", "assessor", "assessor_agency", "level")
+
+
+def write_import_csv(path: Path, rng: random.Random, rows: int = IMPORT_ROWS) -> None:
+    """Invented, distinct children (letters and spaces only), assessed in the past at a
+    level the MACE entry rules accept, so every row creates a case with one assessment."""
+    import csv
+
+    from panelctl.names import name_key
+
+    today = date.today()
+    seen: set[str] = set()
+    assessors = [invented_name(rng) for _ in range(40)]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(IMPORT_COLUMNS)
+        while len(seen) < rows:
+            name = invented_name(rng)
+            if name_key(name) in seen:
+                continue
+            seen.add(name_key(name))
+            writer.writerow(
+                [
+                    name,
+                    random_date(rng, date(2008, 1, 1), date(2014, 12, 31)).strftime("%d/%m/%Y"),
+                    (today - timedelta(days=rng.randint(1, 700))).strftime("%d/%m/%Y"),
+                    rng.choice(assessors),
+                    rng.choice(AGENCIES),
+                    rng.choice(("Medium", "High")),
+                ]
+            )
+
+
+def bench_import(root: Path, identity_path: Path, rng: random.Random) -> dict:
+    """``rfm import`` of 1,000 new children: one commit; the same file again: none."""
+    folder = Path(tempfile.mkdtemp(prefix="panelctl-bench-import-"))
+    try:
+        csv_path = folder / "rfms.csv"
+        write_import_csv(csv_path, rng)
+        command = panelctl_command(root, identity_path, "rfm", "import", str(csv_path))
+        out = {}
+        for key, commits, summary in (
+            ("rfm_import_1000_process", 1, f"Imported: {IMPORT_ROWS} create case (one commit)."),
+            ("rfm_import_again_process", 0, f"Nothing to import: {IMPORT_ROWS} unchanged."),
+        ):
+            before = commit_count(root)
+            seconds, done = timed(lambda: run_process(command))
+            made = commit_count(root) - before
+            said = done.stderr.decode().strip().splitlines()
+            if made != commits or summary not in said:
+                sys.exit(f"rfm import: {made} commits (wanted {commits}); it said {said}")
+            out[key] = {
+                "median": seconds,
+                "runs": [seconds],
+                "rows": IMPORT_ROWS,
+                "commits": made,
+                "summary": said[-1],
+                "stdout_bytes": len(done.stdout),
+            }
+        return out
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def bench_writes(root: Path, identity_path: Path, store: Store, seed: int) -> dict:
+    """Nominations and the import, on the store, then undone (see ScratchCommits)."""
+    rng = random.Random(seed)
+    out = {}
+    with ScratchCommits(root) as scratch:
+        print("  f. nominate ...", flush=True)
+        out.update(bench_nominate(root, identity_path, store, rng))
+    out["nominate_process"]["undo_seconds"] = scratch.undo_seconds
+    with ScratchCommits(root) as scratch:
+        print("  g. rfm import ...", flush=True)
+        out.update(bench_import(root, identity_path, rng))
+    out["rfm_import_1000_process"]["undo_seconds"] = scratch.undo_seconds
+    return out
+
+
 # --- reporting ----------------------------------------------------------------------------
 
 
@@ -460,7 +666,25 @@ LABELS = [
     ("overdue_in_process", "c  overdue actions, fresh Store, in-process"),
     ("record_list_action_json_process", "c  record list action --format json (proc)"),
     ("update_one_case", "d  Store.update one case + commit"),
+    ("case_list_json_process", "e  case list --format json (proc)"),
+    ("case_list_open_high_table_process", "e  case list --status open --risk High (proc)"),
+    ("nominate_process", "f  nominate, new child (proc, commit)"),
+    ("nominate_duplicate_process", "f  nominate, child already open (proc, 1 run)"),
+    ("rfm_import_1000_process", "g  rfm import 1,000 rows (proc, 1 run)"),
+    ("rfm_import_again_process", "g  rfm import same file again (proc, 1 run)"),
 ]
+
+#: The cases issue's targets on 10,000 cases, in seconds: `case list` and `nominate` "well
+#: under a second" (read as at most half a second), importing 1,000 rows "a few seconds,
+#: not minutes" (read as at most 5 s). Checked at every size.
+TIME_TARGETS = {
+    "case_list_json_process": 0.5,
+    "case_list_open_high_table_process": 0.5,
+    "nominate_process": 0.5,
+    "nominate_duplicate_process": 0.5,
+    "rfm_import_1000_process": 5.0,
+    "rfm_import_again_process": 5.0,
+}
 
 
 def print_table(result: dict) -> None:
@@ -478,12 +702,16 @@ def print_table(result: dict) -> None:
             f"(stage {build['stage_seconds']:.1f} s, write+commit "
             f"{build['write_and_commit_seconds']:.1f} s; {git})"
         )
-    print(f"{'figure':<48} {'median':>10} {'runs':>5}  all runs (s)")
+    print(f"{'figure':<48} {'median':>10} {'runs':>5}  {'target':<14} all runs (s)")
     for key, label in LABELS:
         if key in figures:
             f = figures[key]
             runs = " ".join(f"{r:.3f}" for r in f["runs"])
-            print(f"{label:<48} {f['median']:>9.3f}s {len(f['runs']):>5}  {runs}")
+            verdict = ""
+            if key in result.get("targets", {}):
+                t = result["targets"][key]
+                verdict = f"<={t['target']:g}s {'OK' if t['met'] else 'MISSED'}"
+            print(f"{label:<48} {f['median']:>9.3f}s {len(f['runs']):>5}  {verdict:<14} {runs}")
     over = figures.get("overdue_in_process")
     if over:
         parts = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in over["parts_median"].items())
@@ -493,6 +721,22 @@ def print_table(result: dict) -> None:
         print(
             f"   record list: {listing['rows']:,} rows, {listing['stdout_bytes'] / 1e6:.1f} MB "
             f"of JSON ({listing['note']})"
+        )
+    for key in ("case_list_json_process", "case_list_open_high_table_process"):
+        if key in figures:
+            f = figures[key]
+            print(f"   {key}: {f['rows']:,} rows, {f['stdout_bytes'] / 1e6:.2f} MB of output")
+    if "nominate_process" in figures:
+        f, dup = figures["nominate_process"], figures["nominate_duplicate_process"]
+        print(
+            f"   nominate: made {', '.join(f['case_ids'])} ({len(f['warnings'])} warnings); "
+            f"again for {dup['matches']}: {dup['warnings'][0]}"
+        )
+    if "rfm_import_1000_process" in figures:
+        first, again = figures["rfm_import_1000_process"], figures["rfm_import_again_process"]
+        print(
+            f"   rfm import: {first['summary']} {first['commits']} commit; again: "
+            f"{again['summary']} {again['commits']} commits"
         )
     machine = result["machine"]
     print(
@@ -509,6 +753,10 @@ def print_table(result: dict) -> None:
     for name, r in result["ratios"].items():
         verdict = "OK" if r["met"] else "MISSED"
         print(f"ratio {name:<14} {r['value']:>6.2f}x  (target <= {r['target']}x)  {verdict}")
+    if "nominate_process" in figures:
+        undo = figures["nominate_process"]["undo_seconds"]
+        undo += figures.get("rfm_import_1000_process", {}).get("undo_seconds", 0)
+        print(f"(f and g wrote to the store and were undone afterwards, in {undo:.1f} s)")
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -535,14 +783,25 @@ def run_size(base: Path, identity_path: Path, n_cases: int, args) -> dict:
     load_at_start = os.getloadavg()
     digest_at_start = src_digest()
     figures = {}
-    print("  a. start-up ...", flush=True)
-    figures.update(bench_help())
-    print("  b. full load ...", flush=True)
-    figures.update(bench_load(store, args.load_runs))
-    print("  c. index ...", flush=True)
-    figures.update(bench_index(root, identity_path))
-    print("  d. update ...", flush=True)
-    figures.update(bench_update(Store(root, identity), n_cases))
+    wanted = set(args.figures)
+    if "a" in wanted:
+        print("  a. start-up ...", flush=True)
+        figures.update(bench_help())
+    if "b" in wanted:
+        print("  b. full load ...", flush=True)
+        figures.update(bench_load(store, args.load_runs))
+    if "c" in wanted:
+        print("  c. index ...", flush=True)
+        figures.update(bench_index(root, identity_path))
+    if "d" in wanted:
+        print("  d. update ...", flush=True)
+        figures.update(bench_update(Store(root, identity), n_cases))
+    if "e" in wanted:
+        print("  e. case list ...", flush=True)
+        figures.update(bench_case_list(root, identity_path))
+    if "f" in wanted or "g" in wanted:
+        # (f and g are run together: each is undone after it, see bench_writes)
+        figures.update(bench_writes(root, identity_path, Store(root, identity), args.seed))
 
     result = {
         "cases": n_cases,
@@ -562,11 +821,21 @@ def run_size(base: Path, identity_path: Path, n_cases: int, args) -> dict:
         },
         "build": build,
         "figures": figures,
-        "ratios": {
-            "help": ratio(figures, "help_process", "import_typer_rich_process", HELP_TARGET),
-            "load_all": ratio(figures, "load_all_library", "load_all_baseline", LOAD_TARGET),
+        "ratios": {},
+        "targets": {
+            key: {"target": target, "met": figures[key]["median"] <= target}
+            for key, target in TIME_TARGETS.items()
+            if key in figures
         },
     }
+    if "help_process" in figures:
+        result["ratios"]["help"] = ratio(
+            figures, "help_process", "import_typer_rich_process", HELP_TARGET
+        )
+    if "load_all_library" in figures:
+        result["ratios"]["load_all"] = ratio(
+            figures, "load_all_library", "load_all_baseline", LOAD_TARGET
+        )
     return result
 
 
@@ -583,6 +852,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20251)
     parser.add_argument(
         "--load-runs", type=int, default=5, help="interleaved rounds of the full-load figures (b)"
+    )
+    parser.add_argument(
+        "--figures",
+        default="abcdefg",
+        help="which groups of figures to run (letters, default abcdefg; f and g run together)",
     )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -609,16 +883,20 @@ def main() -> None:
             results.append(result)
         if len(results) > 1:
             print("== summary (medians, seconds) ==")
-            print(f"{'figure':<48} " + " ".join(f"{r['cases']:>10,}" for r in results))
+            print(f"{'figure':<48} " + " ".join(f"{r['cases']:>10,}     " for r in results))
             for key, label in LABELS:
-                print(
-                    f"{label:<48} "
-                    + " ".join(f"{r['figures'][key]['median']:>10.3f}" for r in results)
-                )
+                if all(key in r["figures"] for r in results):
+                    cells = []
+                    for r in results:
+                        cell = f"{r['figures'][key]['median']:>10.3f}"
+                        if key in r["targets"]:
+                            cell += " ok" if r["targets"][key]["met"] else " MISS"
+                        cells.append(f"{cell:<15}")
+                    print(f"{label:<48} " + " ".join(cells))
             for name in results[0]["ratios"]:
                 print(
                     f"{'ratio ' + name:<48} "
-                    + " ".join(f"{r['ratios'][name]['value']:>9.2f}x" for r in results)
+                    + " ".join(f"{r['ratios'][name]['value']:>9.2f}x     " for r in results)
                 )
     finally:
         if not args.keep:

@@ -81,6 +81,25 @@ def head(root: Path) -> str | None:
     return out or None
 
 
+def head_quick(root: Path) -> str | None:
+    """HEAD's commit read from the files in .git (no git process); None if unsure."""
+    git = root / ".git"
+    try:
+        ref = (git / "HEAD").read_text().strip()
+        if not ref.startswith("ref: "):
+            return ref
+        name = ref[5:]
+        loose = git / name
+        if loose.exists():
+            return loose.read_text().strip()
+        for line in (git / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + name):
+                return line.split(" ", 1)[0]
+    except OSError:
+        return None
+    return None
+
+
 def git_dir(root: Path) -> Path:
     return (root / run(root, ["rev-parse", "--git-dir"]).strip()).resolve()
 
@@ -88,20 +107,30 @@ def git_dir(root: Path) -> Path:
 def commit(root: Path, paths: Iterable[str], message: str, author: Author) -> None:
     """Commit exactly ``paths`` (added, changed or deleted) as they are in the working tree.
 
-    The commit is built in a temporary index (read-tree, update-index, write-tree,
-    commit-tree), so whatever else a person staged stays out of it, and no pathspec
-    matching is done: a pathspec list of 110,000 files made `git add` and `git commit`
-    take minutes; `update-index --stdin` takes seconds. HEAD moves only if nobody else
-    moved it meanwhile; then the real index is brought up to date for the same paths.
+    The commit is built in panelctl's own index (update-index, write-tree, commit-tree), so
+    whatever else a person staged stays out of it, and no pathspec matching is done: a
+    pathspec list of 110,000 files made `git add` and `git commit` take minutes;
+    `update-index --stdin` takes seconds. That index is kept in ``.git/panelctl`` with the
+    commit it matches, so while nobody else moves HEAD it need not be read from the tree
+    again. HEAD moves only if nobody else moved it meanwhile; then git's own index is
+    brought up to date for the same paths.
     """
     listing = "".join(f"{p}\0" for p in paths)
     parent = head(root)
-    with _temporary_index(root) as env:
+    folder = git_dir(root) / "panelctl"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    index_file, marker = folder / "commit-index", folder / "commit-index.head"
+    env = {"GIT_INDEX_FILE": str(index_file)}
+    matches = marker.exists() and marker.read_text().strip() == (parent or "")
+    marker.unlink(missing_ok=True)  # from here until the commit lands, the index is in flux
+    if not matches:
+        index_file.unlink(missing_ok=True)
         if parent:
             run(root, ["read-tree", parent], env=env)
-        run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing, env=env)
-        tree = run(root, ["write-tree"], env=env).strip()
+    run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing, env=env)
+    tree = run(root, ["write-tree"], env=env).strip()
     if parent and tree == run(root, ["rev-parse", f"{parent}^{{tree}}"]).strip():
+        marker.write_text(parent)
         return  # nothing changed: no empty commit
     new = run(
         root,
@@ -109,6 +138,7 @@ def commit(root: Path, paths: Iterable[str], message: str, author: Author) -> No
         author=author,
     ).strip()
     run(root, ["update-ref", "-m", f"panelctl: {message}", "HEAD", new, parent or ""])
+    marker.write_text(new)
     run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
 
 

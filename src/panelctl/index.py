@@ -113,6 +113,7 @@ class Index:
     def __init__(self, store):
         self.store = store
         self._tables: dict[str, Table] = {}
+        self.seen_head: str | None = None  # the HEAD these tables were opened at
 
     @classmethod
     def open(cls, store) -> Index:
@@ -147,6 +148,7 @@ class Index:
         for table in touched.values():
             table.head = head
             table.save()
+        self.seen_head = head
 
 
 def _decode(raw: bytes) -> dict:

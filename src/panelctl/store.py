@@ -117,6 +117,7 @@ class Store:
         self.identity = identity
         self._keyring: Keyring | None = None
         self._profile: dict | None = None
+        self._index = None
 
     @property
     def store_id(self) -> bytes:
@@ -270,6 +271,7 @@ class Store:
                     time.sleep(0.05)
             self._recover()
             self._keyring = None  # re-read under the lock: another process may have changed it
+            self._index = None  # likewise the index tables, checked again against HEAD
             yield
         finally:
             os.close(fd)  # closing releases the lock
@@ -308,9 +310,14 @@ class Store:
     # --- index ---------------------------------------------------------------------------
 
     def index(self):
-        from .index import Index
+        """The query index, one per Store (re-checked against HEAD under the lock)."""
+        current = gitio.head_quick(self.root)
+        if self._index is None or current is None or self._index.seen_head != current:
+            from .index import Index
 
-        return Index.open(self)
+            self._index = Index.open(self)
+            self._index.seen_head = current
+        return self._index
 
 
 class Transaction:

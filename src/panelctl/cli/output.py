@@ -37,6 +37,7 @@ def emit(
         _plain_table(rows, columns, title)
     else:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         from ..dates import for_display
@@ -45,7 +46,7 @@ def emit(
         for _key, heading in columns:
             table.add_column(heading)
         for row in rows:
-            table.add_row(*[for_display(row.get(k)) for k in keys])
+            table.add_row(*[escape(for_display(row.get(k))) for k in keys])  # text, never markup
         Console(soft_wrap=False).print(table)
 
 
