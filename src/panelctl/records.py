@@ -368,13 +368,65 @@ ACTION = RecordType(
         "due": Field("date", required=True),
         "status": Field("str", required=True, choices=("open", "done", "cancelled")),
         "completed": D,
+        "owner_email": S,
+        # every change, with who and when: {at, by, change, note?}
+        "history": Field(
+            "list",
+            items=Field(
+                "map",
+                fields={
+                    "at": Field("datetime", required=True),
+                    "by": Field("str", required=True),
+                    "change": Field("str", required=True),
+                    "note": T,
+                },
+            ),
+        ),
     },
-    index_fields=("case", "meeting", "agency", "owner", "due", "status", "completed"),
+    index_fields=(
+        "case",
+        "meeting",
+        "agency",
+        "owner",
+        "owner_email",
+        "due",
+        "status",
+        "completed",
+    ),
+)
+
+REMINDER = RecordType(
+    name="reminder",
+    plural="reminders",
+    prefix="RM",
+    width=5,
+    fields={
+        "id": Field("str", required=True),
+        "day": Field("date", required=True),
+        "recipient": Field("str", required=True),
+        "kind": Field("str", required=True, choices=("actions", "reviews", "digest")),
+        "items": LIST_OF_TEXT,
+        "subject": Field("str", required=True),
+        "sent": Field("datetime", required=True),
+    },
+    index_fields=("day", "recipient", "kind", "items", "sent"),
 )
 
 TYPES: dict[str, RecordType] = {
     t.name: t
-    for t in (CASE, MEETING, ACTION, ASSESSMENT, AGENCY, MEMBER, PERSON, LOCATION, LINK, DECISION)
+    for t in (
+        CASE,
+        MEETING,
+        ACTION,
+        ASSESSMENT,
+        AGENCY,
+        MEMBER,
+        PERSON,
+        LOCATION,
+        LINK,
+        DECISION,
+        REMINDER,
+    )
 }
 BY_PREFIX: dict[str, RecordType] = {t.prefix: t for t in TYPES.values()}
 BY_FOLDER: dict[str, RecordType] = {t.folder: t for t in TYPES.values()}

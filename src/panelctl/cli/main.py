@@ -33,6 +33,17 @@ LAZY = {
     "agenda": ("meetings", "agenda_app", "Build a meeting's agenda and papers."),
     "minutes": ("meetings", "minutes_app", "Render and approve minutes."),
     "decision": ("meetings", "decision_app", "Decisions for team managers and their deadlines."),
+    "actions": (
+        "followup",
+        "actions_app",
+        "The action log: list, overdue, update, done, reassign, extend.",
+    ),
+    "review": ("followup", "review_app", "Cases due for review and assessments due for refresh."),
+    "remind": (
+        "reminders",
+        "remind",
+        "Send reminder e-mails to action owners, lead professionals and the coordinator.",
+    ),
 }
 
 

@@ -270,3 +270,61 @@ def _progress_bar():
             bar.update(task, completed=done, total=total)
 
         yield advance
+
+
+@rfm_app.command("compliance")
+def rfm_compliance(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Work as of this day (default today).")
+    ] = None,
+    cases: Annotated[
+        bool, typer.Option("--list", help="List the cases behind, not the counts.")
+    ] = False,
+    everyone: Annotated[
+        bool,
+        typer.Option("--all", help="Count every agency and practitioner, not only those behind."),
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when the list is not empty (for cron).")
+    ] = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Which lead agencies and lead professionals are behind on risk assessments: open
+    cases, refreshes overdue under the profile's interval, and cases never assessed.
+
+    Example: panelctl rfm compliance --as-of 01/12/2026 --list --format csv
+    """
+    from .. import reviews
+    from .followup import as_of_day, show_list
+
+    store = open_store()
+    today = as_of_day(as_of)
+    no_rule = (store.profile.get("reviews") or {}).get("assessment_refresh_days") is None
+    if no_rule and sys.stderr.isatty():
+        say(
+            "This panel's profile sets no assessment refresh interval "
+            "(reviews.assessment_refresh_days), so no assessment is ever overdue."
+        )
+    if cases:
+        rows = reviews.behind_on_assessments(store, today)
+        columns = [
+            ("case", "Case"),
+            ("state", "Assessment"),
+            ("assessed", "Last assessed"),
+            ("due", "Due"),
+            ("days_overdue", "Days overdue"),
+            ("lead_professional", "Lead professional"),
+            ("lead_agency", "Lead agency"),
+        ]
+        show_list(rows, columns, fmt, check, "No open case is behind on its risk assessment.")
+        return
+    rows = reviews.compliance(store, today, everyone=everyone)
+    columns = [
+        ("level", "Level"),
+        ("lead_agency", "Lead agency"),
+        ("lead_professional", "Lead professional"),
+        ("open_cases", "Open cases"),
+        ("overdue_refreshes", "Overdue refreshes"),
+        ("never_assessed", "Never assessed"),
+    ]
+    show_list(rows, columns, fmt, check, "No agency or practitioner is behind on assessments.")
