@@ -30,6 +30,12 @@ class ExitCode(IntEnum):
     NO_TERMINAL = 13
     GIT = 14
     INVALID_INPUT = 15
+    #: ``remind``: the mail server could not be reached, refused the login, or dropped the
+    #: connection (mails it had accepted before that are recorded as sent).
+    MAIL = 16
+    #: ``remind``: some reminders were not sent (a recipient outside the mail allowlist, or
+    #: refused by the server); the rest were sent.
+    MAIL_REFUSED = 17
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -107,3 +113,15 @@ class InvalidInputError(PanelctlError):
     """A value given on the command line or in an input file is not usable."""
 
     exit_code = ExitCode.INVALID_INPUT
+
+
+class MailError(PanelctlError):
+    """The mail server is down, refused the login, or dropped the connection."""
+
+    exit_code = ExitCode.MAIL
+
+
+class MailRefusedError(PanelctlError):
+    """Some reminders went to nobody: an address outside the allowlist, or refused by the server."""
+
+    exit_code = ExitCode.MAIL_REFUSED
