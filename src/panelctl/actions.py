@@ -82,7 +82,8 @@ def _row(action_id: str, fields: dict) -> dict:
 
 
 def _sorted(rows: list[dict]) -> list[dict]:
-    return sorted(rows, key=lambda r: (r["due"] or "", records.number_of(r["id"])))
+    # ids are zero-padded, so (length, text) orders them by number without parsing
+    return sorted(rows, key=lambda r: (r["due"] or "", len(r["id"]), r["id"]))
 
 
 def _fold(value: str | None) -> str | None:

@@ -33,8 +33,8 @@ def for_display(value: object) -> str:
         return show_datetime(value)
     if isinstance(value, date):
         return show_date(value)
-    text = str(value)
-    if _ISO_DATE.match(text):
+    text = value if isinstance(value, str) else str(value)
+    if len(text) == 10 and text[4] == "-" and _ISO_DATE.match(text):
         try:
             return show_date(text)
         except ValueError:
