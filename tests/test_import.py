@@ -229,3 +229,11 @@ def store_type(name):
     from panelctl.records import record_type
 
     return record_type(name)
+
+
+def test_a_name_typed_into_another_column_never_reaches_the_error(cli, store, coordinator, tmp_path):
+    path = write_csv(tmp_path / "shifted.csv", [row(name="01/01/2012", dob=CANARY, level=CANARY)])
+    result = run_import(cli, store, coordinator, str(path))
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert "row 2, column dob: the value is not a real date" in result.stderr
+    assert CANARY not in result.output and CANARY.split()[0] not in result.output

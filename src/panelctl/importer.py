@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -274,7 +275,7 @@ class _Row:
             return parse_date(str(value), "the date")
         except InvalidInputError:
             self.fail(
-                column, f"{str(value)[:20]!r} is not a real date (write 14/03/2026 or 2026-03-14)"
+                column, f"{_quoted(value)} is not a real date (write 14/03/2026 or 2026-03-14)"
             )
             return None
 
@@ -295,8 +296,17 @@ class _Row:
             return True
         if text in ("no", "n", "false", "0"):
             return False
-        self.fail(column, f"{str(value)[:10]!r} is not yes or no")
+        self.fail(column, f"{_quoted(value)} is not yes or no")
         return None
+
+
+def _quoted(value: object) -> str:
+    """A bad value, quoted only when it cannot be a name (digits, punctuation, short ids):
+    a child's name typed into the wrong column must not reach an error message."""
+    text = str(value).strip()
+    if re.fullmatch(r"[0-9/.:\- ]{1,12}|[A-Za-z]{1,3}-?[0-9]{0,6}|[a-z_]{1,20}", text):
+        return repr(text)
+    return "the value"
 
 
 def plan(
@@ -327,7 +337,7 @@ def plan(
         nomination = None
         if case_id:
             if not records.ID_PATTERN.match(case_id) or not case_id.startswith("C-"):
-                row.fail("case_id", f"{case_id[:20]!r} is not a case id")
+                row.fail("case_id", f"{_quoted(case_id)} is not a case id")
             elif case_id not in statuses:
                 row.fail("case_id", f"there is no case {case_id}")
             elif statuses[case_id] != "open":
@@ -335,7 +345,8 @@ def plan(
         elif not name:
             row.fail("name", "is empty; a row needs case_id, or the child's name and date of birth")
         elif dob is None:
-            row.fail("dob", "is empty; needed to match or create the child's case")
+            if values.get("dob") is None:  # (a bad date was reported already)
+                row.fail("dob", "is empty; needed to match or create the child's case")
         else:
             key = (dob.isoformat(), name_key(name))
             case_id = by_child.get(key)
@@ -374,7 +385,7 @@ def _assessment(store: Store, row: _Row, tools: dict, today: date) -> dict | Non
         try:
             tools[tool_name] = risk.load_tool(tool_name, store.root)
         except PanelctlError:
-            row.fail("tool", f"{tool_name[:20]!r} is not a risk tool of this store")
+            row.fail("tool", f"{_quoted(tool_name)} is not a risk tool of this store")
             return None
     if on is not None and on > today:
         row.fail("assessment_date", "is in the future")

@@ -287,13 +287,20 @@ def derive(tool: dict, factor_ids: Iterable[str]) -> tuple[str | None, int | Non
     return None, None
 
 
+def _shown(text: object) -> str:
+    """A mistyped level, quoted only when it cannot be a name (a name typed into the level
+    column must not reach an error message)."""
+    value = str(text).strip()
+    return repr(value) if re.fullmatch(r"[A-Za-z]{1,12}( [a-z]{1,6}){0,2}", value) else "given"
+
+
 def level_of(tool: dict, text: str, what: str = "level") -> str:
     """The tool's own spelling of a level typed in any case (medium -> Medium)."""
     for level in tool["levels"]:
         if str(text).strip().casefold() == level.casefold():
             return level
     raise InvalidInputError(
-        f"The {what} {str(text)[:40]!r} is not a {tool['name']} level; "
+        f"The {what} {_shown(text)} is not a {tool['name']} level; "
         f"use one of: {', '.join(tool['levels'])}."
     )
 
