@@ -10,6 +10,16 @@ LONDON = ZoneInfo("Europe/London")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def today() -> date:
+    """Today in the UK (a cron job on a UTC server near midnight works on the UK's day)."""
+    return datetime.now(LONDON).date()
+
+
+def now() -> datetime:
+    """Now in UK time, to the second."""
+    return datetime.now(LONDON).replace(microsecond=0)
+
+
 def show_date(value: date | str) -> str:
     """14 Mar 2026 (no leading zero on the day)."""
     if isinstance(value, str):

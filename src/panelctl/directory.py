@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 
 from .errors import InvalidInputError, NotFoundError
+from .mail import is_address
 from .records import MEMBER_ROLES, SECTORS
 from .store import Store
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
-
 
 # --- agencies ----------------------------------------------------------------------------
 
@@ -107,7 +105,7 @@ def check_role(role: str) -> str:
 
 def check_email(email: str) -> str:
     value = email.strip()
-    if not _EMAIL.match(value):
+    if not is_address(value):  # the same rule as the mail a reminder is sent to
         raise InvalidInputError(
             f"{value!r} does not look like an e-mail address (name@agency.gov.uk); check --email."
         )

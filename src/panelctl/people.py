@@ -10,20 +10,16 @@ the store can still decrypt it). Every change is one commit whose message names 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from . import records
-from .dates import LONDON
+from .dates import today
 from .errors import InvalidInputError, NotFoundError
 from .store import Store
 
 PERSON_KINDS = records.PERSON.fields["kind"].choices
 LOCATION_KINDS = records.LOCATION.fields["kind"].choices
 LINKABLE = {"case": "C", "person": "P", "location": "L"}
-
-
-def today() -> date:
-    return datetime.now(LONDON).date()
 
 
 def _texts(values) -> list[str]:

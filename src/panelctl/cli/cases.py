@@ -1,13 +1,12 @@
 """`panelctl nominate` and `panelctl case`: children's cases from nomination to closure."""
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .common import open_store
+from .common import as_of_day, open_store
 from .output import Format, emit, say
 
 case_app = typer.Typer(
@@ -19,12 +18,6 @@ case_app = typer.Typer(
 
 Opt = typer.Option
 TextList = list[str] | None
-
-
-def _today(as_of: str | None) -> date:
-    from ..dates import parse_date
-
-    return parse_date(as_of, "--date") if as_of else date.today()
 
 
 def nominate(
@@ -140,7 +133,7 @@ def nominate(
     if from_file is None and sys.stdin.isatty():
         _ask_missing(child, raw, store.profile)
     raw["child"] = child
-    result = cases.nominate(store, raw, _today(as_of))
+    result = cases.nominate(store, raw, as_of_day(as_of, "--date"))
     for warning in result.warnings:
         say(f"Warning: {warning}")
     typer.echo(result.case_id)
@@ -281,7 +274,7 @@ def case_update(
         }.items()
         if v is not None
     }
-    if not cases.update_case(open_store(), case_id, changes, _today(as_of)):
+    if not cases.update_case(open_store(), case_id, changes, as_of_day(as_of, "--date")):
         say(f"{case_id} already had those details; nothing changed.")
 
 
@@ -298,7 +291,7 @@ def case_close(
     """
     from .. import cases
 
-    cases.close_case(open_store(), case_id, reason, agreed_by, _today(as_of))
+    cases.close_case(open_store(), case_id, reason, agreed_by, as_of_day(as_of, "--date"))
 
 
 @case_app.command("reopen")
@@ -312,7 +305,7 @@ def case_reopen(
     """
     from .. import cases
 
-    cases.reopen_case(open_store(), case_id, _today(as_of))
+    cases.reopen_case(open_store(), case_id, as_of_day(as_of, "--date"))
 
 
 @case_app.command("missing")
@@ -345,4 +338,4 @@ def case_flag(
     """
     from .. import cases
 
-    cases.add_flag(open_store(), case_id, flag, owner, review, _today(as_of))
+    cases.add_flag(open_store(), case_id, flag, owner, review, as_of_day(as_of, "--date"))

@@ -24,3 +24,10 @@ def open_store(*, identity: bool = True):
 
     root = find_root(STATE.store)
     return Store(root, load_identity(STATE.identity) if identity else None)
+
+
+def as_of_day(as_of: str | None, option: str = "--as-of"):
+    """The day a command runs as: the option's date, or today in the UK."""
+    from ..dates import parse_date, today
+
+    return parse_date(as_of, option) if as_of else today()

@@ -6,12 +6,12 @@ empty table prints nothing (a line on stderr only when a person is at a terminal
 """
 
 import sys
-from datetime import date, datetime
 from typing import Annotated
 
 import typer
 
-from .common import open_store
+from ..dates import now
+from .common import as_of_day, open_store
 from .output import Format, emit, say
 
 actions_app = typer.Typer(
@@ -58,19 +58,6 @@ ACTION_COLUMNS = [
     ("status", "Status"),
     ("completed", "Completed"),
 ]
-
-
-def as_of_day(as_of: str | None) -> date:
-    """--as-of, or today in the UK (a cron job on a UTC server runs on the UK's day)."""
-    from ..dates import LONDON, parse_date
-
-    return parse_date(as_of, "--as-of") if as_of else datetime.now(LONDON).date()
-
-
-def _now() -> datetime:
-    from ..dates import LONDON
-
-    return datetime.now(LONDON)
 
 
 def show_list(
@@ -180,7 +167,7 @@ def actions_update(
     """
     from .. import actions
 
-    actions.add_note(open_store(), action_id, note, _now())
+    actions.add_note(open_store(), action_id, note, now())
     say(f"Noted on {action_id.upper()}.")
 
 
@@ -195,7 +182,7 @@ def actions_done(
     """
     from .. import actions
 
-    actions.complete(open_store(), action_id, _now(), note)
+    actions.complete(open_store(), action_id, now(), note)
     say(f"{action_id.upper()} is done.")
 
 
@@ -213,7 +200,7 @@ def actions_reassign(
     """
     from .. import actions
 
-    actions.reassign(open_store(), action_id, agency, owner, email, _now(), note)
+    actions.reassign(open_store(), action_id, agency, owner, email, now(), note)
     say(f"{action_id.upper()} reassigned to {agency.strip()} / {owner.strip()}.")
 
 
@@ -229,7 +216,7 @@ def actions_extend(
     """
     from .. import actions
 
-    changed = actions.extend(open_store(), action_id, due, reason, _now())
+    changed = actions.extend(open_store(), action_id, due, reason, now())
     say(f"{changed['id']} is now due {changed['due'].isoformat()}.")
 
 

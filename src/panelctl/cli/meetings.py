@@ -1,13 +1,13 @@
 """`panelctl meeting`, `panelctl agenda`, `panelctl minutes` and `panelctl decision`."""
 
 import sys
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .common import open_store
+from ..dates import now
+from .common import as_of_day, open_store
 from .output import Format, emit, say
 
 meeting_app = typer.Typer(
@@ -41,18 +41,6 @@ Opt = typer.Option
 @agenda_app.callback()
 def agenda() -> None:
     """Build a meeting's agenda and papers (`panelctl agenda build`)."""
-
-
-def _today(as_of: str | None) -> date:
-    from ..dates import parse_date
-
-    return parse_date(as_of, "--as-of") if as_of else date.today()
-
-
-def _now() -> datetime:
-    from ..dates import LONDON
-
-    return datetime.now(LONDON).replace(microsecond=0)
 
 
 @meeting_app.command("schedule")
@@ -111,7 +99,7 @@ def meeting_plan(
     from ..dates import parse_date, show_date
 
     store = open_store()
-    proposed = meetings.plan(store, parse_date(until, "--until"), _today(as_of))
+    proposed = meetings.plan(store, parse_date(until, "--until"), as_of_day(as_of))
     if not proposed:
         say(
             f"The {store.profile['name']} profile meets {store.profile['meetings']['frequency']}: no dates to propose."
@@ -145,7 +133,7 @@ def agenda_build(
     from ..dates import show_date
 
     store = open_store()
-    today = _today(as_of)
+    today = as_of_day(as_of)
     mid = meeting_id or meetings.next_meeting(store, today)
     agenda = meetings.build_agenda(store, mid, today, dry_run=dry_run)
     rows = [
@@ -227,7 +215,7 @@ def meeting_run(
         raise NoTerminalError(
             "meeting run asks questions: run it on a terminal, or give --script FILE."
         )
-    result = meetingrun.run_meeting(store, meeting_id, answers, _now())
+    result = meetingrun.run_meeting(store, meeting_id, answers, now())
     for note in getattr(answers, "notes", []):
         say(note)
     say(
@@ -267,7 +255,7 @@ def minutes_approve(meeting_id: Annotated[str, typer.Argument(metavar="MEETING")
     """
     from .. import meetings
 
-    meetings.approve_minutes(open_store(), meeting_id, _now())
+    meetings.approve_minutes(open_store(), meeting_id, now())
     say(f"Minutes of {meeting_id} approved.")
 
 
@@ -285,7 +273,7 @@ def decision_list(
     """
     from .. import meetings
 
-    rows = meetings.decisions(open_store(), _now(), overdue_only=overdue)
+    rows = meetings.decisions(open_store(), now(), overdue_only=overdue)
     emit(
         rows,
         [
@@ -312,4 +300,4 @@ def decision_confirm(decision_id: Annotated[str, typer.Argument(metavar="DECISIO
     """
     from .. import meetings
 
-    meetings.confirm_decision(open_store(), decision_id, _now())
+    meetings.confirm_decision(open_store(), decision_id, now())

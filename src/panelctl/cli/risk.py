@@ -295,7 +295,8 @@ def rfm_compliance(
     Example: panelctl rfm compliance --as-of 01/12/2026 --list --format csv
     """
     from .. import reviews
-    from .followup import as_of_day, show_list
+    from .common import as_of_day
+    from .followup import show_list
 
     store = open_store()
     today = as_of_day(as_of)
