@@ -115,7 +115,7 @@ def _as_date(value, what: str) -> date:
     raise InvalidInputError(f"{what} must be a date such as 14/03/2026.")
 
 
-def nominate(store: Store, raw: dict, today: date, author_agency: str | None = None) -> Nominated:
+def nominate(store: Store, raw: dict, today: date) -> Nominated:
     """Apply the profile's entry rules, warn about a child who may already be known, and
     create the case (with its assessment, if one came with the nomination) in one commit."""
     nomination = clean_nomination(raw)

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from . import meetingrules, records
-from .dates import LONDON, parse_date
+from .dates import LONDON, today
 from .errors import InvalidInputError, NotAllowedError, NotFoundError
 from .store import Store
 
@@ -427,7 +427,7 @@ def minutes_context(store: Store, meeting: dict) -> dict:
     return {
         "panel": panel_context(store),
         "marking": MARKING,
-        "generated": date.today(),
+        "generated": today(),
         "meeting": meeting_context(meeting),
         "draft": minutes.get("status") != "approved",
         "approved_by": minutes.get("approved_by"),
@@ -450,9 +450,6 @@ def render_minutes(store: Store, meeting_id: str, fmt: str) -> str:
             f"{meeting_id} has not been held yet; run it with `panelctl meeting run {meeting_id}`."
         )
     ctx = minutes_context(store, meeting)
-    for d in ctx["discussions"]:
-        for action in d["actions"]:
-            action["due"] = action["due"]
     return papers.render_minutes(ctx, fmt, store.root)
 
 
@@ -496,10 +493,6 @@ def confirm_decision(store: Store, decision_id: str, now: datetime) -> None:
             raise NotAllowedError(f"{decision_id} was already confirmed.")
         record.update(confirmed=now, confirmed_by=store.identity.name)
         tx.put(record)
-
-
-def parse_meeting_date(text: str) -> date:
-    return parse_date(text, "the meeting date")
 
 
 def deadline(finished: datetime, hours: int | None) -> datetime | None:
