@@ -44,6 +44,16 @@ LAZY = {
         "remind",
         "Send reminder e-mails to action owners, lead professionals and the coordinator.",
     ),
+    "report": (
+        "reports",
+        "report_app",
+        "The panel data report (bi-monthly) and the annual review.",
+    ),
+    "map": (
+        "mapping",
+        "map_command",
+        "The picture of links between children, persons and locations.",
+    ),
 }
 
 

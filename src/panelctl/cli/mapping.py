@@ -1,0 +1,56 @@
+"""`panelctl map`: the picture of links between children, persons and locations."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import open_store
+from .output import say
+
+
+def map_command(
+    meeting: Annotated[
+        str | None,
+        typer.Option(
+            "--meeting", help="Only the clusters holding a case on this meeting's agenda."
+        ),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, svg, dot or json.")] = "html",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file (0600) instead of stdout.")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the --out file if it exists.")
+    ] = False,
+) -> None:
+    """Map cases, persons of concern and locations by their links, in clusters, and flag
+    the hidden links: two cases linked to one person or location, cases missing at
+    overlapping times, a person linked to several cases. Ids, kinds and risk levels only.
+
+    Example: panelctl map --meeting M-0003 --format html --out M-0003-map.html
+    """
+    import sys
+
+    from .. import mapping
+    from ..dates import today
+    from ..errors import InvalidInputError
+
+    fmt = fmt.strip().lower()
+    if fmt not in mapping.FORMATS:
+        raise InvalidInputError(f"--format {fmt!r} is not one of: {', '.join(mapping.FORMATS)}.")
+    store = open_store()
+    data = mapping.load(store, meeting)
+    panel = None
+    if fmt == "html":
+        from ..meetings import panel_context
+
+        panel = panel_context(store)
+    text = mapping.render_map(data, fmt, panel=panel, generated=today(), store_root=store.root)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from ..papers import write_papers
+
+    (path,) = write_papers(out.parent, {out.name: text}, overwrite=overwrite)
+    say(f"Wrote {path} ({len(data['clusters'])} clusters, {len(data['flags'])} flags).")

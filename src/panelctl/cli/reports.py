@@ -1,0 +1,122 @@
+"""`panelctl report`: the panel data report (bi-monthly) and the annual review.
+
+Figures only, never a child's name: html (print-ready, OFFICIAL-SENSITIVE on every page),
+md, json or csv, to stdout or with --out to a private (0600) file.
+"""
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import as_of_day, open_store
+from .output import say
+
+report_app = typer.Typer(
+    rich_markup_mode=None,
+    add_completion=False,
+    no_args_is_help=True,
+    help="The panel data report (bi-monthly) and the annual review.",
+)
+
+
+class ReportFormat(StrEnum):
+    html = "html"
+    md = "md"
+    json = "json"
+    csv = "csv"
+
+
+Opt = typer.Option
+FormatOption = Annotated[ReportFormat, Opt("--format", help="html, md, json or csv.")]
+SuppressOption = Annotated[
+    bool,
+    Opt("--suppress-small", help='Show counts of 1 to 4 as "<5" (for wider circulation).'),
+]
+OutOption = Annotated[
+    Path | None, Opt("--out", help="Write to this file (0600) instead of standard output.")
+]
+AsOfOption = Annotated[
+    str | None, Opt("--as-of", help="Work as of this day, e.g. 01/12/2026 (default today).")
+]
+
+
+@report_app.callback()
+def report_group() -> None:
+    """Panel data reports: figures for the partnership, never a child's name.
+
+    Example: panelctl report bimonthly --period 2026-09..2026-10 --format html --out report.html
+    """
+
+
+def _produce(kind, start, end, today, fmt: ReportFormat, suppress: bool, out: Path | None):
+    from .. import reports
+
+    store = open_store()
+    settings = reports.settings_of(store)
+    report = reports.compute(
+        reports.gather(store, start, end),
+        start,
+        end,
+        refresh_days=settings["refresh_days"],
+        levels=settings["levels"],
+        kind=kind,
+        generated=today,
+        panel=settings["panel"],
+    )
+    if suppress:
+        report = reports.suppress_small(report)
+    text = reports.render_report(report, fmt.value, store.root)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from ..papers import write_papers
+
+    out = Path(out)
+    written = write_papers(out.parent if str(out.parent) else Path("."), {out.name: text}, True)
+    say(f"Wrote {written[0]}; it is NOT encrypted (OFFICIAL-SENSITIVE).")
+
+
+@report_app.command("bimonthly")
+def bimonthly(
+    period: Annotated[
+        str | None,
+        Opt(help="Whole months, e.g. 2026-09..2026-10 (default: the last two whole months)."),
+    ] = None,
+    fmt: FormatOption = ReportFormat.html,
+    suppress_small: SuppressOption = False,
+    out: OutOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """The panel data report: caseload, nominations, closures, risk, children, missing
+    episodes, persons and locations, actions, meetings and assessment compliance.
+
+    Example: panelctl report bimonthly --period 2026-09..2026-10 --format html --out report.html
+    """
+    from .. import reports
+
+    today = as_of_day(as_of)
+    start, end = reports.parse_period(period) if period else reports.default_bimonthly(today)
+    _produce("bimonthly", start, end, today, fmt, suppress_small, out)
+
+
+@report_app.command("annual")
+def annual(
+    year: Annotated[int | None, Opt(help="The calendar year (default: last year).")] = None,
+    fmt: FormatOption = ReportFormat.html,
+    suppress_small: SuppressOption = False,
+    out: OutOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """The annual review: the panel data report over a calendar year, with month-by-month
+    trends in nominations, closures, meetings and actions.
+
+    Example: panelctl report annual --year 2026 --format md --suppress-small
+    """
+    from .. import reports
+
+    today = as_of_day(as_of)
+    start, end = reports.year_period(year if year is not None else today.year - 1)
+    _produce("annual", start, end, today, fmt, suppress_small, out)
