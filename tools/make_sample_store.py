@@ -15,7 +15,7 @@ import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
-from panelctl import assessments, cases, directory, meetingrun, meetings
+from panelctl import assessments, cases, directory, meetingrun, meetings, people
 from panelctl.dates import LONDON
 from panelctl.demo import DEMO_IDENTITY
 from panelctl.identity import create_identity_file
@@ -136,6 +136,20 @@ def build(target: Path) -> None:
             meetingrun.ScriptAnswers(script),
             datetime(2026, 10, 14, 12, 0, tzinfo=LONDON),
         )
+        # Persons and places of concern: two children share a person, two a location.
+        person = people.add_person(
+            store,
+            "person",
+            names=["Demo Adult One"],
+            nicknames=["Demo"],
+            vehicles=["Blue hatchback (demo)"],
+            added=date(2026, 10, 2),
+        )
+        park = people.add_location(
+            store, "hotspot", "Demo Park", area="Demo ward", added=date(2026, 10, 3)
+        )
+        for a, b in (("C-0001", person), ("C-0003", person), ("C-0002", park), ("C-0004", park)):
+            people.add_link(store, a, b, "seen together", "police", date(2026, 10, 5))
         # Since the meeting: a new nomination, and one child's risk has gone up.
         cases.nominate(
             store,
