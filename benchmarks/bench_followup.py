@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark the cron commands `actions overdue` and `review due` as whole processes.
+"""Benchmark the cron commands (`actions overdue`, `review due`) and the reports and map, as processes.
 
     python benchmarks/bench_followup.py --keep /tmp/pbench      # reuse bench_store.py's stores
 
@@ -42,6 +42,26 @@ COMMANDS = {
     ],
     "review due (as of 23/11/2026)": ["review", "due", "--as-of", "23/11/2026", "--format", "json"],
     "actions overdue --check": ["actions", "overdue", "--as-of", "03/01/2025", "--check"],
+    # the reports issue: a few seconds at most
+    "report bimonthly (Sep-Oct 2026, json)": [
+        "report",
+        "bimonthly",
+        "--period",
+        "2026-09..2026-10",
+        "--format",
+        "json",
+    ],
+    "report bimonthly (Sep-Oct 2026, html)": [
+        "report",
+        "bimonthly",
+        "--period",
+        "2026-09..2026-10",
+        "--format",
+        "html",
+    ],
+    "report annual (2025, json)": ["report", "annual", "--year", "2025", "--format", "json"],
+    "map (json)": ["map", "--format", "json"],
+    "map (html)": ["map", "--format", "html"],
 }
 
 

@@ -19,7 +19,7 @@ import msgspec
 from . import crypto, envelope, gitio, records
 from .fsutil import atomic_write, ensure_private_dir
 
-FORMAT = 4  # bump whenever what a table holds changes
+FORMAT = 5  # bump whenever what a table holds changes
 _AAD = b"panelctl/v2/index\0"
 
 

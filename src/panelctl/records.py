@@ -75,7 +75,18 @@ def _case_index(record: dict) -> dict:
         "dob": dob.isoformat() if isinstance(dob, date) else None,
         "name": name_key(child.get("name") or ""),
         "assessed": (record.get("assessed") or None) and record["assessed"].isoformat(),
+        # for reports, which must not read 10,000 records to count them
+        **{k: child.get(k) for k in ("gender", "ethnicity", "looked_after", "out_of_area")},
+        "missing": [
+            [e["start"].isoformat(), e["end"].isoformat() if e.get("end") else None]
+            for e in record.get("missing") or []
+        ],
     }
+
+
+def _action_index(record: dict) -> dict:
+    history = record.get("history") or []
+    return {"set": history[0]["at"].date().isoformat() if history else None}
 
 
 CASE = RecordType(
@@ -393,6 +404,7 @@ ACTION = RecordType(
         "status",
         "completed",
     ),
+    index_computed=_action_index,
 )
 
 REMINDER = RecordType(

@@ -176,15 +176,20 @@ def gather(store, start: date, end: date) -> dict:
         row["exploitation_types"] = list(fields.get("exploitation_types") or [])
         closed = _d(fields.get("closed"))
         if closed is None or closed >= start:  # on the panel in or after the period
-            record = store.read(case_id)
-            child = record.get("child") or {}
             for key in ("gender", "ethnicity", "looked_after", "out_of_area"):
-                row[key] = child.get(key)
+                row[key] = fields.get(key)
             row["missing"] = [
-                {"start": e["start"], "end": e.get("end")} for e in record.get("missing") or []
+                {
+                    "start": datetime.fromisoformat(a),
+                    "end": datetime.fromisoformat(b) if b else None,
+                }
+                for a, b in fields.get("missing") or []
             ]
+        if closed is not None and start <= closed <= end:  # only these need their reason read
+            record = store.read(case_id)
             if record.get("closure_reason"):
-                row["closure_reason"] = _redact(record["closure_reason"], child.get("name"))
+                name = (record.get("child") or {}).get("name")
+                row["closure_reason"] = _redact(record["closure_reason"], name)
         cases.append(row)
     data["cases"] = cases
     data["assessments"] = [
@@ -211,12 +216,11 @@ def gather(store, start: date, end: date) -> dict:
     data["meetings"] = meetings
     meeting_dates = {m["id"]: m["date"] for m in meetings}
     actions = []
-    for action_id, fields in index.rows("action"):
+    for _action_id, fields in index.rows("action"):
         row = {k: fields.get(k) for k in ("agency", "due", "status", "completed")}
         row["set"] = meeting_dates.get(fields.get("meeting") or "")
-        if row["set"] is None:  # set outside a meeting: when it was created
-            history = store.read(action_id).get("history") or []
-            row["set"] = history[0]["at"].date() if history else None
+        if row["set"] is None:  # set outside a meeting: when it was created (from the index)
+            row["set"] = _d(fields.get("set"))
         actions.append(row)
     data["actions"] = actions
     data["persons"] = [
