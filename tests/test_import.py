@@ -231,7 +231,9 @@ def store_type(name):
     return record_type(name)
 
 
-def test_a_name_typed_into_another_column_never_reaches_the_error(cli, store, coordinator, tmp_path):
+def test_a_name_typed_into_another_column_never_reaches_the_error(
+    cli, store, coordinator, tmp_path
+):
     path = write_csv(tmp_path / "shifted.csv", [row(name="01/01/2012", dob=CANARY, level=CANARY)])
     result = run_import(cli, store, coordinator, str(path))
     assert result.exit_code == ExitCode.INVALID_INPUT

@@ -209,3 +209,21 @@ def test_unknown_meeting_and_format_are_refused(mapped, cli, coordinator):
         result = cli("map", *args, store=store.root, identity=coordinator.path)
         assert result.exit_code != 0
         assert CANARY not in result.output
+
+
+@pytest.mark.parametrize("fmt", ["json", "dot", "svg", "html"])
+def test_map_matches_its_golden_file(mapped, fmt):
+    """Golden files: PANELCTL_REGENERATE_GOLDEN=1 rewrites them (see tests/golden/README.md)."""
+    from datetime import date
+
+    from test_papers import check_golden
+
+    store, _ids = mapped if isinstance(mapped, tuple) else (mapped, None)
+    data = mapping.load(store, now=at(1, 0, 4))
+    panel = {
+        "name": "Test MACE",
+        "title": "MACE",
+        "area": "Test",
+        "confidentiality_statement": "Confidential.",
+    }
+    check_golden(f"map.{fmt}", mapping.render_map(data, fmt, panel, date(2026, 11, 23)))

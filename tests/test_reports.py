@@ -397,3 +397,11 @@ def test_periods():
             reports.parse_period(bad)
     assert reports.age_band("2008-10-31", END) == "18+"
     assert reports.age_band("2008-11-01", END) == "16-17"
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "md", "html"])
+def test_bimonthly_report_matches_its_golden_file(built, fmt):
+    """Golden files: PANELCTL_REGENERATE_GOLDEN=1 rewrites them (see tests/golden/README.md)."""
+    from test_papers import check_golden
+
+    check_golden(f"report-bimonthly.{fmt}", reports.render_report(_report(built), fmt))
