@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from . import mail, meetingrules, records
+from . import mail, records
 from .dates import show_date
 from .errors import MailError
 from .mail import MailSettings
@@ -141,6 +141,8 @@ def due_reviews(
     """Open cases due for review, and risk assessments due for a refresh, by ``as_of +
     soon_days``. ``history`` is each case's last discussion (``meetings.case_history``);
     ``reviews`` the profile's ``reviews`` settings."""
+    from .reviews import REVIEW, due_items  # the same rules as `panelctl review due`
+
     cadence = reviews.get("cadence_months")
     refresh = reviews.get("assessment_refresh_days")
     horizon = as_of + timedelta(days=soon_days)
@@ -150,28 +152,14 @@ def due_reviews(
             continue
         lead = fields.get("lead_professional")
         last = history.get(case_id, (None, None))[0]
-        review_on = meetingrules.review_due(
-            last, _day(fields.get("nominated")), cadence, _day(fields.get("review_due"))
-        )
-        if review_on is not None and review_on <= horizon:
-            items.append(
-                Item(f"{case_id}:review", "review", case_id, review_on, review_on < as_of, lead)
-            )
-        if refresh is not None:
-            assessed = _day(fields.get("assessed"))
-            due = meetingrules.assessment_due(assessed, refresh)
-            overdue = meetingrules.assessment_overdue(assessed, refresh, as_of)
-            if overdue or (due is not None and due <= horizon):
-                items.append(
-                    Item(f"{case_id}:assessment", "assessment", case_id, due, overdue, lead)
-                )
+        for what, due in due_items(fields, last, cadence, refresh):
+            if due > horizon:
+                continue
+            kind = "review" if what == REVIEW else "assessment"
+            items.append(Item(f"{case_id}:{kind}", kind, case_id, due, due < as_of, lead))
     return sorted(
         items, key=lambda i: (i.due or date.min, records.number_of(i.case or "C-0"), i.what)
     )
-
-
-def _day(value: object) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
 # --- who gets what (pure) -----------------------------------------------------------------
