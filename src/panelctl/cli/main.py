@@ -467,9 +467,12 @@ def record_show(record_id: Annotated[str, typer.Argument(metavar="ID")]) -> None
 
     Example: panelctl record show C-0001
     """
+    from ..records import type_of_id
+    from ..store import parse_record
+
     store = open_store()
     plaintext = store.read_plaintext(record_id)
-    store.read(record_id)  # validates
+    parse_record(type_of_id(record_id), plaintext, record_id)  # shown only when valid
     sys.stdout.write(plaintext.decode("utf-8"))
 
 
