@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_store  # noqa: E402  (sets the git environment)
 
-from panelctl.identity import create_identity_file  # noqa: E402
+from panelctl.crypto.identity import create_identity_file  # noqa: E402
 
 COMMANDS = {
     "actions overdue (as of 23/11/2026)": [

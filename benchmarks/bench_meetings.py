@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_store  # noqa: E402  (sets the git environment for every call)
 
-from panelctl.identity import create_identity_file, read_identity_file  # noqa: E402
-from panelctl.store import Store  # noqa: E402
+from panelctl.crypto.identity import create_identity_file, read_identity_file  # noqa: E402
+from panelctl.store.core import Store  # noqa: E402
 
 AGENDA_CASES = 12
 RUNS = 5

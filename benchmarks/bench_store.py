@@ -9,7 +9,7 @@ Each size builds a store of N cases with 10 actions each (N * 11 encrypted recor
 through the library's own Store.transaction, then times:
 
   a. ``panelctl --help`` as a process, against ``python -c "import typer, rich"``;
-  b. a full load of every case and action through ``Store.load_all``, against a plain
+  b. a full load of every case and action through ``Store.read`` (decrypt, epoch check, schema check), against a plain
      read + AES-GCM decrypt + ``yaml.load(CSafeLoader)`` of every file;
   c. the query index: a cold build, an "overdue actions" query in-process on a freshly
      opened store, and ``panelctl record list action --format json`` as a whole process;
@@ -47,9 +47,12 @@ for _name in list(os.environ):
 import yaml  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 
-from panelctl import envelope, gitio, records  # noqa: E402
-from panelctl.identity import create_identity_file, read_identity_file  # noqa: E402
-from panelctl.store import Store, init_store  # noqa: E402
+from panelctl.crypto import envelope  # noqa: E402
+from panelctl.crypto.identity import create_identity_file, read_identity_file  # noqa: E402
+from panelctl.model import records  # noqa: E402
+from panelctl.panel.setup import create_store  # noqa: E402
+from panelctl.store import gitio  # noqa: E402
+from panelctl.store.core import Store  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -228,7 +231,7 @@ def build_store(root: Path, identity_path: Path, n_cases: int, chunk: int, seed:
     rng = random.Random(seed)
     owners = [invented_name(rng) for _ in range(60)]
     t_init, store = timed(
-        lambda: init_store(
+        lambda: create_store(
             root, "mace", f"Benchmark MACE ({n_cases} cases)", identity, "Bench Council"
         )
     )
@@ -314,7 +317,7 @@ def baseline_load(root: Path, keys: dict[int, bytes], store_id: bytes) -> list:
 
 
 def envelope_load(root: Path, keys: dict[int, bytes], store_id: bytes) -> list:
-    """The same floor but through panelctl.envelope.decrypt (one AESGCM object per file)."""
+    """The same floor but through panelctl.crypto.envelope.decrypt (one AESGCM object per file)."""
     loader = yaml.CSafeLoader
     loaded = []
     for folder in ("cases", "actions"):
@@ -348,7 +351,7 @@ def bench_load(store: Store, runs: int) -> dict:
     keys, store_id, root = store.keyring.keys, store.store_id, store.root
 
     def library() -> list:
-        return list(store.load_all(records.CASE)) + list(store.load_all(records.ACTION))
+        return [store.read(i) for t in (records.CASE, records.ACTION) for i in store.ids(t)]
 
     out = measure_interleaved(
         {
@@ -577,7 +580,7 @@ def write_import_csv(path: Path, rng: random.Random, rows: int = IMPORT_ROWS) ->
     level the MACE entry rules accept, so every row creates a case with one assessment."""
     import csv
 
-    from panelctl.names import name_key
+    from panelctl.base.names import name_key
 
     today = date.today()
     seen: set[str] = set()
@@ -659,7 +662,7 @@ def ratio(figures: dict, top: str, bottom: str, target: float) -> dict:
 LABELS = [
     ("help_process", "a  panelctl --help (process)"),
     ("import_typer_rich_process", "a  python -c 'import typer, rich'"),
-    ("load_all_library", "b  list(load_all(case))+list(load_all(action))"),
+    ("load_all_library", "b  store.read() of every case and action"),
     ("load_all_baseline", "b  baseline: read+AESGCM+CSafeLoader"),
     ("load_all_via_envelope", "b  (info) baseline via envelope.decrypt"),
     ("index_cold_build", "c  index cold build (index deleted)"),

@@ -17,9 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 from panelctl.cli.main import app
-from panelctl.demo import prepare_demo
-from panelctl.identity import create_identity_file
-from panelctl.store import Store, init_store
+from panelctl.crypto.identity import create_identity_file
+from panelctl.panel.demo import prepare_demo
+from panelctl.panel.setup import create_store
+from panelctl.store.core import Store
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_STORE = REPO / "sample-store"
@@ -59,7 +60,7 @@ class Person:
     passphrase: str | None = None
 
     def unlock(self):
-        from panelctl.identity import read_identity_file
+        from panelctl.crypto.identity import read_identity_file
 
         return read_identity_file(self.path).unlock(lambda: self.passphrase)
 
@@ -83,7 +84,7 @@ def coordinator(make_person) -> Person:
 
 @pytest.fixture
 def store(tmp_path, coordinator) -> Store:
-    return init_store(tmp_path / "store", "mace", "Test MACE", coordinator.unlock(), "Test Council")
+    return create_store(tmp_path / "store", "mace", "Test MACE", coordinator.unlock(), "Test Council")
 
 
 @pytest.fixture

@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from conftest import git
-from panelctl import access, crypto, envelope
-from panelctl.errors import ExitCode, NotAReaderError, PanelctlError, TamperedError
-from panelctl.index import _aad as index_aad
-from panelctl.keyring import KEYRING_PATH, Keyring
-from panelctl.records import TYPES, record_type
-from panelctl.store import Store
+from panelctl.base.errors import ExitCode, NotAReaderError, PanelctlError, TamperedError
+from panelctl.crypto import envelope
+from panelctl.crypto import primitives as crypto
+from panelctl.crypto.keyring import KEYRING_PATH, Keyring
+from panelctl.model.records import TYPES, record_type
+from panelctl.panel import access
+from panelctl.store.core import Store
+from panelctl.store.index import _aad as index_aad
 
 CASE = {"status": "open", "child": {"name": "Test Child", "dob": date(2012, 5, 6)}, "risk": "High"}
 

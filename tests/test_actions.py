@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from conftest import CANARY, git
-from panelctl import actions, envelope
-from panelctl.dates import LONDON
-from panelctl.errors import ExitCode, InvalidInputError, NotAllowedError
+from panelctl.base.dates import LONDON
+from panelctl.base.errors import ExitCode, InvalidInputError, NotAllowedError
+from panelctl.crypto import envelope
+from panelctl.followup import actions
 
 POLICE, SOCIAL = "Staffordshire Police", "Children's Services"
 

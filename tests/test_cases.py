@@ -9,15 +9,15 @@ import json
 import pytest
 
 from conftest import CANARY, git
-from panelctl import yamlio
-from panelctl.errors import ExitCode
-from panelctl.store import init_store
+from panelctl.base import yamlio
+from panelctl.base.errors import ExitCode
+from panelctl.panel.setup import create_store
 
 
 @pytest.fixture
 def marac(tmp_path, coordinator):
     """A B&NES CSE MARAC store: no assessment needed to nominate."""
-    return init_store(
+    return create_store(
         tmp_path / "marac", "cse-marac", "B&NES CSE MARAC", coordinator.unlock(), "B&NES Council"
     )
 
@@ -432,7 +432,7 @@ def test_store_settings_override_the_profile(cli, marac, coordinator):
 
 
 def test_a_sixth_area_is_a_new_file_not_new_code(cli, coordinator, tmp_path):
-    from panelctl import profiles
+    from panelctl.model import profiles
 
     sixth = profiles.load("mace")
     sixth.update(

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import CANARY, REPO, SAMPLE_STORE, git, run_panelctl
-from panelctl import envelope, yamlio
-from panelctl.errors import ExitCode
+from panelctl.base import yamlio
+from panelctl.base.errors import ExitCode
+from panelctl.crypto import envelope
 
 CASE = {"status": "open", "child": {"name": CANARY, "dob": date(2011, 4, 2)}, "risk": "High"}
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from conftest import git, run_panelctl
-from panelctl.access import add_reader, remove_reader
-from panelctl.errors import ExitCode, LockedError, NotAReaderError
-from panelctl.records import record_type
-from panelctl.store import Store
+from panelctl.base.errors import ExitCode, LockedError, NotAReaderError
+from panelctl.model.records import record_type
+from panelctl.panel.access import add_reader, remove_reader
+from panelctl.store.core import Store
 
 CASE = {"status": "open", "child": {"name": "Test Child"}, "risk": "High"}
 N_CASES = 300
@@ -31,9 +31,9 @@ N_CASES = 300
 PRELUDE = """
 import os, sys, time
 from pathlib import Path
-from panelctl.identity import read_identity_file
-from panelctl.records import record_type
-from panelctl.store import Store
+from panelctl.crypto.identity import read_identity_file
+from panelctl.model.records import record_type
+from panelctl.store.core import Store
 
 root, identity, marker = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 
@@ -47,7 +47,7 @@ def pause(what):
 STALL_AT = {
     # after a few record files were renamed into place, the rest still in temp files
     "renames": """
-import panelctl.fsutil
+import panelctl.base.fsutil
 real_replace = os.replace
 renamed = 0
 def replace(src, dst, *args, **kwargs):
@@ -57,22 +57,22 @@ def replace(src, dst, *args, **kwargs):
         renamed += 1
         if renamed == 5:
             pause("renames")
-panelctl.fsutil.os.replace = replace
+panelctl.base.fsutil.os.replace = replace
 """,
     # every file renamed and deleted, nothing staged or committed
     "before-commit": """
-import panelctl.gitio
-panelctl.gitio.commit = lambda *args, **kwargs: pause("before-commit")
+import panelctl.store.gitio
+panelctl.store.gitio.commit = lambda *args, **kwargs: pause("before-commit")
 """,
     # the commit's tree is built (its blobs are in git's object store), the commit not made
     "git-commit": """
-import panelctl.gitio
-real_run = panelctl.gitio.run
+import panelctl.store.gitio
+real_run = panelctl.store.gitio.run
 def run(root, args, **kwargs):
     if args[0] == "commit-tree":
         pause("git-commit")
     return real_run(root, args, **kwargs)
-panelctl.gitio.run = run
+panelctl.store.gitio.run = run
 """,
 }
 

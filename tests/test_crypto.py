@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import TEST_LOG_N, git
-from panelctl import crypto, envelope
-from panelctl.errors import (
+from panelctl.base.errors import (
     ExitCode,
     IdentityError,
     InvalidInputError,
@@ -29,9 +28,12 @@ from panelctl.errors import (
     TamperedError,
     WrongPassphraseError,
 )
-from panelctl.identity import decode_recipient, encode_recipient, read_identity_file
-from panelctl.keyring import KEYRING_PATH, Keyring
-from panelctl.store import Store, init_store
+from panelctl.crypto import envelope
+from panelctl.crypto import primitives as crypto
+from panelctl.crypto.identity import decode_recipient, encode_recipient, read_identity_file
+from panelctl.crypto.keyring import KEYRING_PATH, Keyring
+from panelctl.panel.setup import create_store
+from panelctl.store.core import Store
 
 SMALL_CASE = {"status": "open", "child": {"name": "A"}}
 RECORD_PATHS = st.from_regex(r"[a-z]{1,12}/[A-Z]{1,3}-[0-9]{4,9}\.enc", fullmatch=True)
@@ -202,7 +204,7 @@ def test_record_copied_onto_another_path_is_misplaced(store, coordinator, cli):
 
 def test_record_copied_into_another_store_is_misplaced(store, coordinator, tmp_path, cli):
     store.create("case", SMALL_CASE)
-    other = init_store(tmp_path / "other", "mace", "Other MACE", coordinator.unlock(), "Council")
+    other = create_store(tmp_path / "other", "mace", "Other MACE", coordinator.unlock(), "Council")
     other.create("case", {"status": "closed", "child": {"name": "Z"}})
     assert other.store_id != store.store_id
     shutil.copyfile(other.root / "cases/C-0001.enc", store.root / "cases/C-0001.enc")
@@ -421,7 +423,7 @@ def _open_keyring(store: Store, person) -> Keyring:
 
 @pytest.fixture
 def two_readers(store, coordinator, make_person):
-    from panelctl.access import add_reader
+    from panelctl.panel.access import add_reader
 
     member = make_person("Mo Member")
     add_reader(store, member.recipient, "Mo Member", "Police", "member")
@@ -526,7 +528,7 @@ def test_keyring_body_bit_flips_are_refused(store, coordinator):
 
 
 def test_keyring_from_another_store_is_refused(store, coordinator, tmp_path):
-    other = init_store(tmp_path / "other", "mace", "Other MACE", coordinator.unlock(), "Council")
+    other = create_store(tmp_path / "other", "mace", "Other MACE", coordinator.unlock(), "Council")
     shutil.copyfile(other.root / KEYRING_PATH, store.root / KEYRING_PATH)
     with pytest.raises(TamperedError, match="another store") as caught:
         _open_keyring(store, coordinator)

@@ -14,9 +14,10 @@ import json
 import pytest
 
 from conftest import git
-from panelctl import directory, profiles
-from panelctl.errors import ExitCode, InvalidInputError, NotFoundError
-from panelctl.records import SECTORS
+from panelctl.base.errors import ExitCode, InvalidInputError, NotFoundError
+from panelctl.model import profiles
+from panelctl.model.records import SECTORS
+from panelctl.panel import directory
 
 
 @pytest.fixture
@@ -198,7 +199,7 @@ def init_args(target, profile="cse-marac"):
 def test_init_with_seed_agencies_adds_the_profiles_agencies_in_one_commit(
     cli, coordinator, tmp_path, profile
 ):
-    from panelctl.store import Store
+    from panelctl.store.core import Store
 
     target = tmp_path / profile
     result = cli(*init_args(target, profile), "--seed-agencies", identity=coordinator.path)
@@ -223,7 +224,7 @@ def test_init_without_seed_agencies_adds_none(cli, coordinator, tmp_path):
 @pytest.mark.parametrize("answer, expected", [("\n", 6), ("y\n", 6), ("n\n", 0)])
 def test_init_asks_on_a_terminal(cli, coordinator, tmp_path, monkeypatch, answer, expected):
     from panelctl.cli import directory as directory_cli
-    from panelctl.store import Store
+    from panelctl.store.core import Store
 
     monkeypatch.setattr(directory_cli, "_interactive", lambda: True)
     target = tmp_path / "store"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from panelctl import entry, profiles
+from panelctl.model import entry, profiles
 
 CHILD = {"name": "Test Child", "dob": "2011-03-14", "school": "Demo Academy"}
 
@@ -89,7 +89,7 @@ def test_mcse_has_no_entry_rules():
 
 
 def test_an_unknown_rule_in_a_profile_is_named():
-    from panelctl.errors import InvalidInputError
+    from panelctl.base.errors import InvalidInputError
 
     with pytest.raises(InvalidInputError, match="'coin_toss'"):
         entry.refusals([{"rule": "coin_toss"}], {"child": CHILD})

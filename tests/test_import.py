@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from conftest import CANARY, git
-from panelctl import yamlio
-from panelctl.errors import ExitCode
+from panelctl.base import yamlio
+from panelctl.base.errors import ExitCode
 
 HEADER = [
     "case_id",
@@ -226,7 +226,7 @@ def letters(n: int) -> str:
 
 
 def store_type(name):
-    from panelctl.records import record_type
+    from panelctl.model.records import record_type
 
     return record_type(name)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import CANARY, git, run_panelctl
-from panelctl import envelope
-from panelctl.errors import ExitCode, InvalidRecordError
+from panelctl.base.errors import ExitCode, InvalidRecordError
+from panelctl.crypto import envelope
 
 CASE = {
     "status": "open",

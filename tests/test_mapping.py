@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from conftest import CANARY
-from panelctl import mapping
+from panelctl.outputs import mapping
 
 
 def at(day: int, hour: int = 0, month: int = 1) -> datetime:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from panelctl import profiles
-from panelctl.errors import InvalidInputError
-from panelctl.meetingrules import (
+from panelctl.base.errors import InvalidInputError
+from panelctl.model import profiles
+from panelctl.rules.meetingrules import (
     add_months,
     age_on,
     allocate_slots,

@@ -10,11 +10,13 @@ from datetime import date, datetime
 import pytest
 
 from conftest import CANARY, git
-from panelctl import meetingrun, yamlio
-from panelctl.dates import LONDON
-from panelctl.errors import ExitCode, InvalidInputError
-from panelctl.identity import read_identity_file
-from panelctl.store import Store, init_store
+from panelctl.base import yamlio
+from panelctl.base.dates import LONDON
+from panelctl.base.errors import ExitCode, InvalidInputError
+from panelctl.crypto.identity import read_identity_file
+from panelctl.meetings import run as meetingrun
+from panelctl.panel.setup import create_store
+from panelctl.store.core import Store
 
 NOMINATION = {
     "cse-marac": ["--protocol-followed", "--exploitation-type", "sexual"],
@@ -289,8 +291,9 @@ def comparable(store: Store) -> dict:
 )  # attendance, confidentiality, declarations, case 1, case 2
 def test_resume_after_an_interruption_at_every_step(tmp_path, coordinator, interrupt_at):
     def prepared(name):
-        store = init_store(tmp_path / name, "mcse", "Resume test", coordinator.unlock(), "Council")
-        from panelctl import cases, meetings
+        store = create_store(tmp_path / name, "mcse", "Resume test", coordinator.unlock(), "Council")
+        from panelctl.casework import cases
+        from panelctl.meetings import core as meetings
 
         for child in ("Aa Child", "Bb Child"):
             cases.nominate(
@@ -332,9 +335,10 @@ def test_agenda_dry_run_saves_nothing_and_late_papers_are_warned(panel, cli, coo
 
 
 def test_script_errors_name_the_step_and_keep_what_was_saved(tmp_path, coordinator):
-    from panelctl import cases, meetings
+    from panelctl.casework import cases
+    from panelctl.meetings import core as meetings
 
-    store = init_store(tmp_path / "s", "mcse", "Script test", coordinator.unlock(), "Council")
+    store = create_store(tmp_path / "s", "mcse", "Script test", coordinator.unlock(), "Council")
     cases.nominate(store, {"child": {"name": "Aa Child"}}, date(2026, 11, 2))
     meetings.schedule(store, date(2026, 11, 19), "14:00", None)
     meetings.build_agenda(store, "M-0001", date(2026, 11, 5))

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from panelctl import papers
-from panelctl.dates import LONDON
-from panelctl.errors import InvalidInputError, NotAllowedError
+from panelctl.base.dates import LONDON
+from panelctl.base.errors import InvalidInputError, NotAllowedError
+from panelctl.outputs import papers
 
 GOLDEN = Path(__file__).parent / "golden"
 #: The fictional child in every fixture; must never reach a calendar invitation.

@@ -15,8 +15,8 @@ from datetime import date, timedelta
 import pytest
 
 from conftest import CANARY, git
-from panelctl import people
-from panelctl.errors import ExitCode, InvalidInputError, NotFoundError
+from panelctl.base.errors import ExitCode, InvalidInputError, NotFoundError
+from panelctl.casework import people
 
 #: A fictional person of concern: must stay inside ciphertext like the child's name.
 SUSPECT = "Dax Ferrowby-Quintrell"

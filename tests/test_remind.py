@@ -25,10 +25,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from conftest import CANARY, git, run_panelctl
-from panelctl import yamlio
-from panelctl.errors import ExitCode
-from panelctl.mail import MailSettings, allowed
-from panelctl.reminders import Item, address_for, due_actions, plan, subject_for
+from panelctl.base import yamlio
+from panelctl.base.errors import ExitCode
+from panelctl.notify.mail import MailSettings, allowed
+from panelctl.notify.reminders import Item, address_for, due_actions, plan, subject_for
 
 AS_OF = "2026-03-02"
 SENDER = "mace-panel@stoke.gov.uk"
@@ -393,7 +393,7 @@ def test_settings_missing_or_wrong_are_named(panel, coordinator, cli, tmp_path):
 
 
 def test_cron_runs_it_without_a_terminal_or_a_passphrase(panel, make_person, smtp):
-    from panelctl.access import add_reader
+    from panelctl.panel.access import add_reader
 
     job = make_person("Reminder Job")  # no passphrase: an unprotected cron identity
     add_reader(panel, job.recipient, job.name, "Test Council", "cron")

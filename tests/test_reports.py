@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from conftest import CANARY
-from panelctl import reports
-from panelctl.errors import InvalidInputError
+from panelctl.base.errors import InvalidInputError
+from panelctl.outputs import reports
 
 START, END = date(2026, 9, 1), date(2026, 10, 31)
 D = date.fromisoformat

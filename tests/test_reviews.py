@@ -17,9 +17,10 @@ from datetime import date
 import pytest
 
 from conftest import CANARY, git
-from panelctl import envelope, reviews
-from panelctl.errors import ExitCode
-from panelctl.store import init_store
+from panelctl.base.errors import ExitCode
+from panelctl.crypto import envelope
+from panelctl.followup import reviews
+from panelctl.panel.setup import create_store
 
 POLICE, SOCIAL = "Staffordshire Police", "Children's Services"
 
@@ -145,7 +146,7 @@ def test_review_due_reads_only_the_index(cli, panel, coordinator, monkeypatch):
 
 
 def test_a_panel_without_cadence_or_refresh_rules_has_nothing_due(tmp_path, coordinator, cli):
-    marac = init_store(
+    marac = create_store(
         tmp_path / "marac", "cse-marac", "B&NES CSE MARAC", coordinator.unlock(), "Council"
     )
     with marac.transaction() as tx:

@@ -11,8 +11,9 @@ from datetime import date
 import pytest
 
 from conftest import CANARY, git
-from panelctl import assessments, risk
-from panelctl.errors import ExitCode, InvalidInputError, NotFoundError
+from panelctl.base.errors import ExitCode, InvalidInputError, NotFoundError
+from panelctl.casework import assessments
+from panelctl.model import risk
 
 CASE = {"status": "open", "child": {"name": CANARY, "dob": date(2011, 4, 2)}}
 TODAY = date(2026, 3, 20)
@@ -47,7 +48,7 @@ def test_the_packaged_tools_load_and_list_levels_highest_first():
 
 
 def test_each_profile_names_a_tool_that_exists():
-    from panelctl import profiles
+    from panelctl.model import profiles
 
     for name in profiles.names():
         assert risk.load_tool(profiles.load(name)["risk_tool"])

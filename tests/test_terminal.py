@@ -9,12 +9,12 @@ import pexpect
 import pytest
 
 from conftest import CANARY
-from panelctl.store import init_store
+from panelctl.panel.setup import create_store
 
 
 @pytest.fixture
 def marac(tmp_path, coordinator):
-    return init_store(
+    return create_store(
         tmp_path / "marac", "cse-marac", "B&NES CSE MARAC", coordinator.unlock(), "Council"
     )
 
@@ -96,10 +96,11 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
     case; running it again resumes at that case with everything before it kept."""
     from datetime import date
 
-    from panelctl import cases, meetings
-    from panelctl.directory import seed_agencies
+    from panelctl.casework import cases
+    from panelctl.meetings import core as meetings
+    from panelctl.panel.directory import seed_agencies
 
-    store = init_store(tmp_path / "mcse", "mcse", "Plymouth MCSE", coordinator.unlock(), "Council")
+    store = create_store(tmp_path / "mcse", "mcse", "Plymouth MCSE", coordinator.unlock(), "Council")
     seed_agencies(store)  # the quorum is worked out from the agencies' sectors
     for name in ("Aa Child", "Bb Child"):
         cases.nominate(store, {"child": {"name": name, "dob": "2011-01-01"}}, date(2026, 11, 2))

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import CANARY
-from panelctl import yamlio
+from panelctl.base import yamlio
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 scalars = st.one_of(text, st.integers(-(10**9), 10**9), st.booleans(), st.none(), st.dates())

@@ -15,11 +15,14 @@ import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
-from panelctl import assessments, cases, directory, meetingrun, meetings, people
-from panelctl.dates import LONDON
-from panelctl.demo import DEMO_IDENTITY
-from panelctl.identity import create_identity_file
-from panelctl.store import init_store
+from panelctl.base.dates import LONDON
+from panelctl.casework import assessments, cases, people
+from panelctl.crypto.identity import create_identity_file
+from panelctl.meetings import core as meetings
+from panelctl.meetings import run as meetingrun
+from panelctl.panel import directory
+from panelctl.panel.demo import DEMO_IDENTITY
+from panelctl.panel.setup import create_store
 
 POLICE, SOCIAL_CARE = "Staffordshire Police", "Children's Services (Adolescent Services)"
 CHILDREN = [
@@ -63,7 +66,7 @@ def build(target: Path) -> None:
             passphrase=None,
             demo_only=True,
         )
-        store = init_store(
+        store = create_store(
             work / "store",
             "mace",
             "Stoke-on-Trent MACE (demo)",

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from .common import as_of_day, open_store
-from .output import Format, emit, say
+from panelctl.cli.common import as_of_day, open_store
+from panelctl.cli.output import Format, emit, say
 
 case_app = typer.Typer(
     rich_markup_mode=None,
@@ -68,8 +68,9 @@ def nominate(
 
     Example: panelctl nominate --name "Kasey Brightwater" --dob 14/03/2011 --referring-agency Police --risk-level Medium
     """
-    from .. import cases, yamlio
-    from ..errors import InvalidInputError
+    from panelctl.base import yamlio
+    from panelctl.base.errors import InvalidInputError
+    from panelctl.casework import cases
 
     store = open_store()
     raw: dict = {}
@@ -170,7 +171,7 @@ def case_list(
 
     Example: panelctl case list --status open --risk High --format csv
     """
-    from .. import cases
+    from panelctl.casework import cases
 
     rows = cases.list_cases(open_store(), status, risk, lead_agency, exploitation_type)
     columns = [
@@ -201,8 +202,8 @@ def case_show(
 
     Example: panelctl case show C-0042
     """
-    from .. import cases
-    from ..dates import for_display
+    from panelctl.base.dates import for_display
+    from panelctl.casework import cases
 
     store = open_store()
     case = cases.get_case(store, case_id)
@@ -255,8 +256,8 @@ def case_update(
 
     Example: panelctl case update C-0042 --lead-professional "Jo Worker" --team "Adolescent Team"
     """
-    from .. import cases
-    from ..dates import parse_date
+    from panelctl.base.dates import parse_date
+    from panelctl.casework import cases
 
     changes = {
         k: v
@@ -289,7 +290,7 @@ def case_close(
 
     Example: panelctl case close C-0042 --reason "Risk reduced" --agreed-by Police --agreed-by "Children's Services"
     """
-    from .. import cases
+    from panelctl.casework import cases
 
     cases.close_case(open_store(), case_id, reason, agreed_by, as_of_day(as_of, "--date"))
 
@@ -303,7 +304,7 @@ def case_reopen(
 
     Example: panelctl case reopen C-0042
     """
-    from .. import cases
+    from panelctl.casework import cases
 
     cases.reopen_case(open_store(), case_id, as_of_day(as_of, "--date"))
 
@@ -319,7 +320,7 @@ def case_missing(
 
     Example: panelctl case missing C-0042 --from "14/03/2026 18:30" --to "15/03/2026 09:10"
     """
-    from .. import cases
+    from panelctl.casework import cases
 
     cases.add_missing(open_store(), case_id, start, end, note)
 
@@ -336,6 +337,6 @@ def case_flag(
 
     Example: panelctl case flag C-0042 --flag "Contact with older males" --owner "Jo Worker" --review 01/04/2026
     """
-    from .. import cases
+    from panelctl.casework import cases
 
     cases.add_flag(open_store(), case_id, flag, owner, review, as_of_day(as_of, "--date"))

@@ -19,8 +19,8 @@ def _state() -> State:
 
 def open_store(*, identity: bool = True):
     """The store named by --store (or found), unlocked with --identity when asked."""
-    from ..identity import load_identity
-    from ..store import Store, find_root
+    from panelctl.crypto.identity import load_identity
+    from panelctl.store.core import Store, find_root
 
     root = find_root(STATE.store)
     return Store(root, load_identity(STATE.identity) if identity else None)
@@ -28,6 +28,6 @@ def open_store(*, identity: bool = True):
 
 def as_of_day(as_of: str | None, option: str = "--as-of"):
     """The day a command runs as: the option's date, or today in the UK."""
-    from ..dates import parse_date, today
+    from panelctl.base.dates import parse_date, today
 
     return parse_date(as_of, option) if as_of else today()

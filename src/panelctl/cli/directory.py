@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
-from .common import open_store
-from .output import Format, emit, say
+from panelctl.cli.common import open_store
+from panelctl.cli.output import Format, emit, say
 
 agency_app = typer.Typer(
     rich_markup_mode=None, add_completion=False, no_args_is_help=True, help="The panel's agencies."
@@ -39,7 +39,7 @@ def agency_add(
 
     Example: panelctl agency add --name "Staffordshire Police" --sector police
     """
-    from ..directory import add_agency
+    from panelctl.panel.directory import add_agency
 
     typer.echo(add_agency(open_store(), name, sector, core))
 
@@ -50,7 +50,7 @@ def agency_list(fmt: FORMAT = Format.table) -> None:
 
     Example: panelctl agency list --format csv
     """
-    from ..directory import list_agencies
+    from panelctl.panel.directory import list_agencies
 
     rows = list_agencies(open_store())
     emit(rows, [("id", "Id"), ("name", "Agency"), ("sector", "Sector"), ("core", "Core")], fmt)
@@ -83,7 +83,7 @@ def member_add(
 
     Example: panelctl member add --name "Alex Vice-Chair" --agency "Staffordshire Police" --role vice-chair --email alex@police.gov.uk
     """
-    from ..directory import add_member
+    from panelctl.panel.directory import add_member
 
     typer.echo(add_member(open_store(), name, agency, role, email))
 
@@ -99,7 +99,7 @@ def member_list(
 
     Example: panelctl member list --agency "Staffordshire Police" --format json
     """
-    from ..directory import list_members
+    from panelctl.panel.directory import list_members
 
     rows = list_members(open_store(), agency, role, include_inactive=all_)
     columns = [
@@ -122,7 +122,7 @@ def member_remove(
 
     Example: panelctl member remove MB-0003
     """
-    from ..directory import remove_member
+    from panelctl.panel.directory import remove_member
 
     record = remove_member(open_store(), who)
     say(f"Member {record['id']} is no longer active; their record is kept.")

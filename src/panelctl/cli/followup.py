@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from ..dates import now
-from .common import as_of_day, open_store
-from .output import Format, emit, say
+from panelctl.base.dates import now
+from panelctl.cli.common import as_of_day, open_store
+from panelctl.cli.output import Format, emit, say
 
 actions_app = typer.Typer(
     rich_markup_mode=None,
@@ -64,7 +64,7 @@ def show_list(
     rows: list[dict], columns: list[tuple[str, str]], fmt: Format, check: bool, empty: str
 ) -> None:
     """Emit a list; nothing for an empty table (a note only on a terminal); --check's code."""
-    from ..errors import ExitCode
+    from panelctl.base.errors import ExitCode
 
     if rows or fmt is not Format.table:
         emit(rows, columns, fmt)
@@ -93,8 +93,8 @@ def actions_list(
 
     Example: panelctl actions list --agency "Staffordshire Police" --status open --format csv
     """
-    from .. import actions
-    from ..dates import parse_date
+    from panelctl.base.dates import parse_date
+    from panelctl.followup import actions
 
     rows = actions.list_actions(
         open_store(),
@@ -117,7 +117,7 @@ def actions_overdue(
 
     Example: panelctl actions overdue --check --format csv
     """
-    from .. import actions
+    from panelctl.followup import actions
 
     rows = actions.overdue_actions(open_store(), as_of_day(as_of))
     columns = [*ACTION_COLUMNS[:7], ("days_overdue", "Days overdue")]
@@ -132,7 +132,7 @@ def actions_show(action_id: ActionId, fmt: FormatOption = Format.table) -> None:
 
     Example: panelctl actions show A-00042
     """
-    from .. import actions
+    from panelctl.followup import actions
 
     action = actions.get_action(open_store(), action_id)
     entries = action.get("history") or []
@@ -147,7 +147,7 @@ def actions_show(action_id: ActionId, fmt: FormatOption = Format.table) -> None:
             whole = {**action, "history": history}
             typer.echo(json.dumps(whole, default=str, ensure_ascii=False, indent=2))
         return
-    from ..dates import for_display, show_datetime
+    from panelctl.base.dates import for_display, show_datetime
 
     for key, heading in [ACTION_COLUMNS[0], ("description", "Description"), *ACTION_COLUMNS[1:]]:
         typer.echo(f"{heading + ':':<13}{for_display(action.get(key))}")
@@ -165,7 +165,7 @@ def actions_update(
 
     Example: panelctl actions update A-00042 --note "Strategy meeting booked for 3 December"
     """
-    from .. import actions
+    from panelctl.followup import actions
 
     actions.add_note(open_store(), action_id, note, now())
     say(f"Noted on {action_id.upper()}.")
@@ -180,7 +180,7 @@ def actions_done(
 
     Example: panelctl actions done A-00042 --note "Referral made to the NRM"
     """
-    from .. import actions
+    from panelctl.followup import actions
 
     actions.complete(open_store(), action_id, now(), note)
     say(f"{action_id.upper()} is done.")
@@ -198,7 +198,7 @@ def actions_reassign(
 
     Example: panelctl actions reassign A-00042 --agency "Children's Services" --owner "Jo Worker" --email jo.worker@council.gov.uk
     """
-    from .. import actions
+    from panelctl.followup import actions
 
     actions.reassign(open_store(), action_id, agency, owner, email, now(), note)
     say(f"{action_id.upper()} reassigned to {agency.strip()} / {owner.strip()}.")
@@ -214,7 +214,7 @@ def actions_extend(
 
     Example: panelctl actions extend A-00042 --due 10/01/2027 --reason "Awaiting the police disclosure"
     """
-    from .. import actions
+    from panelctl.followup import actions
 
     changed = actions.extend(open_store(), action_id, due, reason, now())
     say(f"{changed['id']} is now due {changed['due'].isoformat()}.")
@@ -246,7 +246,7 @@ def review_due(
 
     Example: panelctl review due --within 14 --check --format csv
     """
-    from .. import reviews
+    from panelctl.followup import reviews
 
     rows = reviews.reviews_due(open_store(), as_of_day(as_of), within)
     show_list(rows, REVIEW_COLUMNS, fmt, check, "Nothing is due for review.")

@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from ..errors import ExitCode, InvalidInputError, PanelctlError
-from .common import STATE, _state, open_store
-from .output import Format, emit, say
+from panelctl.base.errors import ExitCode, InvalidInputError, PanelctlError
+from panelctl.cli.common import STATE, _state, open_store
+from panelctl.cli.output import Format, emit, say
 
 #: Commands whose modules are imported only when they run (start-up stays fast):
 #: name -> (module, attribute: a Typer app or a command function, one-line help).
@@ -191,9 +191,9 @@ def identity_new(
 
     Example: panelctl identity new --name "Sam Coordinator" --email sam@council.gov.uk
     """
-    from .. import config
-    from ..fsutil import ensure_private_dir
-    from ..identity import create_identity_file, read_passphrase
+    from panelctl.base import config
+    from panelctl.base.fsutil import ensure_private_dir
+    from panelctl.crypto.identity import create_identity_file, read_passphrase
 
     if no_passphrase and out is None:
         raise InvalidInputError(
@@ -218,8 +218,8 @@ def identity_show() -> None:
 
     Example: panelctl identity show
     """
-    from .. import config
-    from ..identity import read_identity_file
+    from panelctl.base import config
+    from panelctl.crypto.identity import read_identity_file
 
     found = read_identity_file(config.identity_path(_state().identity))
     typer.echo(f"name:      {found.name}")
@@ -251,12 +251,12 @@ def init(
 
     Example: panelctl init ~/panels/stoke-mace --profile mace --name "Stoke-on-Trent MACE" --seed-agencies
     """
-    from ..directory import seed_agencies
-    from ..identity import load_identity
-    from ..store import init_store
-    from .directory import seed_choice
+    from panelctl.cli.directory import seed_choice
+    from panelctl.crypto.identity import load_identity
+    from panelctl.panel.directory import seed_agencies
+    from panelctl.panel.setup import create_store
 
-    store = init_store(directory, profile, name, load_identity(_state().identity), agency)
+    store = create_store(directory, profile, name, load_identity(_state().identity), agency)
     say(f"Created the store {store.root} (profile {profile}); you are its coordinator.")
     title, seeds = store.profile["title"], store.profile.get("seed_agencies") or []
     if seed_choice(seed, len(seeds), title):
@@ -270,7 +270,7 @@ def setup() -> None:
 
     Example: git clone git@server:stoke-mace.git && cd stoke-mace && panelctl setup
     """
-    from ..store import find_root, setup_clone
+    from panelctl.store.core import find_root, setup_clone
 
     setup_clone(find_root(_state().store))
 
@@ -281,7 +281,7 @@ def verify() -> None:
 
     Example: panelctl verify || echo "store needs attention"
     """
-    from ..verify import verify as run_verify
+    from panelctl.store.verify import verify as run_verify
 
     problems = run_verify(open_store())
     for problem in problems:
@@ -305,7 +305,7 @@ def log(
 
     Example: panelctl log C-0042 --patch
     """
-    from .. import history
+    from panelctl.store import history
 
     if patch and not record_id:
         raise InvalidInputError("--patch needs a record id, e.g. panelctl log C-0042 --patch.")
@@ -344,7 +344,7 @@ def log(
 @app.command("textconv", hidden=True)
 def textconv(file: Annotated[Path, typer.Argument()]) -> None:
     """git's diff driver: print a record's decrypted YAML (registered by init and setup)."""
-    from .. import history
+    from panelctl.store import history
 
     blob = file.read_bytes()
     try:
@@ -408,7 +408,7 @@ def access_add(
 
     Example: panelctl access add pcr1... --name "Alex Vice-Chair" --agency "Children's Services" --role vice-chair
     """
-    from ..access import add_reader
+    from panelctl.panel.access import add_reader
 
     reader = add_reader(open_store(), recipient, name, agency, role)
     say(f"Added {reader.name} ({reader.role}) as a reader.")
@@ -424,7 +424,7 @@ def access_remove(
 
     Example: panelctl access remove "Alex Vice-Chair"
     """
-    from ..access import remove_reader
+    from panelctl.panel.access import remove_reader
 
     store = open_store()
     reader = remove_reader(store, who)
@@ -448,7 +448,7 @@ def record_list(
 
     Example: panelctl record list action --format json
     """
-    from ..records import number_of, record_type
+    from panelctl.model.records import number_of, record_type
 
     rtype = record_type(type_name)
     store = open_store()
@@ -467,12 +467,11 @@ def record_show(record_id: Annotated[str, typer.Argument(metavar="ID")]) -> None
 
     Example: panelctl record show C-0001
     """
-    from ..records import type_of_id
-    from ..store import parse_record
+    from panelctl.model import records
 
     store = open_store()
     plaintext = store.read_plaintext(record_id)
-    parse_record(type_of_id(record_id), plaintext, record_id)  # shown only when valid
+    records.parse(records.type_of_id(record_id), plaintext, record_id)  # shown only when valid
     sys.stdout.write(plaintext.decode("utf-8"))
 
 
@@ -491,7 +490,7 @@ def demo(
 
     Example: panelctl demo sample-store
     """
-    from ..demo import prepare_demo
+    from panelctl.panel.demo import prepare_demo
 
     copy = prepare_demo(source)
     env_line = f"export PANELCTL_STORE={copy.store} PANELCTL_IDENTITY={copy.identity}"

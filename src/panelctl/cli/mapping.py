@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
-from .common import open_store
-from .output import say
+from panelctl.cli.common import open_store
+from panelctl.cli.output import say
 
 
 def map_command(
@@ -32,9 +32,9 @@ def map_command(
     """
     import sys
 
-    from .. import mapping
-    from ..dates import today
-    from ..errors import InvalidInputError
+    from panelctl.base.dates import today
+    from panelctl.base.errors import InvalidInputError
+    from panelctl.outputs import mapping
 
     fmt = fmt.strip().lower()
     if fmt not in mapping.FORMATS:
@@ -43,14 +43,14 @@ def map_command(
     data = mapping.load(store, meeting)
     panel = None
     if fmt == "html":
-        from ..meetings import panel_context
+        from panelctl.meetings.core import panel_context
 
         panel = panel_context(store)
     text = mapping.render_map(data, fmt, panel=panel, generated=today(), store_root=store.root)
     if out is None:
         sys.stdout.write(text)
         return
-    from ..papers import write_papers
+    from panelctl.outputs.papers import write_papers
 
     (path,) = write_papers(out.parent, {out.name: text}, overwrite=overwrite)
     say(f"Wrote {path} ({len(data['clusters'])} clusters, {len(data['flags'])} flags).")

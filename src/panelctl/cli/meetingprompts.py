@@ -2,7 +2,7 @@
 
 import typer
 
-from .output import say
+from panelctl.cli.output import say
 
 STATUS_HELP = "present, apologies, deputy, or absent"
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from ..dates import now
-from .common import as_of_day, open_store
-from .output import Format, emit, say
+from panelctl.base.dates import now
+from panelctl.cli.common import as_of_day, open_store
+from panelctl.cli.output import Format, emit, say
 
 meeting_app = typer.Typer(
     rich_markup_mode=None,
@@ -53,8 +53,8 @@ def meeting_schedule(
 
     Example: panelctl meeting schedule 14/03/2026 --time 09:30 --venue "Civic Centre, Room 2"
     """
-    from .. import meetings
-    from ..dates import parse_date
+    from panelctl.base.dates import parse_date
+    from panelctl.meetings import core as meetings
 
     typer.echo(meetings.schedule(open_store(), parse_date(on, "The meeting date"), at, venue))
 
@@ -67,7 +67,7 @@ def meeting_list(
 
     Example: panelctl meeting list --format csv
     """
-    from .. import meetings
+    from panelctl.meetings import core as meetings
 
     rows = meetings.list_meetings(open_store())
     for row in rows:
@@ -95,8 +95,8 @@ def meeting_plan(
 
     Example: panelctl meeting plan --until 31/03/2027
     """
-    from .. import meetings
-    from ..dates import parse_date, show_date
+    from panelctl.base.dates import parse_date, show_date
+    from panelctl.meetings import core as meetings
 
     store = open_store()
     proposed = meetings.plan(store, parse_date(until, "--until"), as_of_day(as_of))
@@ -129,8 +129,8 @@ def agenda_build(
 
     Example: panelctl agenda build M-0003 --out ~/papers/M-0003
     """
-    from .. import meetings
-    from ..dates import show_date
+    from panelctl.base.dates import show_date
+    from panelctl.meetings import core as meetings
 
     store = open_store()
     today = as_of_day(as_of)
@@ -170,7 +170,7 @@ def agenda_build(
         chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
         bad = [f for f in chosen if f not in ("md", "html")]
         if bad:
-            from ..errors import InvalidInputError
+            from panelctl.base.errors import InvalidInputError
 
             raise InvalidInputError(f"--formats takes md and html, not {', '.join(bad)}.")
         files = meetings.papers_for(store, agenda, today, chosen)
@@ -195,8 +195,9 @@ def meeting_run(
 
     Example: panelctl meeting run M-0003
     """
-    from .. import meetingrun, yamlio
-    from ..errors import InvalidInputError, NoTerminalError
+    from panelctl.base import yamlio
+    from panelctl.base.errors import InvalidInputError, NoTerminalError
+    from panelctl.meetings import run as meetingrun
 
     store = open_store()
     if script is not None:
@@ -208,7 +209,7 @@ def meeting_run(
             raise InvalidInputError(f"{script} is not valid YAML ({problem.where}).") from None
         answers = meetingrun.ScriptAnswers(data)
     elif sys.stdin.isatty():
-        from .meetingprompts import PromptAnswers
+        from panelctl.cli.meetingprompts import PromptAnswers
 
         answers = PromptAnswers()
     else:
@@ -234,8 +235,8 @@ def minutes_render(
 
     Example: panelctl minutes render M-0003 --format html --out ~/papers/M-0003
     """
-    from .. import meetings
-    from ..errors import InvalidInputError
+    from panelctl.base.errors import InvalidInputError
+    from panelctl.meetings import core as meetings
 
     if fmt not in ("md", "html"):
         raise InvalidInputError(f"--format takes md or html, not {fmt}.")
@@ -253,7 +254,7 @@ def minutes_approve(meeting_id: Annotated[str, typer.Argument(metavar="MEETING")
 
     Example: panelctl minutes approve M-0003
     """
-    from .. import meetings
+    from panelctl.meetings import core as meetings
 
     meetings.approve_minutes(open_store(), meeting_id, now())
     say(f"Minutes of {meeting_id} approved.")
@@ -271,7 +272,7 @@ def decision_list(
 
     Example: panelctl decision list --overdue --check
     """
-    from .. import meetings
+    from panelctl.meetings import core as meetings
 
     rows = meetings.decisions(open_store(), now(), overdue_only=overdue)
     emit(
@@ -298,6 +299,6 @@ def decision_confirm(decision_id: Annotated[str, typer.Argument(metavar="DECISIO
 
     Example: panelctl decision confirm D-00012
     """
-    from .. import meetings
+    from panelctl.meetings import core as meetings
 
     meetings.confirm_decision(open_store(), decision_id, now())

@@ -40,7 +40,7 @@ def emit(
         from rich.markup import escape
         from rich.table import Table
 
-        from ..dates import for_display
+        from panelctl.base.dates import for_display
 
         table = Table(title=title or None, show_lines=False)
         for _key, heading in columns:
@@ -56,7 +56,7 @@ CELL_LIMIT = 60
 
 def _plain_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], title: str) -> None:
     """Columns padded with spaces: for pipes, files, cron and long lists (no colour, no box)."""
-    from ..dates import for_display
+    from panelctl.base.dates import for_display
 
     def cell(value: object) -> str:
         text = for_display(value).replace("\n", " ")

@@ -4,9 +4,9 @@ from typing import Annotated
 
 import typer
 
-from ..errors import InvalidInputError
-from .common import open_store
-from .output import Format, emit
+from panelctl.base.errors import InvalidInputError
+from panelctl.cli.common import open_store
+from panelctl.cli.output import Format, emit
 
 person_app = typer.Typer(
     rich_markup_mode=None,
@@ -49,7 +49,7 @@ def _show(record: dict, links: list[dict], fmt: Format) -> None:
         return
     if fmt is Format.csv:
         raise InvalidInputError("show prints a table or JSON; give --format table or json.")
-    from ..dates import for_display
+    from panelctl.base.dates import for_display
 
     if record.get("police_only"):
         typer.echo("POLICE-ONLY INTELLIGENCE")
@@ -83,7 +83,7 @@ def person_add(
 
     Example: panelctl person add --kind person --name "Dax Ferrowby" --nickname Ferro --vehicle "black Golf" --police-only
     """
-    from ..people import add_person
+    from panelctl.casework.people import add_person
 
     typer.echo(
         add_person(
@@ -106,7 +106,7 @@ def person_list(fmt: FORMAT = Format.table) -> None:
 
     Example: panelctl person list --format json
     """
-    from ..people import list_persons
+    from panelctl.casework.people import list_persons
 
     columns = [
         ("id", "Id"),
@@ -126,7 +126,7 @@ def person_show(
 
     Example: panelctl person show P-0001
     """
-    from ..people import show
+    from panelctl.casework.people import show
 
     _show(*show(open_store(), record_id, "person"), fmt)
 
@@ -149,7 +149,7 @@ def location_add(
 
     Example: panelctl location add --kind hotspot --name "Bus station" --area Hanley
     """
-    from ..people import add_location
+    from panelctl.casework.people import add_location
 
     typer.echo(add_location(open_store(), kind, name, address, area, description, police_only))
 
@@ -160,7 +160,7 @@ def location_list(fmt: FORMAT = Format.table) -> None:
 
     Example: panelctl location list --format csv
     """
-    from ..people import list_locations
+    from panelctl.casework.people import list_locations
 
     columns = [
         ("id", "Id"),
@@ -181,7 +181,7 @@ def location_show(
 
     Example: panelctl location show L-0001
     """
-    from ..people import show
+    from panelctl.casework.people import show
 
     _show(*show(open_store(), record_id, "location"), fmt)
 
@@ -204,8 +204,8 @@ def link(
 
     Example: panelctl link C-0042 P-0003 --nature "seen together" --source police --date 14/03/2026
     """
-    from ..dates import parse_date
-    from ..people import add_link
+    from panelctl.base.dates import parse_date
+    from panelctl.casework.people import add_link
 
     day = parse_date(when, "--date") if when else None
     typer.echo(add_link(open_store(), a, b, nature, source, day, police_only))

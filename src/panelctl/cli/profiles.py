@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
-from .common import open_store
-from .output import Format, emit
+from panelctl.cli.common import open_store
+from panelctl.cli.output import Format, emit
 
 profile_app = typer.Typer(
     rich_markup_mode=None,
@@ -24,7 +24,7 @@ def profile_list(
 
     Example: panelctl profile list
     """
-    from .. import profiles
+    from panelctl.model import profiles
 
     rows = []
     for name in profiles.names():
@@ -63,7 +63,8 @@ def profile_show(
 
     Example: panelctl profile show macse
     """
-    from .. import profiles, yamlio
+    from panelctl.base import yamlio
+    from panelctl.model import profiles
 
     settings = profiles.load(name) if name else open_store(identity=False).profile
     sys.stdout.write(yamlio.dump(settings).decode("utf-8"))

@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
-from .common import open_store
-from .output import Format, emit, say
+from panelctl.cli.common import open_store
+from panelctl.cli.output import Format, emit, say
 
 
 def remind(
@@ -33,9 +33,9 @@ def remind(
     """
     from datetime import datetime
 
-    from ..dates import LONDON, parse_date
-    from ..errors import MailRefusedError
-    from ..reminders import remind as run_remind
+    from panelctl.base.dates import LONDON, parse_date
+    from panelctl.base.errors import MailRefusedError
+    from panelctl.notify.reminders import remind as run_remind
 
     day = parse_date(as_of, "--as-of") if as_of else datetime.now(LONDON).date()
     outcome = run_remind(open_store(), day, dry_run=dry_run)

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from .common import as_of_day, open_store
-from .output import say
+from panelctl.cli.common import as_of_day, open_store
+from panelctl.cli.output import say
 
 report_app = typer.Typer(
     rich_markup_mode=None,
@@ -52,7 +52,7 @@ def report_group() -> None:
 
 
 def _produce(kind, start, end, today, fmt: ReportFormat, suppress: bool, out: Path | None):
-    from .. import reports
+    from panelctl.outputs import reports
 
     store = open_store()
     settings = reports.settings_of(store)
@@ -72,7 +72,7 @@ def _produce(kind, start, end, today, fmt: ReportFormat, suppress: bool, out: Pa
     if out is None:
         sys.stdout.write(text)
         return
-    from ..papers import write_papers
+    from panelctl.outputs.papers import write_papers
 
     out = Path(out)
     written = write_papers(out.parent if str(out.parent) else Path("."), {out.name: text}, True)
@@ -95,7 +95,7 @@ def bimonthly(
 
     Example: panelctl report bimonthly --period 2026-09..2026-10 --format html --out report.html
     """
-    from .. import reports
+    from panelctl.outputs import reports
 
     today = as_of_day(as_of)
     start, end = reports.parse_period(period) if period else reports.default_bimonthly(today)
@@ -115,7 +115,7 @@ def annual(
 
     Example: panelctl report annual --year 2026 --format md --suppress-small
     """
-    from .. import reports
+    from panelctl.outputs import reports
 
     today = as_of_day(as_of)
     start, end = reports.year_period(year if year is not None else today.year - 1)

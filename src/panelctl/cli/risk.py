@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from .common import STATE, open_store
-from .output import Format, emit, say
+from panelctl.cli.common import STATE, open_store
+from panelctl.cli.output import Format, emit, say
 
 rfm_app = typer.Typer(
     rich_markup_mode=None,
@@ -54,8 +54,8 @@ def rfm_add(
 
     Example: panelctl rfm add C-0042 --date 14/03/2026 --assessor "Jo Lead" --agency "Children's Services" --factor missing_episodes --factor older_associates
     """
-    from .. import assessments
-    from ..dates import parse_date, show_date
+    from panelctl.base.dates import parse_date, show_date
+    from panelctl.casework import assessments
 
     store = open_store()
     given = {
@@ -101,7 +101,7 @@ def rfm_list(
 
     Example: panelctl rfm list C-0042 --format csv
     """
-    from .. import assessments
+    from panelctl.casework import assessments
 
     rows = assessments.history(open_store(), case_id)
     if not rows and fmt is Format.table:
@@ -133,7 +133,7 @@ def rfm_tools(fmt: FormatOption = Format.table) -> None:
 
     Example: panelctl rfm tools
     """
-    from .. import risk
+    from panelctl.model import risk
 
     store = _store_if_any()
     root = store.root if store else None
@@ -175,8 +175,8 @@ def rfm_factors(
 
     Example: panelctl rfm factors seraf
     """
-    from .. import risk
-    from ..errors import InvalidInputError
+    from panelctl.base.errors import InvalidInputError
+    from panelctl.model import risk
 
     store = _store_if_any()
     if tool_name is None and store is None:
@@ -195,7 +195,7 @@ def rfm_factors(
 
 def _store_if_any():
     """The store in use, without unlocking it; None outside a store unless one was named."""
-    from ..errors import NotAStoreError
+    from panelctl.base.errors import NotAStoreError
 
     try:
         return open_store(identity=False)
@@ -231,8 +231,8 @@ def rfm_import(
     """
     from datetime import date
 
-    from .. import importer
-    from ..dates import parse_date
+    from panelctl.base.dates import parse_date
+    from panelctl.casework import importer
 
     store = open_store()
     today = parse_date(as_of, "--date") if as_of else date.today()
@@ -294,9 +294,9 @@ def rfm_compliance(
 
     Example: panelctl rfm compliance --as-of 01/12/2026 --list --format csv
     """
-    from .. import reviews
-    from .common import as_of_day
-    from .followup import show_list
+    from panelctl.cli.common import as_of_day
+    from panelctl.cli.followup import show_list
+    from panelctl.followup import reviews
 
     store = open_store()
     today = as_of_day(as_of)

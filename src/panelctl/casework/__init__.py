@@ -1,0 +1,1 @@
+"""Cases: nominations, assessments, imports of risk matrices, persons, locations and links."""

@@ -1,0 +1,408 @@
+"""Cases from nomination to closure: nominate, list, show, update, close, reopen, missing
+episodes and flags. Queries read the encrypted index; changes are one commit each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from panelctl.base.dates import parse_date, parse_datetime, show_date
+from panelctl.base.errors import InvalidInputError, NotAllowedError
+from panelctl.base.names import name_key, similar
+from panelctl.casework.assessments import stage
+from panelctl.model import entry, records, risk
+from panelctl.store.core import Store
+
+#: Nomination fields a person may give, beside ``child`` and ``assessment``.
+CASE_FIELDS = (
+    "lead_professional",
+    "team",
+    "team_manager",
+    "referring_agency",
+    "lead_agency",
+    "involved_agencies",
+    "known_to",
+    "first_referral",
+    "protocol_followed",
+    "concern",
+    "exploitation_types",
+    "consequences",
+    "child_views",
+    "carer_views",
+)
+CHILD_FIELDS = (
+    "name",
+    "dob",
+    "gender",
+    "ethnicity",
+    "school",
+    "area",
+    "looked_after",
+    "out_of_area",
+)
+LIST_FIELDS = ("involved_agencies", "known_to", "exploitation_types")
+BOOL_FIELDS = ("first_referral", "protocol_followed", "child.looked_after", "child.out_of_area")
+REPEAT_WINDOW_DAYS = 365
+
+
+@dataclass
+class Nominated:
+    case_id: str
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- nominations ---------------------------------------------------------------------
+
+
+def clean_nomination(raw: dict) -> dict:
+    """Check a nomination's shape and types (from options, a file or prompts)."""
+    if not isinstance(raw, dict):
+        raise InvalidInputError("A nomination must be a mapping of fields.")
+    unknown = set(raw) - set(CASE_FIELDS) - {"child", "assessment"}
+    if unknown:
+        raise InvalidInputError(
+            f"Unknown nomination fields: {', '.join(sorted(map(str, unknown)))}."
+        )
+    child = raw.get("child") or {}
+    if not isinstance(child, dict):
+        raise InvalidInputError("The nomination's child must be a mapping (name, dob, ...).")
+    unknown = set(child) - set(CHILD_FIELDS)
+    if unknown:
+        raise InvalidInputError(f"Unknown child fields: {', '.join(sorted(map(str, unknown)))}.")
+    nomination = {k: v for k, v in raw.items() if v not in (None, "", [])}
+    nomination["child"] = {k: v for k, v in child.items() if v not in (None, "")}
+    if not nomination["child"].get("name"):
+        raise InvalidInputError("A nomination needs the child's name (child.name).")
+    if "dob" in nomination["child"]:
+        nomination["child"]["dob"] = _as_date(nomination["child"]["dob"], "child.dob")
+    for name in LIST_FIELDS:
+        if name in nomination and isinstance(nomination[name], str):
+            nomination[name] = [nomination[name]]
+        if name in nomination and not all(isinstance(v, str) for v in nomination[name]):
+            raise InvalidInputError(f"Nomination field {name} must be a list of text.")
+    for dotted in BOOL_FIELDS:
+        value = entry.lookup(nomination, dotted)
+        if value is not None and not isinstance(value, bool):
+            raise InvalidInputError(f"Nomination field {dotted} must be yes or no (true/false).")
+    if "known_to" in nomination:
+        nomination["known_to"] = [entry.sector_name(s) for s in nomination["known_to"]]
+    if "assessment" in nomination:
+        nomination["assessment"] = _clean_assessment(nomination["assessment"])
+    return nomination
+
+
+def _clean_assessment(raw) -> dict:
+    if not isinstance(raw, dict):
+        raise InvalidInputError(
+            "The nomination's assessment must be a mapping (tool, level, date, ...)."
+        )
+    allowed = {"tool", "level", "date", "assessor", "agency", "factors", "reason"}
+    unknown = set(raw) - allowed
+    if unknown:
+        raise InvalidInputError(
+            f"Unknown assessment fields: {', '.join(sorted(map(str, unknown)))}."
+        )
+    cleaned = dict(raw)
+    if "date" in cleaned:
+        cleaned["date"] = _as_date(cleaned["date"], "assessment.date")
+    return cleaned
+
+
+def _as_date(value, what: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        return parse_date(value, what)
+    raise InvalidInputError(f"{what} must be a date such as 14/03/2026.")
+
+
+def nominate(store: Store, raw: dict, today: date) -> Nominated:
+    """Apply the profile's entry rules, warn about a child who may already be known, and
+    create the case (with its assessment, if one came with the nomination) in one commit."""
+    nomination = clean_nomination(raw)
+    profile = store.profile
+    assessment = _prepare_assessment(store, nomination, today)
+    if assessment:
+        nomination["assessment"] = {**nomination["assessment"], "level": assessment["agreed"]}
+    reasons = entry.refusals(profile["entry_rules"], nomination)
+    if reasons:
+        raise NotAllowedError(
+            f"Nomination refused under the {profile['name']} profile: {'; '.join(reasons)}."
+        )
+    check_agencies(store, nomination)
+    warnings, repeat_of = known_child_warnings(store, nomination["child"], today)
+    case = {
+        "status": "open",
+        "child": nomination["child"],
+        "nominated": today,
+        **{k: nomination[k] for k in CASE_FIELDS if k in nomination},
+        "history": [{"date": today, "event": "Nominated"}],
+    }
+    if repeat_of:
+        case["repeat_of"] = repeat_of
+        case["history"].append(
+            {"date": today, "event": f"Repeat nomination (earlier case {repeat_of})"}
+        )
+    case.setdefault("lead_agency", nomination.get("referring_agency"))
+    case = {k: v for k, v in case.items() if v is not None}
+    with store.transaction() as tx:
+        case_id = tx.create("case", case)
+        if assessment:
+
+            stage(tx, {"id": case_id, **case}, assessment)
+    return Nominated(case_id, warnings)
+
+
+def _prepare_assessment(store: Store, nomination: dict, today: date) -> dict | None:
+    """The assessment that came with a nomination, as an assessment record (without case)."""
+    given = nomination.get("assessment")
+    if not given:
+        return None
+
+    tool_name = given.get("tool") or store.profile["risk_tool"]
+    tool = risk.load_tool(tool_name, store.root)
+    factors = given.get("factors") or []
+    if factors:
+        result = risk.assess(tool, factors, agreed=given.get("level"), reason=given.get("reason"))
+    else:
+        level = risk.level_of(tool, given.get("level") or "", "assessment level")
+        result = {"derived": level, "agreed": level, "score": None, "override_reason": None}
+    record = {
+        "tool": tool_name,
+        "date": given.get("date") or today,
+        "assessor": given.get("assessor") or nomination.get("lead_professional") or "not recorded",
+        "agency": given.get("agency") or nomination.get("referring_agency") or "not recorded",
+        "factors": list(factors),
+        "score": result.get("score"),
+        "derived": result["derived"],
+        "agreed": result["agreed"],
+        "override_reason": result.get("override_reason"),
+        "source": "nomination",
+    }
+    nomination["assessment"]["tool"] = tool_name
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def check_agencies(store: Store, data: dict) -> None:
+    """Once a store lists its agencies, every agency a case names must be one of them."""
+    known = {fields.get("name", "").casefold() for _id, fields in store.index().rows("agency")}
+    if not known:
+        return
+    named = [
+        data.get("referring_agency"),
+        data.get("lead_agency"),
+        *(data.get("involved_agencies") or []),
+    ]
+    for agency in named:
+        if agency and agency.casefold() not in known:
+            raise InvalidInputError(
+                f"Unknown agency {agency!r}; add it with `panelctl agency add` or check its spelling "
+                "(see `panelctl agency list`)."
+            )
+
+
+def known_child_warnings(store: Store, child: dict, today: date) -> tuple[list[str], str | None]:
+    """Warnings (by case id) when the child may already be known, and the case a repeat
+    nomination follows: same date of birth and a similar name, open or closed within a year."""
+    dob = child.get("dob")
+    if dob is None:
+        return [], None
+    warnings, repeat_of = [], None
+    key = name_key(child["name"])
+    for case_id, fields in sorted(store.index().rows("case")):
+        if fields.get("dob") != dob.isoformat() or not similar(key, fields.get("name") or ""):
+            continue
+        if fields.get("status") == "open":
+            warnings.append(
+                f"{case_id} is an open case with the same date of birth and a similar name."
+            )
+        elif fields.get("closed") and date.fromisoformat(fields["closed"]) >= today - timedelta(
+            days=REPEAT_WINDOW_DAYS
+        ):
+            warnings.append(
+                f"{case_id} (same date of birth, similar name) was closed on {show_date(fields['closed'])}: "
+                "this is a repeat nomination."
+            )
+            repeat_of = repeat_of or case_id
+    return warnings, repeat_of
+
+
+# --- the case lifecycle --------------------------------------------------------------
+
+
+def list_cases(
+    store: Store,
+    status: str | None = None,
+    risk: str | None = None,
+    lead_agency: str | None = None,
+    exploitation_type: str | None = None,
+) -> list[dict]:
+    rows = []
+    for case_id, fields in store.index().rows("case"):
+        if status and fields.get("status") != status:
+            continue
+        if risk and (fields.get("risk") or "").casefold() != risk.casefold():
+            continue
+        if lead_agency and (fields.get("lead_agency") or "").casefold() != lead_agency.casefold():
+            continue
+        if exploitation_type and exploitation_type.casefold() not in [
+            t.casefold() for t in fields.get("exploitation_types") or []
+        ]:
+            continue
+        rows.append(
+            {"id": case_id, **{k: v for k, v in fields.items() if k not in ("name", "dob")}}
+        )
+    return sorted(rows, key=lambda r: records.number_of(r["id"]))
+
+
+def get_case(store: Store, case_id: str) -> dict:
+    if records.type_of_id(case_id) is not records.CASE:
+        raise InvalidInputError(f"{case_id} is not a case id (case ids look like C-0042).")
+    return store.read(case_id)
+
+
+def chronology(store: Store, case_id: str) -> list[dict]:
+    """Everything that happened to a case, oldest first: a list of {date, what, ref}."""
+    case = get_case(store, case_id)
+    events = [
+        {"date": h["date"], "what": h["event"], "ref": case_id} for h in case.get("history", [])
+    ]
+    index = store.index()  # assessments appear through the case's own history
+    for mid, f in index.rows("meeting"):
+        if case_id in (f.get("cases") or []):
+            events.append(
+                {"date": date.fromisoformat(f["date"]), "what": "Discussed at panel", "ref": mid}
+            )
+    for aid, f in index.rows("action"):
+        if f.get("case") == case_id:
+            events.append(
+                {
+                    "date": date.fromisoformat(f["due"]),
+                    "what": f"Action due ({f.get('status')})",
+                    "ref": aid,
+                }
+            )
+    for episode in case.get("missing", []):
+        end = (
+            f" to {episode['end']:%d/%m/%Y %H:%M}" if episode.get("end") else " (not yet returned)"
+        )
+        events.append(
+            {
+                "date": episode["start"].date(),
+                "what": f"Missing from {episode['start']:%d/%m/%Y %H:%M}{end}",
+                "ref": case_id,
+            }
+        )
+    for flag in case.get("flags", []):
+        state = "cleared" if flag.get("cleared") else f"review {show_date(flag['review'])}"
+        events.append(
+            {
+                "date": flag.get("raised") or flag["review"],
+                "what": f"Flag: {flag['flag']} ({state})",
+                "ref": case_id,
+            }
+        )
+    return sorted(events, key=lambda e: (e["date"], e["ref"]))
+
+
+UPDATABLE = (
+    "lead_professional",
+    "team",
+    "team_manager",
+    "lead_agency",
+    "involved_agencies",
+    "concern",
+    "exploitation_types",
+    "consequences",
+    "child_views",
+    "carer_views",
+    "review_due",
+)
+
+
+def update_case(store: Store, case_id: str, changes: dict, today: date) -> bool:
+    """Change some of a case's details; True when anything changed (one commit)."""
+    unknown = set(changes) - set(UPDATABLE) - {f"child.{f}" for f in CHILD_FIELDS}
+    if unknown:
+        raise InvalidInputError(
+            f"These case fields cannot be changed here: {', '.join(sorted(unknown))}."
+        )
+    with store.transaction() as tx:
+        case = get_case(store, case_id)
+        for name, value in changes.items():
+            if name.startswith("child."):
+                case["child"][name[6:]] = value
+            else:
+                case[name] = value
+        check_agencies(store, case)
+        before = store.read(case_id)
+        if case != before:
+            case.setdefault("history", []).append({"date": today, "event": "Details updated"})
+            tx.put(case)
+    return tx.committed
+
+
+def close_case(store: Store, case_id: str, reason: str, agreed_by: list[str], on: date) -> None:
+    if not reason.strip():
+        raise InvalidInputError("Closing a case needs a reason: give --reason.")
+    if not agreed_by:
+        raise InvalidInputError(
+            "Closing a case needs the agreement of the agencies: give --agreed-by for each."
+        )
+    with store.transaction() as tx:
+        case = get_case(store, case_id)
+        if case["status"] == "closed":
+            raise NotAllowedError(f"{case_id} is already closed.")
+        check_agencies(store, {"involved_agencies": agreed_by})
+        case.update(
+            status="closed",
+            closed=on,
+            closure_reason=reason.strip(),
+            closure_agreed_by=list(agreed_by),
+        )
+        case.setdefault("history", []).append({"date": on, "event": "Closed"})
+        tx.put(case)
+
+
+def reopen_case(store: Store, case_id: str, on: date) -> None:
+    with store.transaction() as tx:
+        case = get_case(store, case_id)
+        if case["status"] == "open":
+            raise NotAllowedError(f"{case_id} is already open.")
+        case["status"] = "open"
+        for name in ("closed", "closure_reason", "closure_agreed_by"):
+            case.pop(name, None)
+        case.setdefault("history", []).append({"date": on, "event": "Reopened"})
+        tx.put(case)
+
+
+def add_missing(
+    store: Store, case_id: str, start: str, end: str | None, note: str | None = None
+) -> None:
+    begin = parse_datetime(start, "--from")
+    finish = parse_datetime(end, "--to") if end else None
+    if finish is not None and finish < begin:
+        raise InvalidInputError(
+            "--to is before --from: a missing episode cannot end before it starts."
+        )
+    with store.transaction() as tx:
+        case = get_case(store, case_id)
+        episode = {
+            "start": begin,
+            **({"end": finish} if finish else {}),
+            **({"note": note} if note else {}),
+        }
+        case.setdefault("missing", []).append(episode)
+        tx.put(case)
+
+
+def add_flag(store: Store, case_id: str, flag: str, owner: str, review: str, today: date) -> None:
+    if not flag.strip() or not owner.strip():
+        raise InvalidInputError("A flag needs its text (--flag) and an owner (--owner).")
+    review_date = parse_date(review, "--review")
+    with store.transaction() as tx:
+        case = get_case(store, case_id)
+        case.setdefault("flags", []).append(
+            {"flag": flag.strip(), "owner": owner.strip(), "review": review_date, "raised": today}
+        )
+        tx.put(case)

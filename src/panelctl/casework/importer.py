@@ -1,0 +1,512 @@
+"""Bulk import of risk matrices from CSV, Excel (.xlsx), YAML or JSON.
+
+Every row is one assessment of one child. A row names its case by ``case_id``, or by the
+child's name and date of birth (matched to an existing case, allowing for case and
+punctuation), or else it nominates a new case under the profile's entry rules.
+
+The default column layout (a mapping file can rename any column, see below):
+
+| column | meaning |
+|---|---|
+| case_id | an existing case (optional) |
+| name | the child's name (needed unless case_id is given) |
+| dob | date of birth: 14/03/2011 or 2011-03-14 |
+| gender, ethnicity, school, area | the child's details (new cases) |
+| looked_after | yes or no |
+| referring_agency, lead_professional | (new cases) |
+| exploitation_types | separated by semicolons |
+| assessment_date | when the matrix was completed (required) |
+| assessor, assessor_agency | who completed it (required) |
+| tool | rfm, seraf, ... (default: the profile's) |
+| factors | factor ids separated by semicolons (see `panelctl rfm factors`) |
+| level | the agreed level (needed when there are no factors) |
+| override_reason | why the agreed level differs from the derived one |
+
+A mapping file (YAML) for an area's own layout::
+
+    sheet: RFM export          # .xlsx only: which worksheet (default: the first)
+    columns:                   # panelctl column: the heading in your file
+      name: Young person
+      dob: DOB
+      assessment_date: Date completed
+      level: Overall risk
+    values:                    # your values: panelctl's
+      level: {H: High, M: Medium, L: Low}
+
+All or nothing: every row is checked first, and one bad row anywhere means nothing is
+written; every bad row is reported by row number and column. Importing the same file
+again changes nothing: an assessment already recorded (same case, date, tool, assessor
+and level) is left as it is. The whole import is one commit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from panelctl.base import yamlio
+from panelctl.base.dates import parse_date
+from panelctl.base.errors import InvalidInputError, PanelctlError
+from panelctl.base.names import name_key
+from panelctl.casework import cases
+from panelctl.casework.assessments import stage
+from panelctl.model import entry, records, risk
+from panelctl.store.core import Store
+
+COLUMNS = (
+    "case_id",
+    "name",
+    "dob",
+    "gender",
+    "ethnicity",
+    "school",
+    "area",
+    "looked_after",
+    "referring_agency",
+    "lead_professional",
+    "exploitation_types",
+    "assessment_date",
+    "assessor",
+    "assessor_agency",
+    "tool",
+    "factors",
+    "level",
+    "override_reason",
+)
+MAX_ERRORS_SHOWN = 200
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+class ImportRefusedError(InvalidInputError):
+    """One or more bad rows: nothing was written."""
+
+    def __init__(self, source: str, errors: list[RowError]):
+        shown = "\n".join(f"  {e}" for e in errors[:MAX_ERRORS_SHOWN])
+        more = (
+            f"\n  ... and {len(errors) - MAX_ERRORS_SHOWN} more"
+            if len(errors) > MAX_ERRORS_SHOWN
+            else ""
+        )
+        super().__init__(
+            f"{source}: {len(errors)} bad row{'s' if len(errors) != 1 else ''}; nothing was imported. "
+            f"Fix them and import again:\n{shown}{more}"
+        )
+        self.errors = errors
+
+
+@dataclass
+class Step:
+    row: int
+    action: str  # "create case", "add assessment", "unchanged"
+    case_id: str  # an id, or "new case N" before the import runs
+    level: str
+    assessment: dict = field(repr=False, default_factory=dict)
+    nomination: dict | None = field(repr=False, default=None)
+
+
+@dataclass
+class Outcome:
+    steps: list[Step]
+    committed: bool
+
+    def counts(self) -> dict[str, int]:
+        counted: dict[str, int] = {}
+        for step in self.steps:
+            counted[step.action] = counted.get(step.action, 0) + 1
+        return counted
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def read_mapping(path: Path | None) -> dict:
+    if path is None:
+        return {"columns": {}, "values": {}}
+    try:
+        data = yamlio.load(path.read_bytes()) or {}
+    except OSError:
+        raise InvalidInputError(f"Cannot read the mapping file {path}.") from None
+    except yamlio.YamlProblem as problem:
+        raise InvalidInputError(
+            f"Mapping file {path} is not valid YAML ({problem.where})."
+        ) from None
+    if not isinstance(data, dict) or set(data) - {"columns", "values", "sheet"}:
+        raise InvalidInputError(f"Mapping file {path} may only have columns, values and sheet.")
+    columns = data.get("columns") or {}
+    unknown = set(columns) - set(COLUMNS)
+    if unknown:
+        raise InvalidInputError(
+            f"Mapping file {path} maps unknown columns: {', '.join(sorted(map(str, unknown)))}; "
+            f"panelctl's columns are: {', '.join(COLUMNS)}."
+        )
+    return {
+        "columns": {k: str(v) for k, v in columns.items()},
+        "values": data.get("values") or {},
+        "sheet": data.get("sheet"),
+    }
+
+
+def read_rows(path: Path, mapping: dict) -> list[tuple[int, dict]]:
+    """(row number as a person sees it, {panelctl column: raw value}) for each data row."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            table = _read_csv(path)
+        elif suffix == ".xlsx":
+            table = _read_xlsx(path, mapping.get("sheet"))
+        elif suffix in (".yaml", ".yml", ".json"):
+            table = _read_yaml(path)
+        else:
+            raise InvalidInputError(f"{path.name}: import reads .csv, .xlsx, .yaml or .json files.")
+    except OSError:
+        raise InvalidInputError(f"Cannot read {path}.") from None
+    header, rows = table
+    rename = {theirs: ours for ours, theirs in mapping["columns"].items()}
+    missing = [theirs for theirs in rename if theirs not in header]
+    if missing:
+        raise InvalidInputError(
+            f"{path.name}: the mapping names columns the file does not have: {', '.join(missing)}."
+        )
+    result = []
+    for number, values in rows:
+        row = {}
+        for heading, value in values.items():
+            key = rename.get(heading, heading)
+            if key in COLUMNS and value not in (None, ""):
+                row[key] = value.strip() if isinstance(value, str) else value
+        for column, table_of in mapping["values"].items():
+            if column in row and str(row[column]) in table_of:
+                row[column] = table_of[str(row[column])]
+        if row:
+            result.append((number, row))
+    return result
+
+
+def _read_csv(path: Path):
+    text = path.read_text(encoding="utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text))
+    rows = [(number, dict(values)) for number, values in enumerate(reader, start=2)]
+    return list(reader.fieldnames or []), rows
+
+
+def _read_xlsx(path: Path, sheet: str | None):
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, ValueError, OSError):
+        raise InvalidInputError(f"{path.name} is not a readable Excel workbook.") from None
+    try:
+        if sheet and sheet not in book.sheetnames:
+            raise InvalidInputError(f"{path.name} has no worksheet named {sheet!r}.")
+        cells = book[sheet] if sheet else book.worksheets[0]
+        lines = cells.iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(lines, [])]
+        rows = []
+        for number, line in enumerate(lines, start=2):
+            values = {}
+            for heading, value in zip(header, line, strict=False):
+                if isinstance(value, datetime):
+                    value = value.date()
+                values[heading] = value
+            rows.append((number, values))
+        return header, rows
+    finally:
+        book.close()
+
+
+def _read_yaml(path: Path):
+    try:
+        data = yamlio.load(path.read_bytes())
+    except yamlio.YamlProblem as problem:
+        raise InvalidInputError(
+            f"{path.name} is not valid YAML or JSON ({problem.where})."
+        ) from None
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise InvalidInputError(f"{path.name} must be a list of rows, each a mapping of columns.")
+    header = sorted({str(k) for r in data for k in r})
+    return header, [
+        (number, {str(k): v for k, v in r.items()}) for number, r in enumerate(data, start=1)
+    ]
+
+
+# --- planning ------------------------------------------------------------------------
+
+
+class _Row:
+    """One row's values, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, number: int, values: dict, errors: list[RowError]):
+        self.number, self.values, self.errors = number, values, errors
+
+    def fail(self, column: str | None, message: str) -> None:
+        self.errors.append(RowError(self.number, column, message))
+
+    def text(self, column: str, required: bool = False) -> str | None:
+        value = self.values.get(column)
+        if value is None:
+            if required:
+                self.fail(column, "is empty; it is required")
+            return None
+        return str(value).strip()
+
+    def date(self, column: str, required: bool = False) -> date | None:
+        value = self.values.get(column)
+        if value is None:
+            if required:
+                self.fail(column, "is empty; it is required")
+            return None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        try:
+            return parse_date(str(value), "the date")
+        except InvalidInputError:
+            self.fail(
+                column, f"{_quoted(value)} is not a real date (write 14/03/2026 or 2026-03-14)"
+            )
+            return None
+
+    def items(self, column: str) -> list[str]:
+        value = self.values.get(column)
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return [str(v).strip() for v in value if str(v).strip()]
+        return [part.strip() for part in str(value).split(";") if part.strip()]
+
+    def yes_no(self, column: str) -> bool | None:
+        value = self.values.get(column)
+        if value is None or isinstance(value, bool):
+            return value
+        text = str(value).strip().casefold()
+        if text in ("yes", "y", "true", "1"):
+            return True
+        if text in ("no", "n", "false", "0"):
+            return False
+        self.fail(column, f"{_quoted(value)} is not yes or no")
+        return None
+
+
+def _quoted(value: object) -> str:
+    """A bad value, quoted only when it cannot be a name (digits, punctuation, short ids):
+    a child's name typed into the wrong column must not reach an error message."""
+    text = str(value).strip()
+    if re.fullmatch(r"[0-9/.:\- ]{1,12}|[A-Za-z]{1,3}-?[0-9]{0,6}|[a-z_]{1,20}", text):
+        return repr(text)
+    return "the value"
+
+
+def plan(
+    store: Store, rows: list[tuple[int, dict]], today: date
+) -> tuple[list[Step], list[RowError]]:
+    """Check every row and work out what the import would do; writes nothing."""
+    errors: list[RowError] = []
+    steps: list[Step] = []
+    index = store.index()
+    by_child: dict[tuple[str, str], str] = {}
+    for case_id, fields in sorted(index.rows("case")):
+        if fields.get("dob"):
+            by_child.setdefault((fields["dob"], fields.get("name") or ""), case_id)
+    recorded = {
+        (f.get("case"), f.get("date"), f.get("tool"), f.get("assessor"), f.get("agreed"))
+        for _id, f in index.rows("assessment")
+    }
+    statuses = {case_id: f.get("status") for case_id, f in index.rows("case")}
+    tools: dict[str, dict] = {}
+    new_cases = 0
+    planned: set[tuple] = set()
+    for number, values in rows:
+        row = _Row(number, values, errors)
+        before = len(errors)
+        assessment = _assessment(store, row, tools, today)
+        case_id = row.text("case_id")
+        name, dob = row.text("name"), row.date("dob")
+        nomination = None
+        if case_id:
+            if not records.ID_PATTERN.match(case_id) or not case_id.startswith("C-"):
+                row.fail("case_id", f"{_quoted(case_id)} is not a case id")
+            elif case_id not in statuses:
+                row.fail("case_id", f"there is no case {case_id}")
+            elif statuses[case_id] != "open":
+                row.fail("case_id", f"case {case_id} is closed; reopen it first")
+        elif not name:
+            row.fail("name", "is empty; a row needs case_id, or the child's name and date of birth")
+        elif dob is None:
+            if values.get("dob") is None:  # (a bad date was reported already)
+                row.fail("dob", "is empty; needed to match or create the child's case")
+        else:
+            key = (dob.isoformat(), name_key(name))
+            case_id = by_child.get(key)
+            if case_id and statuses.get(case_id) != "open":
+                row.fail("name", f"matches closed case {case_id}; reopen it first")
+            elif case_id is None:
+                new_cases += 1
+                case_id = f"new case {new_cases}"
+                by_child[key] = case_id
+                statuses[case_id] = "open"
+                nomination = _nomination(store, row, name, dob, assessment)
+        if len(errors) > before or assessment is None:
+            continue
+        identity = (
+            case_id,
+            assessment["date"].isoformat(),
+            assessment["tool"],
+            assessment["assessor"],
+            assessment["agreed"],
+        )
+        if identity in recorded or identity in planned:
+            steps.append(Step(number, "unchanged", case_id, assessment["agreed"]))
+            continue
+        planned.add(identity)
+        action = "create case" if nomination is not None else "add assessment"
+        steps.append(Step(number, action, case_id, assessment["agreed"], assessment, nomination))
+    return steps, errors
+
+
+def _assessment(store: Store, row: _Row, tools: dict, today: date) -> dict | None:
+    on = row.date("assessment_date", required=True)
+    assessor = row.text("assessor", required=True)
+    agency = row.text("assessor_agency", required=True)
+    tool_name = row.text("tool") or store.profile["risk_tool"]
+    if tool_name not in tools:
+        try:
+            tools[tool_name] = risk.load_tool(tool_name, store.root)
+        except PanelctlError:
+            row.fail("tool", f"{_quoted(tool_name)} is not a risk tool of this store")
+            return None
+    if on is not None and on > today:
+        row.fail("assessment_date", "is in the future")
+        return None
+    tool, factor_ids, level = tools[tool_name], row.items("factors"), row.text("level")
+    try:
+        if factor_ids or not level:
+            result = risk.assess(tool, factor_ids, level, row.text("override_reason"))
+        else:  # a matrix completed elsewhere: its level is what was agreed
+            agreed = risk.level_of(tool, level)
+            result = {"factors": [], "score": None, "derived": agreed, "agreed": agreed}
+            result["override_reason"] = None
+    except InvalidInputError as error:
+        column = "factors" if "factor" in error.message else "level"
+        row.fail(column, error.message.replace("(--reason)", "(override_reason)"))
+        return None
+    if on is None or not assessor or not agency:
+        return None
+    return {
+        "tool": tool_name,
+        "date": on,
+        "assessor": assessor,
+        "agency": agency,
+        "factors": result["factors"],
+        "score": result["score"],
+        "derived": result["derived"],
+        "agreed": result["agreed"],
+        "override_reason": result["override_reason"],
+        "source": "import",
+    }
+
+
+def _nomination(
+    store: Store, row: _Row, name: str, dob: date, assessment: dict | None
+) -> dict | None:
+    child = {"name": name, "dob": dob}
+    for column in ("gender", "ethnicity", "school", "area"):
+        if row.text(column):
+            child[column] = row.text(column)
+    looked_after = row.yes_no("looked_after")
+    if looked_after is not None:
+        child["looked_after"] = looked_after
+    nomination = {"child": child}
+    for column in ("referring_agency", "lead_professional"):
+        if row.text(column):
+            nomination[column] = row.text(column)
+    if row.items("exploitation_types"):
+        nomination["exploitation_types"] = row.items("exploitation_types")
+    if assessment:
+        nomination["assessment"] = {"tool": assessment["tool"], "level": assessment["agreed"]}
+        reasons = entry.refusals(store.profile["entry_rules"], nomination)
+        if reasons:
+            row.fail(
+                None,
+                f"a new case would be refused under the {store.profile['name']} profile: {'; '.join(reasons)}",
+            )
+    try:
+        cases.check_agencies(store, nomination)
+    except InvalidInputError as error:
+        row.fail("referring_agency", error.message)
+    return nomination
+
+
+# --- running -------------------------------------------------------------------------
+
+
+def run_import(
+    store: Store,
+    path: Path,
+    mapping: Path | None = None,
+    *,
+    dry_run: bool = False,
+    today: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Outcome:
+
+    today = today or date.today()
+    rows = read_rows(path, read_mapping(mapping))
+    if dry_run:
+        with store.lock():
+            steps, errors = plan(store, rows, today)
+        if errors:
+            raise ImportRefusedError(path.name, errors)
+        return Outcome(steps, committed=False)
+    created: dict[str, str] = {}
+    with store.transaction() as tx:
+        steps, errors = plan(store, rows, today)  # under the lock: nothing changes meanwhile
+        if errors:
+            raise ImportRefusedError(path.name, errors)
+        work = [s for s in steps if s.action != "unchanged"]
+        open_cases: dict[str, dict] = {}
+        for done, step in enumerate(work, start=1):
+            if step.nomination is not None and step.case_id not in created:
+                nomination = step.nomination
+                case = {
+                    "status": "open",
+                    "child": nomination["child"],
+                    "nominated": today,
+                    **{k: v for k, v in nomination.items() if k not in ("child", "assessment")},
+                    "history": [{"date": today, "event": "Nominated (risk matrix import)"}],
+                }
+                case.setdefault("lead_agency", nomination.get("referring_agency"))
+                new_id = tx.create("case", {k: v for k, v in case.items() if v is not None})
+                created[step.case_id] = new_id
+                open_cases[new_id] = {
+                    "id": new_id,
+                    **{k: v for k, v in case.items() if v is not None},
+                }
+            case_id = created.get(step.case_id, step.case_id)
+            if case_id not in open_cases:
+                open_cases[case_id] = store.read(case_id)
+            stage(tx, open_cases[case_id], step.assessment)
+            step.case_id = case_id
+            if progress:
+                progress(done, len(work))
+        counts = Outcome(steps, True).counts()
+        tx.message = (
+            f"Import risk matrices: {counts.get('create case', 0)} cases created, "
+            f"{counts.get('add assessment', 0) + counts.get('create case', 0)} assessments recorded"
+        )
+    return Outcome(steps, committed=tx.committed)

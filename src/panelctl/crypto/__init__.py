@@ -1,0 +1,1 @@
+"""The only home of cryptography: primitives, the record envelope, identities, the keyring."""

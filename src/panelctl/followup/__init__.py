@@ -1,0 +1,1 @@
+"""Follow-up: actions, reviews and assessment refreshes due, compliance."""

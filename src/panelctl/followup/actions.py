@@ -1,0 +1,271 @@
+"""The action log between meetings: list, overdue, notes, completion, reassignment, extension.
+
+Lists read only the encrypted index (a cron run on 100,000 actions decrypts none of them).
+Each change reads the one action, appends an entry to its ``history`` ({at, by, change,
+note}) and saves it in one commit. An action's description may hold names, so no error
+here quotes it: errors name the action id and field.
+
+The changes themselves are pure functions of a record, the person and the time
+(:func:`mark_done`, :func:`reassigned`, :func:`extended`, :func:`noted`); the store
+functions below wrap each in a transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from panelctl.base.dates import LONDON, parse_date
+from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
+from panelctl.casework.cases import check_agencies
+from panelctl.model import records
+from panelctl.store.core import Store
+
+STATUSES = ("open", "done", "cancelled")
+#: the index fields a list shows (the description is not indexed: it may hold names)
+LIST_FIELDS = ("case", "meeting", "agency", "owner", "owner_email", "due", "status", "completed")
+
+
+# --- queries (index only) -----------------------------------------------------------------
+
+
+def list_actions(
+    store: Store,
+    *,
+    agency: str | None = None,
+    owner: str | None = None,
+    case: str | None = None,
+    meeting: str | None = None,
+    status: str | None = None,
+    due_before: date | None = None,
+    due_after: date | None = None,
+) -> list[dict]:
+    """Actions matching every filter given, by due date then id. Names of agencies and
+    owners match without regard to case; ``due_before``/``due_after`` exclude the day."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInputError(f"--status must be one of: {', '.join(STATUSES)}.")
+    wanted = {
+        "agency": _fold(agency),
+        "owner": _fold(owner),
+        "case": _upper(case),
+        "meeting": _upper(meeting),
+        "status": status,
+    }
+    wanted = {k: v for k, v in wanted.items() if v is not None}
+    rows = []
+    for action_id, fields in store.index().rows("action"):
+        if any(_fold(fields.get(k)) != _fold(v) for k, v in wanted.items()):
+            continue
+        due = fields.get("due") or ""
+        if due_before is not None and not due < due_before.isoformat():
+            continue
+        if due_after is not None and not due > due_after.isoformat():
+            continue
+        rows.append(_row(action_id, fields))
+    return _sorted(rows)
+
+
+def overdue_actions(store: Store, today: date) -> list[dict]:
+    """Open actions due before ``today`` (due today is not overdue), most overdue first,
+    each with ``days_overdue``."""
+    cutoff = today.isoformat()
+    ids, columns = store.index().table("action").columns()  # no map per record: 100,000 of them
+    empty = [None] * len(ids)
+    status, due = columns.get("status", empty), columns.get("due", empty)
+    wanted = [i for i in range(len(ids)) if status[i] == "open" and due[i] and due[i] < cutoff]
+    lists = {k: columns.get(k, empty) for k in LIST_FIELDS}
+    rows = []
+    for i in wanted:
+        row = {"id": ids[i], **{k: column[i] for k, column in lists.items()}}
+        row["days_overdue"] = (today - date.fromisoformat(due[i])).days
+        rows.append(row)
+    return _sorted(rows)
+
+
+def _row(action_id: str, fields: dict) -> dict:
+    return {"id": action_id, **{k: fields.get(k) for k in LIST_FIELDS}}
+
+
+def _sorted(rows: list[dict]) -> list[dict]:
+    # ids are zero-padded, so (length, text) orders them by number without parsing
+    return sorted(rows, key=lambda r: (r["due"] or "", len(r["id"]), r["id"]))
+
+
+def _fold(value: str | None) -> str | None:
+    return value.strip().casefold() if isinstance(value, str) else value
+
+
+def _upper(value: str | None) -> str | None:
+    return value.strip().upper() if value is not None else None
+
+
+# --- pure changes -------------------------------------------------------------------------
+
+
+def stamp(now: datetime) -> datetime:
+    """When a change happened, as kept in history: UK time, to the minute."""
+    return now.astimezone(LONDON).replace(second=0, microsecond=0)
+
+
+def entry(at: datetime, by: str, change: str, note: str | None = None) -> dict:
+    """One history entry; ``at`` is stamped to the minute in UK time."""
+    item = {"at": stamp(at), "by": by, "change": change}
+    if note:
+        item["note"] = note
+    return item
+
+
+def noted(action: dict, note: str, by: str, at: datetime) -> dict:
+    """The action with a note added to its history."""
+    text = _text(note, "--note", "a note needs some text")
+    return _with(action, entry(at, by, "note", text))
+
+
+def mark_done(action: dict, by: str, at: datetime, note: str | None = None) -> dict:
+    """The action marked done on ``at``'s day (UK time)."""
+    if action["status"] == "done":
+        completed = action.get("completed")
+        when = f" (completed {completed.isoformat()})" if completed else ""
+        raise NotAllowedError(f"{action['id']} is already done{when}.")
+    _require_open(action, "marked done")
+    changed = _with(action, entry(at, by, "done", _optional(note)))
+    changed.update(status="done", completed=stamp(at).date())
+    return changed
+
+
+def reassigned(
+    action: dict,
+    agency: str,
+    owner: str,
+    email: str | None,
+    by: str,
+    at: datetime,
+    note: str | None = None,
+) -> dict:
+    """The action given to another agency and owner (the old owner's e-mail is dropped)."""
+    _require_open(action, "reassigned")
+    agency = _text(agency, "--agency", "give the agency taking the action on")
+    owner = _text(owner, "--owner", "give the person taking the action on")
+    email = (email or "").strip() or None
+    if email is not None and ("@" not in email or any(c.isspace() for c in email)):
+        raise InvalidInputError(f"--email for {action['id']} is not an e-mail address.")
+    before = (action.get("agency") or "", action.get("owner") or "", action.get("owner_email"))
+    if (before[0].casefold(), before[1].casefold(), before[2]) == (
+        agency.casefold(),
+        owner.casefold(),
+        email,
+    ):
+        raise InvalidInputError(f"{action['id']} is already with {agency} / {owner}.")
+    change = f"reassigned from {before[0] or '(no agency)'} / {before[1] or '(no owner)'} to {agency} / {owner}"
+    changed = _with(action, entry(at, by, change, _optional(note)))
+    changed.update(agency=agency, owner=owner)
+    changed.pop("owner_email", None)
+    if email:
+        changed["owner_email"] = email
+    return changed
+
+
+def extended(action: dict, due: date, reason: str, by: str, at: datetime) -> dict:
+    """The action with a later due date; ``reason`` is kept as the history note."""
+    _require_open(action, "extended")
+    reason = _text(reason, "--reason", "say why the deadline moves")
+    today = stamp(at).date()
+    if due < today:
+        raise InvalidInputError(
+            f"--due {due.isoformat()} for {action['id']} is before today ({today.isoformat()}); "
+            "give a date from today on."
+        )
+    current = action["due"]
+    if due <= current:
+        raise InvalidInputError(
+            f"--due {due.isoformat()} for {action['id']} is not after its current due date "
+            f"({current.isoformat()}); an extension moves the deadline later."
+        )
+    change = f"due extended from {current.isoformat()} to {due.isoformat()}"
+    changed = _with(action, entry(at, by, change, reason))
+    changed["due"] = due
+    return changed
+
+
+def _with(action: dict, item: dict) -> dict:
+    changed = dict(action)
+    changed["history"] = [*(action.get("history") or []), item]
+    return changed
+
+
+def _require_open(action: dict, verb: str) -> None:
+    if action["status"] != "open":
+        raise NotAllowedError(
+            f"{action['id']} is {action['status']}; only an open action can be {verb}."
+        )
+
+
+def _text(value: str | None, option: str, fix: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInputError(f"{option} is empty; {fix}.")
+    return text
+
+
+def _optional(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+def get_action(store: Store, action_id: str) -> dict:
+    """One action, read and decrypted; a clear error for another type's id or a missing one."""
+    action_id = action_id.strip().upper()
+    if records.type_of_id(action_id) is not records.ACTION:
+        raise InvalidInputError(f"{action_id} is not an action id (action ids look like A-00042).")
+    if not store.exists(action_id):
+        raise NotFoundError(
+            f"No action {action_id} in this store; see `panelctl actions list` for the ids."
+        )
+    return store.read(action_id)
+
+
+def _change(store: Store, action_id: str, how) -> dict:
+    """Read, change and save one action in one commit; returns the saved action."""
+    with store.transaction() as tx:
+        changed = how(get_action(store, action_id))
+        tx.put(changed)
+    return changed
+
+
+def add_note(store: Store, action_id: str, note: str, now: datetime) -> dict:
+    return _change(store, action_id, lambda a: noted(a, note, _who(store), now))
+
+
+def complete(store: Store, action_id: str, now: datetime, note: str | None = None) -> dict:
+    return _change(store, action_id, lambda a: mark_done(a, _who(store), now, note))
+
+
+def reassign(
+    store: Store,
+    action_id: str,
+    agency: str,
+    owner: str,
+    email: str | None,
+    now: datetime,
+    note: str | None = None,
+) -> dict:
+
+    check_agencies(store, {"lead_agency": (agency or "").strip()})
+    return _change(
+        store,
+        action_id,
+        lambda a: reassigned(a, agency, owner, email, _who(store), now, note),
+    )
+
+
+def extend(store: Store, action_id: str, due: date | str, reason: str, now: datetime) -> dict:
+    if isinstance(due, str):
+        due = parse_date(due, "--due")
+    return _change(store, action_id, lambda a: extended(a, due, reason, _who(store), now))
+
+
+def _who(store: Store) -> str:
+    if store.identity is None:
+        raise InvalidInputError("Changing an action needs an identity; give --identity.")
+    return store.identity.name

@@ -1,0 +1,1 @@
+"""Meetings: schedule, agenda and papers, running the meeting, minutes and decisions."""

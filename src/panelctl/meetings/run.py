@@ -1,0 +1,358 @@
+"""Running a meeting, step by step, saving after every step.
+
+The steps are: attendance; the confidentiality statement and who signed it; declarations
+of interest; the quorum check; then each case in agenda order; then closing the meeting.
+Each step is one commit, and the meeting record lists the steps done, so a run that stops
+halfway (Ctrl-C, a lost terminal, a flat battery) resumes at the first step not done, with
+nothing already entered lost. Answers come from an :class:`Answers` object: questions on a
+terminal (the CLI's) or a script file (:class:`ScriptAnswers`), so the engine is the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from panelctl.base.dates import parse_date
+from panelctl.base.errors import InvalidInputError, NotAllowedError
+from panelctl.casework.assessments import stage
+from panelctl.meetings.core import deadline, get_meeting
+from panelctl.model import risk
+from panelctl.model.entry import sector_name
+from panelctl.rules import meetingrules
+from panelctl.store.core import Store
+
+DECISIONS = ("keep", "step down", "close")
+ATTENDANCE = ("present", "apologies", "deputy")
+
+
+class Answers(Protocol):
+    def attendance(self, members: list[dict]) -> list[dict]: ...
+    def confidentiality(self, statement: str, present: list[str]) -> list[str]: ...
+    def declarations(self, present: list[str], cases: list[str]) -> list[dict]: ...
+    def case(self, case_id: str, context: dict) -> dict: ...
+    def note(self, message: str) -> None: ...
+
+
+@dataclass
+class RunResult:
+    meeting_id: str
+    done: list[str]
+    resumed_at: str | None
+    quorate: bool
+
+
+def steps(meeting: dict) -> list[str]:
+    return [
+        "attendance",
+        "confidentiality",
+        "declarations",
+        "quorum",
+        *(f"case {c}" for c in meeting.get("cases") or []),
+        "close",
+    ]
+
+
+def run_meeting(store: Store, meeting_id: str, answers: Answers, now: datetime) -> RunResult:
+    meeting = get_meeting(store, meeting_id)
+    if meeting.get("status") in ("held", "cancelled"):
+        raise NotAllowedError(f"{meeting_id} is {meeting['status']}; there is nothing left to run.")
+    if not meeting.get("cases"):
+        raise NotAllowedError(
+            f"{meeting_id} has no agenda yet; build it with `panelctl agenda build {meeting_id}`."
+        )
+    done = list(meeting.get("progress") or [])
+    remaining = [s for s in steps(meeting) if s not in done]
+    resumed_at = remaining[0] if done and remaining else None
+    if resumed_at:
+        answers.note(f"Resuming {meeting_id} at: {resumed_at} ({len(done)} steps already saved).")
+    for step in remaining:
+        _run_step(store, meeting_id, step, answers, now)
+        done.append(step)
+    final = get_meeting(store, meeting_id)
+    return RunResult(meeting_id, done, resumed_at, bool(final.get("quorate")))
+
+
+def _run_step(store: Store, meeting_id: str, step: str, answers: Answers, now: datetime) -> None:
+    """Gather the step's answers first (nothing is written while a person types), then
+    save the step in one transaction."""
+    meeting = get_meeting(store, meeting_id)
+    profile = store.profile
+    present = [
+        a["name"]
+        for a in meeting.get("attendance") or []
+        if a.get("status") in ("present", "deputy")
+    ]
+    if step == "attendance":
+        members = [
+            f for _id, f in store.index().rows("member") if f.get("active", True) is not False
+        ]
+        given = _check_attendance(answers.attendance(members))
+        with store.transaction() as tx:
+            meeting = get_meeting(store, meeting_id)
+            meeting.update(attendance=given, status="in progress", started=now)
+            _done(tx, meeting, step)
+    elif step == "confidentiality":
+        signed = answers.confidentiality(profile["confidentiality_statement"], present)
+        unknown = [n for n in signed if n not in present]
+        if unknown:
+            raise InvalidInputError(
+                "Only people present can sign the confidentiality statement; check the names signed."
+            )
+        with store.transaction() as tx:
+            meeting = get_meeting(store, meeting_id)
+            meeting["confidentiality"] = [{"name": n, "signed": n in signed} for n in present]
+            _done(tx, meeting, step)
+    elif step == "declarations":
+        given = _check_declarations(
+            answers.declarations(present, meeting["cases"]), present, meeting["cases"]
+        )
+        with store.transaction() as tx:
+            meeting = get_meeting(store, meeting_id)
+            meeting["declarations"] = given
+            _done(tx, meeting, step)
+    elif step == "quorum":
+        quorate, note = meetingrules.quorum(profile["quorum"], _sectors(store, meeting))
+        answers.note(
+            note
+            if quorate
+            else f"{note}: the meeting cannot make decisions; discussions are recorded."
+        )
+        with store.transaction() as tx:
+            meeting = get_meeting(store, meeting_id)
+            meeting.update(quorate=quorate, quorum_note=note)
+            _done(tx, meeting, step)
+    elif step.startswith("case "):
+        _case_step(store, meeting_id, step[5:], answers, now)
+    elif step == "close":
+        with store.transaction() as tx:
+            meeting = get_meeting(store, meeting_id)
+            meeting.update(status="held", finished=now, minutes={"status": "draft"})
+            _done(tx, meeting, step)
+
+
+def _done(tx, meeting: dict, step: str) -> None:
+    meeting["progress"] = [*(meeting.get("progress") or []), step]
+    tx.put(meeting)
+
+
+def _check_attendance(given: list[dict]) -> list[dict]:
+    cleaned = []
+    for number, person in enumerate(given, start=1):
+        if not isinstance(person, dict) or not str(person.get("name") or "").strip():
+            raise InvalidInputError(f"Attendance entry {number} needs a name.")
+        status = person.get("status", "present")
+        if status not in ATTENDANCE:
+            raise InvalidInputError(
+                f"Attendance entry {number}: status must be one of {', '.join(ATTENDANCE)}."
+            )
+        entry = {
+            "name": str(person["name"]).strip(),
+            "agency": str(person.get("agency") or ""),
+            "status": status,
+        }
+        if person.get("sector"):
+            entry["sector"] = sector_name(str(person["sector"]))
+        if status == "deputy":
+            if not person.get("deputising_for"):
+                raise InvalidInputError(
+                    f"Attendance entry {number} is a deputy: say for whom (deputising_for)."
+                )
+            entry["deputising_for"] = str(person["deputising_for"])
+        cleaned.append(entry)
+    if not any(e["status"] != "apologies" for e in cleaned):
+        raise InvalidInputError(
+            "Nobody is recorded as present; a meeting needs at least its chair."
+        )
+    return cleaned
+
+
+def _check_declarations(given: list[dict], present: list[str], cases: list[str]) -> list[dict]:
+    cleaned = []
+    for number, item in enumerate(given or [], start=1):
+        name = str(item.get("name") or "")
+        if name not in present:
+            raise InvalidInputError(f"Declaration {number} is by someone not recorded as present.")
+        excluded = [str(c) for c in item.get("excluded_cases") or []]
+        strange = [c for c in excluded if c not in cases]
+        if strange:
+            raise InvalidInputError(
+                f"Declaration {number} excludes from cases not on the agenda: {', '.join(strange)}."
+            )
+        cleaned.append(
+            {"name": name, "interest": str(item.get("interest") or ""), "excluded_cases": excluded}
+        )
+    return cleaned
+
+
+def _sectors(store: Store, meeting: dict) -> list[str]:
+    by_agency = {
+        f.get("name", "").casefold(): f.get("sector") for _id, f in store.index().rows("agency")
+    }
+    sectors = []
+    for person in meeting.get("attendance") or []:
+        if person.get("status") == "apologies":
+            continue
+        sector = person.get("sector") or by_agency.get(person.get("agency", "").casefold())
+        if sector:
+            sectors.append(sector)
+    return sectors
+
+
+def _case_step(
+    store: Store, meeting_id: str, case_id: str, answers: Answers, now: datetime
+) -> None:
+
+    meeting = get_meeting(store, meeting_id)
+    profile = store.profile
+    tool = risk.load_tool(profile["risk_tool"], store.root)
+    case = store.read(case_id)
+    present = [a for a in meeting.get("attendance") or [] if a.get("status") != "apologies"]
+    excluded = [
+        d["name"]
+        for d in meeting.get("declarations") or []
+        if case_id in d.get("excluded_cases", [])
+    ]
+    context = {
+        "items": list(profile["agenda"].get("case_items") or []),
+        "levels": list(tool["levels"]),
+        "current_risk": case.get("risk"),
+        "quorate": bool(meeting.get("quorate")),
+        "excluded": excluded,
+        "present": [p["name"] for p in present if p["name"] not in excluded],
+    }
+    given = answers.case(case_id, context)
+    discussion = {
+        "case": case_id,
+        "items": {str(k): str(v) for k, v in (given.get("items") or {}).items()},
+    }
+    if excluded:
+        discussion["excluded"] = excluded
+    actions = []
+    if context["quorate"]:
+        if given.get("risk"):
+            discussion["risk_agreed"] = risk.level_of(tool, given["risk"], "agreed risk level")
+        decision = given.get("decision") or "keep"
+        if decision not in DECISIONS:
+            raise InvalidInputError(
+                f"The decision for {case_id} must be one of: {', '.join(DECISIONS)}."
+            )
+        discussion["decision"] = decision
+        discussion["agreed_by"] = [str(n) for n in given.get("agreed_by") or []]
+        for number, action in enumerate(given.get("actions") or [], start=1):
+            actions.append(_check_action(action, case_id, number))
+    else:
+        discussion["note"] = "No decisions: the meeting was not quorate."
+    with store.transaction() as tx:
+        meeting = get_meeting(store, meeting_id)
+        case = store.read(case_id)
+        ids = [
+            tx.create("action", {**a, "case": case_id, "meeting": meeting_id, "status": "open"})
+            for a in actions
+        ]
+        discussion["actions"] = ids
+        on = meeting["date"]
+        case.setdefault("history", []).append(
+            {"date": on, "event": f"Discussed at panel {meeting_id}"}
+        )
+        if discussion.get("risk_agreed"):
+            stage(
+                tx,
+                case,
+                {
+                    "tool": tool["name"],
+                    "date": on,
+                    "assessor": "Panel (chair)",
+                    "agency": store.settings.name,
+                    "factors": [],
+                    "derived": discussion["risk_agreed"],
+                    "agreed": discussion["risk_agreed"],
+                    "source": f"panel {meeting_id}",
+                },
+            )
+        if discussion.get("decision") == "close":
+            case.update(
+                status="closed",
+                closed=on,
+                closure_reason=f"Panel decision at {meeting_id}: risk reduced or removed",
+                closure_agreed_by=sorted({p.get("agency") or p["name"] for p in present}),
+            )
+            case["history"].append(
+                {"date": on, "event": f"Closed by panel decision at {meeting_id}"}
+            )
+        tx.put(case)
+        if context["quorate"]:
+            decision_record = {
+                "case": case_id,
+                "meeting": meeting_id,
+                "decision": discussion["decision"],
+                "actions": ids,
+            }
+            if discussion.get("risk_agreed"):
+                decision_record["risk"] = discussion["risk_agreed"]
+            if case.get("team_manager"):
+                decision_record["team_manager"] = case["team_manager"]
+            due = deadline(now, (profile.get("decisions") or {}).get("confirmation_hours"))
+            if due:
+                decision_record["due"] = due
+            tx.create("decision", decision_record)
+        meeting.setdefault("discussions", []).append(discussion)
+        _done(tx, meeting, f"case {case_id}")
+
+
+def _check_action(action: dict, case_id: str, number: int) -> dict:
+    where = f"Action {number} for {case_id}"
+    if not isinstance(action, dict) or not str(action.get("description") or "").strip():
+        raise InvalidInputError(f"{where} needs a description.")
+    for needed in ("agency", "owner", "due"):
+        if not action.get(needed):
+            raise InvalidInputError(
+                f"{where} needs {'a due date' if needed == 'due' else 'an ' + needed}."
+            )
+    due = action["due"]
+    if not isinstance(due, date):
+        due = parse_date(str(due), f"{where}'s due date")
+    return {
+        "description": str(action["description"]).strip(),
+        "agency": str(action["agency"]),
+        "owner": str(action["owner"]),
+        "due": due,
+    }
+
+
+class ScriptAnswers:
+    """Answers from a YAML script: the same questions, answered in a file."""
+
+    def __init__(self, script: dict):
+        if not isinstance(script, dict):
+            raise InvalidInputError(
+                "A meeting script must be a mapping (attendance, confidentiality, ...)."
+            )
+        self.script = script
+        self.notes: list[str] = []
+
+    def attendance(self, members):
+        if "attendance" not in self.script:
+            raise InvalidInputError("The script has no attendance.")
+        return list(self.script["attendance"] or [])
+
+    def confidentiality(self, statement, present):
+        signed = self.script.get("confidentiality", present)
+        if isinstance(signed, dict):
+            signed = signed.get("signed", [])
+        return [str(n) for n in signed or []]
+
+    def declarations(self, present, cases):
+        return list(self.script.get("declarations") or [])
+
+    def case(self, case_id, context):
+        cases = self.script.get("cases") or {}
+        if case_id not in cases:
+            raise InvalidInputError(
+                f"The script has no answers for case {case_id}; add them and run it again to continue."
+            )
+        return dict(cases[case_id] or {})
+
+    def note(self, message):
+        self.notes.append(message)

@@ -1,0 +1,1 @@
+"""Rendering: papers, calendar invitations, reports and the link map, from plain data."""

@@ -1,0 +1,1 @@
+"""Pure rules over plain data: calendars, paper deadlines, slots, reviews due, quorum."""

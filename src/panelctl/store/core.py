@@ -1,0 +1,517 @@
+"""The store: a git repository of encrypted records, one file per record.
+
+    STORE/
+      panelctl.yaml            settings (plaintext: panel name, profile, store id)
+      .panelctl/keyring.json   who may read, and the wrapped data keys
+      .gitattributes           the textconv diff driver for *.enc
+      cases/C-0042.enc         one encrypted YAML record per file, named by id
+      meetings/  actions/
+      .git/panelctl/           local only: lock, journal, temp files, query index
+
+Every change goes through a :class:`Transaction`: it takes the store's lock (a second
+process waits), stages encrypted files in memory, then writes them atomically and makes
+exactly one commit. A journal lists the paths being written, so a write killed halfway is
+rolled back to the last commit when the store is next locked: all or nothing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from panelctl.base import config, yamlio
+from panelctl.base.errors import (
+    InvalidInputError,
+    InvalidRecordError,
+    LockedError,
+    NotAllowedError,
+    NotAStoreError,
+    NotFoundError,
+    TamperedError,
+)
+from panelctl.base.fsutil import atomic_write, atomic_write_many, ensure_private_dir
+from panelctl.crypto import envelope
+from panelctl.crypto.identity import Identity, fingerprint
+from panelctl.crypto.keyring import KEYRING_PATH, Keyring, Reader
+from panelctl.model import profiles, records
+from panelctl.model.records import RecordType
+from panelctl.store import gitio
+from panelctl.store.index import Index
+
+SETTINGS_FILE = "panelctl.yaml"
+FORMAT = 1
+RECORD_FOLDERS = tuple(t.folder for t in records.TYPES.values())
+GITATTRIBUTES = "*.enc -text diff=panelctl merge=binary\n"
+PRE_COMMIT_HOOK = """#!/usr/bin/env bash
+# panelctl: refuse to commit any file under a record folder that is not encrypted.
+magic=$(printf 'PNLCTL')
+git diff --cached --name-only --diff-filter=ACMR -z -- {folders} |
+while IFS= read -r -d '' path; do
+  head=$(git cat-file blob ":$path" | head -c 6)
+  if [ "$head" != "$magic" ]; then
+    echo "panelctl: $path is not an encrypted record; refusing to commit it." >&2
+    exit 1
+  fi
+done
+"""
+
+
+PROFILE_COPY = ".panelctl/profile.yaml"  # a store made from a profile file keeps a copy
+
+
+@dataclass(frozen=True)
+class Settings:
+    store_id: bytes
+    name: str
+    profile: str
+    created: str
+    overrides: dict = field(default_factory=dict)
+
+    def to_yaml(self) -> bytes:
+        return yamlio.dump(
+            {
+                "panelctl_store": FORMAT,
+                "store_id": self.store_id.hex(),
+                "name": self.name,
+                "profile": self.profile,
+                "created": self.created,
+                "settings": self.overrides,
+            }
+        )
+
+
+def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+    """--store, else PANELCTL_STORE, else the nearest folder upwards holding a store."""
+    given = explicit or os.environ.get(config.ENV_STORE)
+    if given:
+        root = Path(given).expanduser()
+        if not (root / SETTINGS_FILE).is_file():
+            raise NotAStoreError(
+                f"{root} is not a panelctl store (no {SETTINGS_FILE}); check --store or "
+                f"{config.ENV_STORE}, or create one with `panelctl init`."
+            )
+        return root.resolve()
+    start = (cwd or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / SETTINGS_FILE).is_file() and (folder / ".git").exists():
+            return folder
+    raise NotAStoreError(
+        f"{start} is not inside a panelctl store; cd into one, or give --store or {config.ENV_STORE}."
+    )
+
+
+class Store:
+    def __init__(self, root: Path, identity: Identity | None = None):
+        self.root = Path(root).resolve()
+        self.settings = _read_settings(self.root)
+        if not (self.root / ".git").exists():
+            raise NotAStoreError(f"{self.root} has store settings but is not a git repository.")
+        self.private = ensure_private_dir(gitio.git_dir(self.root) / "panelctl")
+        self.identity = identity
+        self._keyring: Keyring | None = None
+        self._profile: dict | None = None
+        self._index = None
+
+    @property
+    def store_id(self) -> bytes:
+        return self.settings.store_id
+
+    @property
+    def profile(self) -> dict:
+        """The panel's effective settings: its profile with this store's overrides."""
+        if self._profile is None:
+            copy = self.root / PROFILE_COPY
+            base = profiles.load(str(copy) if copy.is_file() else self.settings.profile)
+            self._profile = profiles.effective(base, self.settings.overrides)
+        return self._profile
+
+    # --- keys ----------------------------------------------------------------------------
+
+    @property
+    def keyring(self) -> Keyring:
+        if self._keyring is None:
+            if self.identity is None:
+                raise InvalidInputError("This needs an identity; give --identity.")
+            path = self.root / KEYRING_PATH
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:
+                raise NotAStoreError(f"{self.root} has no keyring ({KEYRING_PATH}).") from None
+            keyring = Keyring.open(raw, self.identity, self.store_id, Path(KEYRING_PATH))
+            self._check_epoch_not_rolled_back(keyring.epoch)
+            self._keyring = keyring
+        return self._keyring
+
+    def use_keyring(self, keyring: Keyring) -> None:
+        """After a committed keyring change: use it, and pin its epoch in this clone."""
+        self._check_epoch_not_rolled_back(keyring.epoch)
+        self._keyring = keyring
+
+    def _check_epoch_not_rolled_back(self, epoch: int) -> None:
+        """Refuse a keyring older than one this clone has seen (a reverted `access remove`)."""
+        pin = self.private / "epoch"
+        try:
+            seen = int(pin.read_text())
+        except (FileNotFoundError, ValueError):
+            seen = 0
+        if epoch < seen:
+            raise TamperedError(
+                f"The keyring {KEYRING_PATH} is at key epoch {epoch}, older than epoch {seen} "
+                "already seen in this clone: a removed reader may have been put back. Restore "
+                "the newer keyring from git, or ask a coordinator."
+            )
+        if epoch > seen:
+            atomic_write(pin, str(epoch).encode())
+
+    def me(self) -> Reader:
+        reader = self.keyring.reader(self.identity.recipient)
+        assert reader is not None  # Keyring.open refuses non-readers
+        return reader
+
+    def require_role(self, *roles: str) -> None:
+        if self.me().role not in roles:
+            raise NotAllowedError(
+                f"Only a {' or '.join(roles)} may do this; your role in this store is {self.me().role}."
+            )
+
+    # --- reading -------------------------------------------------------------------------
+
+    def path_of(self, record_id: str) -> str:
+        return records.type_of_id(record_id).path_for(record_id)
+
+    def decrypt(self, path: str, blob: bytes) -> bytes:
+        keyring = self.keyring
+        if (
+            envelope.is_encrypted(blob)
+            and len(blob) >= 12
+            and envelope.epoch_of(blob) > keyring.epoch
+        ):
+            # This store's own keyring is current: a file from a later epoch cannot be genuine.
+            raise TamperedError(
+                f"{path} names a key epoch newer than this store's keyring; restore it from git."
+            )
+        return envelope.decrypt(keyring.keys, self.store_id, path, blob)
+
+    def read_plaintext(self, record_id: str) -> bytes:
+        path = self.path_of(record_id)
+        try:
+            blob = (self.root / path).read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"No record {record_id} in this store.") from None
+        return self.decrypt(path, blob)
+
+    def read(self, record_id: str) -> dict:
+        rtype = records.type_of_id(record_id)
+        return records.parse(rtype, self.read_plaintext(record_id), record_id)
+
+    def exists(self, record_id: str) -> bool:
+        return (self.root / self.path_of(record_id)).exists()
+
+    def ids(self, rtype: RecordType) -> list[str]:
+        folder = self.root / rtype.folder
+        if not folder.is_dir():
+            return []
+        found = []
+        for entry in os.scandir(folder):
+            name = entry.name
+            if name.endswith(".enc") and records.ID_PATTERN.match(name[:-4]):
+                found.append(name[:-4])
+        return sorted(found, key=records.number_of)
+
+    # --- writing -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, message: str | None = None) -> Iterator[Transaction]:
+        """Lock, stage changes, and on a clean exit write them and make one commit."""
+        with self.lock():
+            tx = Transaction(self, message)
+            yield tx
+            tx.commit()
+
+    @contextmanager
+    def lock(self, timeout: float | None = None) -> Iterator[None]:
+        timeout = config.lock_timeout() if timeout is None else timeout
+        fd = os.open(self.private / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockedError(
+                            f"The store {self.root} is busy with another panelctl write; try again "
+                            f"shortly (or raise {config.ENV_LOCK_TIMEOUT})."
+                        ) from None
+                    time.sleep(0.05)
+            self._recover()
+            self._keyring = None  # re-read under the lock: another process may have changed it
+            self._index = None  # likewise the index tables, checked again against HEAD
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _recover(self) -> None:
+        """Roll back a write that was interrupted (killed, power lost) to the last commit."""
+        journal = self.private / "journal.json"
+        if journal.exists():
+            paths = json.loads(journal.read_text())["paths"]
+            stale = gitio.git_dir(self.root) / "index.lock"
+            stale.unlink(missing_ok=True)  # we hold the store lock: no live git write of ours
+            gitio.restore(self.root, paths)
+            journal.unlink()
+        tmp = self.private / "tmp"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        for stale in self.private.glob("index-*"):  # temporary git indexes of a killed commit
+            stale.unlink()
+
+    def create(self, type_name: str, data: dict) -> str:
+        with self.transaction() as tx:
+            return tx.create(type_name, data)
+
+    def update(self, record: dict) -> bool:
+        """Replace a record; True when it changed (and so a commit was made)."""
+        with self.transaction() as tx:
+            if not self.exists(record.get("id", "")):
+                raise NotFoundError(f"No record {record.get('id')} in this store.")
+            tx.put(record)
+        return tx.committed
+
+    def delete(self, record_id: str) -> None:
+        with self.transaction() as tx:
+            tx.delete(record_id)
+
+    # --- index ---------------------------------------------------------------------------
+
+    def index(self):
+        """The query index, one per Store (re-checked against HEAD under the lock)."""
+        current = gitio.head_quick(self.root)
+        if self._index is None or current is None or self._index.seen_head != current:
+
+            self._index = Index.open(self)
+            self._index.seen_head = current
+        return self._index
+
+
+class Transaction:
+    """Staged changes to a store; see :meth:`Store.transaction`."""
+
+    def __init__(self, store: Store, message: str | None):
+        self.store = store
+        self.message = message
+        self.staged: dict[str, bytes | None] = {}  # path -> ciphertext, or None to delete
+        self.operations: list[tuple[str, str]] = []  # (verb, record id) for the message
+        self.index_updates: dict[str, tuple[str, dict] | None] = {}
+        self._next: dict[str, int] = {}
+        self.committed = False
+        self.index = None  # preload with store.index() before changing the keyring
+        self.reindex_all = False  # save every index table (under a new key epoch)
+
+    def create(self, type_name: str, data: dict) -> str:
+        rtype = records.record_type(type_name)
+        if rtype.name not in self._next:
+            existing = self.store.ids(rtype)
+            self._next[rtype.name] = (records.number_of(existing[-1]) if existing else 0) + 1
+        record_id = rtype.format_id(self._next[rtype.name])
+        self._next[rtype.name] += 1
+        record = {"id": record_id, **{k: v for k, v in data.items() if k != "id"}}
+        self._stage(rtype, record, "Create")
+        return record_id
+
+    def put(self, record: dict) -> None:
+        record_id = record.get("id") if isinstance(record, dict) else None
+        if not isinstance(record_id, str):
+            raise InvalidRecordError("A record to save needs an id.")
+        rtype = records.type_of_id(record_id)
+        verb = (
+            "Update"
+            if self.store.exists(record_id) or rtype.path_for(record_id) in self.staged
+            else "Create"
+        )
+        self._stage(rtype, record, verb)
+
+    def delete(self, record_id: str) -> None:
+        path = self.store.path_of(record_id)
+        if not (self.store.root / path).exists():
+            raise NotFoundError(f"No record {record_id} in this store.")
+        self.staged[path] = None
+        self.index_updates[path] = None
+        self.operations.append(("Delete", f"{records.type_of_id(record_id).name} {record_id}"))
+
+    def write_raw(self, path: str, blob: bytes, verb: str, label: str) -> None:
+        """Stage a non-record file (the keyring) or an already encrypted record."""
+        self.staged[path] = blob
+        if verb:
+            self.operations.append((verb, label))
+
+    def _stage(self, rtype: RecordType, record: dict, verb: str) -> None:
+        records.validate(rtype, record)
+        path = rtype.path_for(record["id"])
+        plaintext = yamlio.dump(record)
+        target = self.store.root / path
+        if path not in self.staged and target.exists():
+            if self.store.decrypt(path, target.read_bytes()) == plaintext:
+                return  # unchanged: leave the file byte-identical, make no commit
+        keyring = self.store.keyring
+        self.staged[path] = envelope.encrypt(
+            keyring.key, keyring.epoch, self.store.store_id, path, plaintext
+        )
+        self.index_updates[path] = (rtype.name, records.index_entry(rtype, record))
+        self.operations.append((verb, f"{rtype.name} {record['id']}"))
+
+    def commit(self) -> None:
+        if not self.staged:
+            return
+        store = self.store
+        paths = sorted(self.staged)
+        index = self.index or store.index()
+        index.prepare(t for t, _fields in filter(None, self.index_updates.values()))
+        index.prepare(
+            records.BY_FOLDER[p.partition("/")[0]].name
+            for p, u in self.index_updates.items()
+            if u is None
+        )
+        journal = store.private / "journal.json"
+        atomic_write(journal, json.dumps({"paths": paths}).encode())
+        try:
+            tmp = ensure_private_dir(store.private / "tmp")
+            writes = []
+            for path in paths:
+                target = store.root / path
+                blob = self.staged[path]
+                if blob is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    target.parent.mkdir(mode=0o700, exist_ok=True)
+                    writes.append((target, blob))
+            if len(writes) == 1:
+                atomic_write(*writes[0], tmp_dir=tmp)
+            elif writes:
+                atomic_write_many(writes, tmp)
+            gitio.commit(store.root, paths, self._message(), _author(store.identity))
+        except BaseException:
+            gitio.restore(store.root, paths)
+            journal.unlink(missing_ok=True)
+            raise
+        journal.unlink()
+        self.committed = True
+        index.apply(self.index_updates, save_all=self.reindex_all)
+
+    def _message(self) -> str:
+        if self.message:
+            return self.message
+        ops = self.operations
+        if len(ops) <= 3:
+            return "; ".join(f"{verb} {label}" for verb, label in ops)
+        counts: dict[str, int] = {}
+        for verb, _label in ops:
+            counts[verb] = counts.get(verb, 0) + 1
+        return "Change records: " + ", ".join(f"{verb.lower()} {n}" for verb, n in counts.items())
+
+
+def _author(identity: Identity | None) -> gitio.Author:
+    if identity is None:
+        raise InvalidInputError("Changing the store needs an identity; give --identity.")
+    return gitio.Author(
+        identity.name, identity.email or f"{fingerprint(identity.recipient)}@panelctl.invalid"
+    )
+
+
+def _read_settings(root: Path) -> Settings:
+    path = root / SETTINGS_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise NotAStoreError(f"{root} is not a panelctl store (no {SETTINGS_FILE}).") from None
+    try:
+        data = yamlio.load(raw)
+        if data.get("panelctl_store") != FORMAT:
+            raise ValueError
+        overrides = data.get("settings") or {}
+        if not isinstance(overrides, dict):
+            raise ValueError
+        return Settings(
+            store_id=bytes.fromhex(data["store_id"]),
+            name=str(data["name"]),
+            profile=str(data["profile"]),
+            created=str(data.get("created", "")),
+            overrides=overrides,
+        )
+    except (yamlio.YamlProblem, AttributeError, KeyError, TypeError, ValueError):
+        raise NotAStoreError(f"{path} is not a valid panelctl settings file.") from None
+
+
+# --- creating a store --------------------------------------------------------------------
+
+
+def init_store(
+    root: Path, profile: str, name: str, identity: Identity, agency: str, readme: str
+) -> Store:
+    """Create ``root`` as a new store with ``identity`` as its first coordinator.
+
+    ``readme`` is the text of the store's README.md (rendered by :mod:`panelctl.panel.setup`,
+    which is how a store is normally made)."""
+    profile_data = profiles.load(profile)
+    root = Path(root).expanduser()
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise InvalidInputError(f"{root} already exists and is not empty; choose a new folder.")
+    if not name.strip():
+        raise InvalidInputError("A store needs a panel name: give --name.")
+    created_here = not root.exists()
+    ensure_private_dir(root)
+    try:
+        gitio.init(root)
+        settings = Settings(
+            secrets.token_bytes(16),
+            name.strip(),
+            profile_data["name"],
+            datetime.now(UTC).date().isoformat(),
+        )
+        (root / SETTINGS_FILE).write_bytes(settings.to_yaml())
+        (root / ".gitattributes").write_text(GITATTRIBUTES)
+        (root / "README.md").write_text(readme)
+        first = Reader(
+            name=identity.name, agency=agency, role="coordinator", recipient=identity.recipient
+        )
+        keyring = Keyring.create(settings.store_id, first)
+        ensure_private_dir(root / ".panelctl")
+        atomic_write(root / KEYRING_PATH, keyring.to_bytes())
+        setup_clone(root)
+        paths = [SETTINGS_FILE, ".gitattributes", "README.md", KEYRING_PATH]
+        if profile not in profiles.names():  # a profile file: keep its copy with the store
+            (root / PROFILE_COPY).write_bytes(Path(profile).read_bytes())
+            paths.append(PROFILE_COPY)
+        gitio.commit(root, paths, "Create store", _author(identity))
+    except BaseException:
+        if created_here:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            for child in root.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        raise
+    return Store(root, identity)
+
+
+def setup_clone(root: Path) -> None:
+    """Register the textconv diff driver and the plaintext guard in this clone's .git."""
+    command = f'"{sys.executable}" -m panelctl textconv'
+    gitio.set_config(root, "diff.panelctl.textconv", command)
+    gitio.set_config(root, "diff.panelctl.cachetextconv", "false")
+    gitio.set_config(root, "diff.panelctl.binary", "false")
+    hooks = gitio.git_dir(root) / "hooks"
+    hooks.mkdir(exist_ok=True)
+    hook = hooks / "pre-commit"
+    hook.write_text(PRE_COMMIT_HOOK.format(folders=" ".join(RECORD_FOLDERS)))
+    hook.chmod(0o700)

@@ -1,0 +1,231 @@
+"""Every git call panelctl makes, through git's own command line.
+
+We call ``git`` directly rather than through GitPython: the store issue measured a commit
+in a 110,000-file repository at 0.26 s through the command line against 4.6 s through
+GitPython's index API, and GitPython's import alone costs start-up time. Long path lists
+go through ``--pathspec-from-file`` on standard input, never argv.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from panelctl.base.errors import GitError
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str
+
+
+def run(
+    root: Path,
+    args: Sequence[str],
+    *,
+    stdin: str | None = None,
+    author: Author | None = None,
+    check: bool = True,
+    env: dict | None = None,
+) -> str:
+    extra = env or {}
+    env = dict(os.environ)
+    env.update(extra)
+    # Never let git open an editor or a pager, or prompt, from inside panelctl.
+    env.update(
+        {"GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true", "GIT_PAGER": "cat", "LC_ALL": "C"}
+    )
+    if author is not None:
+        env.update(
+            {
+                "GIT_AUTHOR_NAME": author.name,
+                "GIT_AUTHOR_EMAIL": author.email,
+                "GIT_COMMITTER_NAME": author.name,
+                "GIT_COMMITTER_EMAIL": author.email,
+            }
+        )
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            umask=0o077,  # objects and files git writes are private to the user
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH; install git and try again.") from None
+    if check and result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise GitError(f"git {args[0]} failed in {root}: {detail}")
+    return result.stdout
+
+
+def init(root: Path) -> None:
+    run(root, ["init", "--quiet", "--initial-branch=main"])
+
+
+def set_config(root: Path, key: str, value: str) -> None:
+    run(root, ["config", "--local", key, value])
+
+
+def head(root: Path) -> str | None:
+    out = run(root, ["rev-parse", "--verify", "--quiet", "HEAD"], check=False).strip()
+    return out or None
+
+
+def head_quick(root: Path) -> str | None:
+    """HEAD's commit read from the files in .git (no git process); None if unsure."""
+    git = root / ".git"
+    try:
+        ref = (git / "HEAD").read_text().strip()
+        if not ref.startswith("ref: "):
+            return ref
+        name = ref[5:]
+        loose = git / name
+        if loose.exists():
+            return loose.read_text().strip()
+        for line in (git / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + name):
+                return line.split(" ", 1)[0]
+    except OSError:
+        return None
+    return None
+
+
+def git_dir(root: Path) -> Path:
+    return (root / run(root, ["rev-parse", "--git-dir"]).strip()).resolve()
+
+
+def commit(root: Path, paths: Iterable[str], message: str, author: Author) -> None:
+    """Commit exactly ``paths`` (added, changed or deleted) as they are in the working tree.
+
+    The commit is built in panelctl's own index (update-index, write-tree, commit-tree), so
+    whatever else a person staged stays out of it, and no pathspec matching is done: a
+    pathspec list of 110,000 files made `git add` and `git commit` take minutes;
+    `update-index --stdin` takes seconds. That index is kept in ``.git/panelctl`` with the
+    commit it matches, so while nobody else moves HEAD it need not be read from the tree
+    again. HEAD moves only if nobody else moved it meanwhile; then git's own index is
+    brought up to date for the same paths.
+    """
+    listing = "".join(f"{p}\0" for p in paths)
+    parent = head(root)
+    folder = git_dir(root) / "panelctl"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    index_file, marker = folder / "commit-index", folder / "commit-index.head"
+    env = {"GIT_INDEX_FILE": str(index_file)}
+    matches = marker.exists() and marker.read_text().strip() == (parent or "")
+    marker.unlink(missing_ok=True)  # from here until the commit lands, the index is in flux
+    if not matches:
+        index_file.unlink(missing_ok=True)
+        if parent:
+            run(root, ["read-tree", parent], env=env)
+    run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing, env=env)
+    tree = run(root, ["write-tree"], env=env).strip()
+    if parent and tree == run(root, ["rev-parse", f"{parent}^{{tree}}"]).strip():
+        marker.write_text(parent)
+        return  # nothing changed: no empty commit
+    new = run(
+        root,
+        ["commit-tree", tree, "-m", message, *(["-p", parent] if parent else [])],
+        author=author,
+    ).strip()
+    run(root, ["update-ref", "-m", f"panelctl: {message}", "HEAD", new, parent or ""])
+    marker.write_text(new)
+    run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
+
+
+@contextmanager
+def _temporary_index(root: Path) -> Iterator[dict]:
+    folder = git_dir(root) / "panelctl"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / f"index-{secrets.token_hex(6)}"
+    try:
+        yield {"GIT_INDEX_FILE": str(path)}
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def restore(root: Path, paths: Iterable[str]) -> None:
+    """Put ``paths`` back as they are at HEAD (working tree and index); remove those HEAD
+    does not have."""
+    paths = list(paths)
+    if not paths:
+        return
+    at_head = tracked_at_head(root, paths)
+    for path in paths:
+        if path not in at_head:
+            (root / path).unlink(missing_ok=True)
+    keep = "".join(f"{p}\0" for p in paths if p in at_head)
+    if keep:
+        with _temporary_index(root) as env:
+            run(root, ["read-tree", "HEAD"], env=env)
+            run(root, ["checkout-index", "--force", "-z", "--stdin"], stdin=keep, env=env)
+    listing = "".join(f"{p}\0" for p in paths)
+    run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
+
+
+def tracked_at_head(root: Path, paths: Sequence[str]) -> set[str]:
+    if head(root) is None:
+        return set()
+    query = "".join(f"HEAD:{p}\n" for p in paths)
+    out = run(root, ["cat-file", "--batch-check"], stdin=query)
+    return {
+        p for p, line in zip(paths, out.splitlines(), strict=True) if not line.endswith("missing")
+    }
+
+
+def changed_since(root: Path, old: str, new: str, folders: Sequence[str]) -> list[tuple[str, str]]:
+    """(status, path) for record files that differ between two commits."""
+    out = run(
+        root, ["diff", "--name-status", "--no-renames", old, new, "--", *folders], check=False
+    )
+    changes = []
+    for line in out.splitlines():
+        status, _, path = line.partition("\t")
+        changes.append((status[:1], path))
+    return changes
+
+
+def is_ancestor(root: Path, old: str, new: str) -> bool:
+    result = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", old, new], cwd=root, capture_output=True
+    )
+    return result.returncode == 0
+
+
+def dirty_paths(root: Path, folders: Sequence[str]) -> list[str]:
+    out = run(root, ["status", "--porcelain", "--untracked-files=all", "--", *folders])
+    return [line[3:] for line in out.splitlines() if line]
+
+
+def log(root: Path, paths: Sequence[str] = (), limit: int | None = None) -> list[dict]:
+    fmt = "%H%x1f%an%x1f%ae%x1f%aI%x1f%s%x1e"
+    args = ["log", f"--format={fmt}", "--no-color"]
+    if limit:
+        args.append(f"-n{limit}")
+    if head(root) is None:
+        return []
+    out = run(root, [*args, "--", *paths])
+    entries = []
+    for chunk in out.split("\x1e"):
+        chunk = chunk.strip("\n")
+        if not chunk:
+            continue
+        sha, name, email, when, subject = chunk.split("\x1f")
+        entries.append(
+            {"commit": sha, "author": name, "email": email, "date": when, "subject": subject}
+        )
+    return entries
+
+
+def show_file(root: Path, commit_id: str, path: str) -> bytes | None:
+    result = subprocess.run(["git", "show", f"{commit_id}:{path}"], cwd=root, capture_output=True)
+    return result.stdout if result.returncode == 0 else None

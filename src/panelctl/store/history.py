@@ -1,0 +1,74 @@
+"""Who changed what, and when, from git history; decrypted diffs for readers, in memory."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime
+
+from panelctl.base.dates import LONDON, show_datetime
+from panelctl.base.errors import PanelctlError
+from panelctl.model import records
+from panelctl.store import gitio
+from panelctl.store.core import Store
+
+
+@dataclass(frozen=True)
+class Change:
+    commit: str
+    author: str
+    when: datetime  # Europe/London
+    subject: str
+
+    @property
+    def when_text(self) -> str:
+        return show_datetime(self.when)
+
+
+def changes(store: Store, record_id: str | None = None, limit: int | None = None) -> list[Change]:
+    paths = [store.path_of(record_id)] if record_id else []
+    return [
+        Change(
+            commit=entry["commit"],
+            author=entry["author"],
+            when=datetime.fromisoformat(entry["date"]).astimezone(LONDON),
+            subject=entry["subject"],
+        )
+        for entry in gitio.log(store.root, paths, limit)
+    ]
+
+
+def patch(store: Store, record_id: str, change: Change) -> str:
+    """The record's decrypted change in one commit, as a unified diff (never written to disk)."""
+    path = store.path_of(record_id)
+    before = _text_at(store, f"{change.commit}^", path)
+    after = _text_at(store, change.commit, path)
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=f"a/{record_id}",
+            tofile=f"b/{record_id}",
+        )
+    )
+
+
+def _text_at(store: Store, revision: str, path: str) -> str:
+    blob = gitio.show_file(store.root, revision, path)
+    if blob is None:
+        return ""
+    try:
+        return store.decrypt(path, blob).decode("utf-8")
+    except PanelctlError as error:
+        return f"[cannot decrypt this version: {error.message}]\n"
+
+
+def textconv(store: Store, file_name: str, blob: bytes) -> bytes:
+    """For git's diff driver: the plaintext of a record blob that git put in ``file_name``.
+
+    git names its temp file ``XXXXXX_<basename>``; the record's path follows from the id.
+    """
+    base = file_name.rsplit("/", 1)[-1].rsplit("_", 1)[-1]
+    record_id = base[:-4] if base.endswith(".enc") else base
+    path = records.type_of_id(record_id).path_for(record_id)
+    return store.decrypt(path, blob)
