@@ -74,6 +74,8 @@ def ids(result) -> list[str]:
         ([], ["A-00003", "A-00001", "A-00002"]),
         (["--agency", "staffordshire police"], ["A-00001"]),
         (["--owner", "Sam Nurse"], ["A-00003", "A-00002"]),
+        # the one name rule (names.fold), as `remind` uses: case and spacing do not matter
+        (["--owner", " sam   NURSE "], ["A-00003", "A-00002"]),
         (["--case", "c-0001", "--meeting", "M-0001"], ["A-00003", "A-00001", "A-00002"]),
         (["--case", "C-0002"], []),
         (["--status", "open"], ["A-00001", "A-00002"]),

@@ -17,6 +17,14 @@ _CODES = {
 }
 
 
+def fold(text: object) -> str:
+    """How a typed name of a person or an agency is compared: Unicode-normalised (NFKC),
+    case-folded, with runs of spaces as one ("Jo  Smith" and "jo smith" are the same)."""
+    if not isinstance(text, str):
+        return ""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
 def name_key(name: str) -> str:
     """Lower case, accents and punctuation gone, one space between parts."""
     text = unicodedata.normalize("NFKD", name)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from panelctl.base.dates import LONDON, show_date
+from panelctl.base.dates import show_date
+from panelctl.base.dates import today as uk_today
 from panelctl.base.errors import InvalidInputError, NotFoundError
 from panelctl.model import records, risk
 from panelctl.store.core import Store, Transaction
@@ -121,7 +122,7 @@ def _record(store, case_id, on, assessor, agency, factors, agreed, reason, tool,
     _check_case_id(case_id)
     if not isinstance(on, date) or isinstance(on, datetime):
         raise InvalidInputError("An assessment's date must be a date (e.g. 14/03/2026).")
-    today = today or datetime.now(LONDON).date()
+    today = today or uk_today()
     if on > today:
         raise InvalidInputError(
             f"The assessment date {show_date(on)} is after today ({show_date(today)}); "

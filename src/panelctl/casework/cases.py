@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from panelctl.base.dates import parse_date, parse_datetime, show_date
 from panelctl.base.errors import InvalidInputError, NotAllowedError
-from panelctl.base.names import name_key, similar
+from panelctl.base.names import fold, name_key, similar
 from panelctl.casework.assessments import stage
 from panelctl.model import entry, records, risk
 from panelctl.store.core import Store
@@ -131,12 +131,26 @@ def nominate(store: Store, raw: dict, today: date) -> Nominated:
         )
     check_agencies(store, nomination)
     warnings, repeat_of = known_child_warnings(store, nomination["child"], today)
+    case = case_from_nomination(nomination, today, "Nominated", repeat_of)
+    with store.transaction() as tx:
+        case_id = tx.create("case", case)
+        if assessment:
+
+            stage(tx, {"id": case_id, **case}, assessment)
+    return Nominated(case_id, warnings)
+
+
+def case_from_nomination(
+    nomination: dict, today: date, event: str, repeat_of: str | None = None
+) -> dict:
+    """The new case record (without its id) for a checked nomination: every nomination,
+    whether typed, from a file or from an imported risk matrix, becomes a case here."""
     case = {
         "status": "open",
         "child": nomination["child"],
         "nominated": today,
         **{k: nomination[k] for k in CASE_FIELDS if k in nomination},
-        "history": [{"date": today, "event": "Nominated"}],
+        "history": [{"date": today, "event": event}],
     }
     if repeat_of:
         case["repeat_of"] = repeat_of
@@ -144,13 +158,7 @@ def nominate(store: Store, raw: dict, today: date) -> Nominated:
             {"date": today, "event": f"Repeat nomination (earlier case {repeat_of})"}
         )
     case.setdefault("lead_agency", nomination.get("referring_agency"))
-    case = {k: v for k, v in case.items() if v is not None}
-    with store.transaction() as tx:
-        case_id = tx.create("case", case)
-        if assessment:
-
-            stage(tx, {"id": case_id, **case}, assessment)
-    return Nominated(case_id, warnings)
+    return {k: v for k, v in case.items() if v is not None}
 
 
 def _prepare_assessment(store: Store, nomination: dict, today: date) -> dict | None:
@@ -185,7 +193,7 @@ def _prepare_assessment(store: Store, nomination: dict, today: date) -> dict | N
 
 def check_agencies(store: Store, data: dict) -> None:
     """Once a store lists its agencies, every agency a case names must be one of them."""
-    known = {fields.get("name", "").casefold() for _id, fields in store.index().rows("agency")}
+    known = {fold(fields.get("name")) for _id, fields in store.index().rows("agency")}
     if not known:
         return
     named = [
@@ -194,7 +202,7 @@ def check_agencies(store: Store, data: dict) -> None:
         *(data.get("involved_agencies") or []),
     ]
     for agency in named:
-        if agency and agency.casefold() not in known:
+        if agency and fold(agency) not in known:
             raise InvalidInputError(
                 f"Unknown agency {agency!r}; add it with `panelctl agency add` or check its spelling "
                 "(see `panelctl agency list`)."
@@ -243,7 +251,7 @@ def list_cases(
             continue
         if risk and (fields.get("risk") or "").casefold() != risk.casefold():
             continue
-        if lead_agency and (fields.get("lead_agency") or "").casefold() != lead_agency.casefold():
+        if lead_agency and fold(fields.get("lead_agency")) != fold(lead_agency):
             continue
         if exploitation_type and exploitation_type.casefold() not in [
             t.casefold() for t in fields.get("exploitation_types") or []
@@ -351,17 +359,24 @@ def close_case(store: Store, case_id: str, reason: str, agreed_by: list[str], on
         )
     with store.transaction() as tx:
         case = get_case(store, case_id)
-        if case["status"] == "closed":
-            raise NotAllowedError(f"{case_id} is already closed.")
         check_agencies(store, {"involved_agencies": agreed_by})
-        case.update(
-            status="closed",
-            closed=on,
-            closure_reason=reason.strip(),
-            closure_agreed_by=list(agreed_by),
-        )
-        case.setdefault("history", []).append({"date": on, "event": "Closed"})
-        tx.put(case)
+        tx.put(closed_case(case, on, reason.strip(), list(agreed_by), "Closed"))
+
+
+def closed_case(case: dict, on: date, reason: str, agreed_by: list[str], event: str) -> dict:
+    """``case`` closed on ``on``, with why and by whose agreement: the one closing rule, for
+    `case close` and a panel's close decision alike."""
+    if case["status"] == "closed":
+        raise NotAllowedError(f"{case['id']} is already closed.")
+    closed = {
+        **case,
+        "status": "closed",
+        "closed": on,
+        "closure_reason": reason,
+        "closure_agreed_by": agreed_by,
+    }
+    closed["history"] = [*(case.get("history") or []), {"date": on, "event": event}]
+    return closed
 
 
 def reopen_case(store: Store, case_id: str, on: date) -> None:

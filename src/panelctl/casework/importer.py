@@ -51,6 +51,7 @@ from pathlib import Path
 
 from panelctl.base import yamlio
 from panelctl.base.dates import parse_date
+from panelctl.base.dates import today as uk_today
 from panelctl.base.errors import InvalidInputError, PanelctlError
 from panelctl.base.names import name_key
 from panelctl.casework import cases
@@ -464,8 +465,7 @@ def run_import(
     today: date | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Outcome:
-
-    today = today or date.today()
+    today = today or uk_today()
     rows = read_rows(path, read_mapping(mapping))
     if dry_run:
         with store.lock():
@@ -482,21 +482,12 @@ def run_import(
         open_cases: dict[str, dict] = {}
         for done, step in enumerate(work, start=1):
             if step.nomination is not None and step.case_id not in created:
-                nomination = step.nomination
-                case = {
-                    "status": "open",
-                    "child": nomination["child"],
-                    "nominated": today,
-                    **{k: v for k, v in nomination.items() if k not in ("child", "assessment")},
-                    "history": [{"date": today, "event": "Nominated (risk matrix import)"}],
-                }
-                case.setdefault("lead_agency", nomination.get("referring_agency"))
-                new_id = tx.create("case", {k: v for k, v in case.items() if v is not None})
+                case = cases.case_from_nomination(
+                    step.nomination, today, "Nominated (risk matrix import)"
+                )
+                new_id = tx.create("case", case)
                 created[step.case_id] = new_id
-                open_cases[new_id] = {
-                    "id": new_id,
-                    **{k: v for k, v in case.items() if v is not None},
-                }
+                open_cases[new_id] = {"id": new_id, **case}
             case_id = created.get(step.case_id, step.case_id)
             if case_id not in open_cases:
                 open_cases[case_id] = store.read(case_id)

@@ -1,20 +1,30 @@
-"""What every command shares: the global options and opening the store."""
+"""What every command shares: the global options and opening the store.
+
+The global options live on the root command's context (``ctx.obj``), set by the main
+callback on every run, so two runs in one process (tests, the demo) never share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from typer.main import get_current_context
 
 
-class State:
-    """The global options of the running command (set by the main callback on every run)."""
+@dataclass
+class Options:
+    """The global options of the running command."""
 
-    def __init__(self) -> None:
-        self.store: str | None = None
-        self.identity: str | None = None
-        self.debug = False
-
-
-STATE = State()
+    store: str | None = None
+    identity: str | None = None
+    debug: bool = False
 
 
-def _state() -> State:
-    return STATE
+def options() -> Options:
+    """The global options of the command being run (defaults outside a command)."""
+    ctx = get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return obj if isinstance(obj, Options) else Options()
 
 
 def open_store(*, identity: bool = True):
@@ -22,8 +32,9 @@ def open_store(*, identity: bool = True):
     from panelctl.crypto.identity import load_identity
     from panelctl.store.core import Store, find_root
 
-    root = find_root(STATE.store)
-    return Store(root, load_identity(STATE.identity) if identity else None)
+    given = options()
+    root = find_root(given.store)
+    return Store(root, load_identity(given.identity) if identity else None)
 
 
 def as_of_day(as_of: str | None, option: str = "--as-of"):

@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from panelctl.base.errors import ExitCode, InvalidInputError, PanelctlError
-from panelctl.cli.common import STATE, _state, open_store
+from panelctl.cli.common import Options, open_store, options
 from panelctl.cli.output import Format, emit, say
 
 #: Commands whose modules are imported only when they run (start-up stays fast):
@@ -170,7 +170,7 @@ def main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:
     os.umask(0o077)
-    STATE.store, STATE.identity, STATE.debug = store, identity, debug
+    ctx.obj = Options(store, identity, debug)
 
 
 # --- identity ----------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def identity_show() -> None:
     from panelctl.base import config
     from panelctl.crypto.identity import read_identity_file
 
-    found = read_identity_file(config.identity_path(_state().identity))
+    found = read_identity_file(config.identity_path(options().identity))
     typer.echo(f"name:      {found.name}")
     typer.echo(f"recipient: {found.recipient}")
     typer.echo(f"file:      {found.path}")
@@ -256,7 +256,7 @@ def init(
     from panelctl.panel.directory import seed_agencies
     from panelctl.panel.setup import create_store
 
-    store = create_store(directory, profile, name, load_identity(_state().identity), agency)
+    store = create_store(directory, profile, name, load_identity(options().identity), agency)
     say(f"Created the store {store.root} (profile {profile}); you are its coordinator.")
     title, seeds = store.profile["title"], store.profile.get("seed_agencies") or []
     if seed_choice(seed, len(seeds), title):
@@ -272,7 +272,7 @@ def setup() -> None:
     """
     from panelctl.store.core import find_root, setup_clone
 
-    setup_clone(find_root(_state().store))
+    setup_clone(find_root(options().store))
 
 
 @app.command("verify")
@@ -496,7 +496,7 @@ def demo(
     env_line = f"export PANELCTL_STORE={copy.store} PANELCTL_IDENTITY={copy.identity}"
     say(f"Copied the sample store to {copy.store} (a new git repository).")
     say("Using the DEMO-ONLY identity shipped with it.\n")
-    state = _state()
+    state = options()
     state.store, state.identity = str(copy.store), str(copy.identity)
     say("$ panelctl verify   (silent means every record is intact and encrypted)")
     verify()
@@ -516,7 +516,7 @@ def demo(
 def _invoke(args: list[str]) -> None:
     """Run another panelctl command in this process (the demo's global options stay set)."""
     command = typer.main.get_command(app)
-    state = _state()
+    state = options()
     prefix = ["--store", state.store, "--identity", state.identity]
     command.main(args=[*prefix, *args], prog_name="panelctl", standalone_mode=False)
 

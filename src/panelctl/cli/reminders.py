@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from panelctl.cli.common import open_store
+from panelctl.cli.common import as_of_day, open_store
 from panelctl.cli.output import Format, emit, say
 
 
@@ -31,13 +31,10 @@ def remind(
 
     Example: panelctl remind --dry-run --as-of 02/03/2026
     """
-    from datetime import datetime
-
-    from panelctl.base.dates import LONDON, parse_date
     from panelctl.base.errors import MailRefusedError
     from panelctl.notify.reminders import remind as run_remind
 
-    day = parse_date(as_of, "--as-of") if as_of else datetime.now(LONDON).date()
+    day = as_of_day(as_of)
     outcome = run_remind(open_store(), day, dry_run=dry_run)
     if dry_run:
         _show(outcome.to_send, fmt)

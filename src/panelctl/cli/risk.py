@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from panelctl.cli.common import STATE, open_store
+from panelctl.cli.common import as_of_day, open_store, options
 from panelctl.cli.output import Format, emit, say
 
 rfm_app = typer.Typer(
@@ -200,7 +200,7 @@ def _store_if_any():
     try:
         return open_store(identity=False)
     except NotAStoreError:
-        if STATE.store:
+        if options().store:
             raise
         return None
 
@@ -229,13 +229,10 @@ def rfm_import(
 
     Example: panelctl rfm import rfms.xlsx --mapping our-columns.yaml --dry-run
     """
-    from datetime import date
-
-    from panelctl.base.dates import parse_date
     from panelctl.casework import importer
 
     store = open_store()
-    today = parse_date(as_of, "--date") if as_of else date.today()
+    today = as_of_day(as_of, "--date")
     with _progress_bar() as progress:
         outcome = importer.run_import(
             store, file, mapping, dry_run=dry_run, today=today, progress=progress

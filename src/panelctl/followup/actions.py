@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from panelctl.base.dates import LONDON, parse_date
 from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
+from panelctl.base.names import fold
 from panelctl.casework.cases import check_agencies
 from panelctl.model import records
 from panelctl.store.core import Store
@@ -44,8 +45,8 @@ def list_actions(
     if status is not None and status not in STATUSES:
         raise InvalidInputError(f"--status must be one of: {', '.join(STATUSES)}.")
     wanted = {
-        "agency": _fold(agency),
-        "owner": _fold(owner),
+        "agency": agency,
+        "owner": owner,
         "case": _upper(case),
         "meeting": _upper(meeting),
         "status": status,
@@ -53,7 +54,7 @@ def list_actions(
     wanted = {k: v for k, v in wanted.items() if v is not None}
     rows = []
     for action_id, fields in store.index().rows("action"):
-        if any(_fold(fields.get(k)) != _fold(v) for k, v in wanted.items()):
+        if any(fold(fields.get(k)) != fold(v) for k, v in wanted.items()):
             continue
         due = fields.get("due") or ""
         if due_before is not None and not due < due_before.isoformat():
@@ -88,10 +89,6 @@ def _row(action_id: str, fields: dict) -> dict:
 def _sorted(rows: list[dict]) -> list[dict]:
     # ids are zero-padded, so (length, text) orders them by number without parsing
     return sorted(rows, key=lambda r: (r["due"] or "", len(r["id"]), r["id"]))
-
-
-def _fold(value: str | None) -> str | None:
-    return value.strip().casefold() if isinstance(value, str) else value
 
 
 def _upper(value: str | None) -> str | None:

@@ -16,7 +16,9 @@ from typing import Protocol
 
 from panelctl.base.dates import parse_date
 from panelctl.base.errors import InvalidInputError, NotAllowedError
+from panelctl.base.names import fold
 from panelctl.casework.assessments import stage
+from panelctl.casework.cases import closed_case
 from panelctl.meetings.core import deadline, get_meeting
 from panelctl.model import risk
 from panelctl.model.entry import sector_name
@@ -188,13 +190,13 @@ def _check_declarations(given: list[dict], present: list[str], cases: list[str])
 
 def _sectors(store: Store, meeting: dict) -> list[str]:
     by_agency = {
-        f.get("name", "").casefold(): f.get("sector") for _id, f in store.index().rows("agency")
+        fold(f.get("name")): f.get("sector") for _id, f in store.index().rows("agency")
     }
     sectors = []
     for person in meeting.get("attendance") or []:
         if person.get("status") == "apologies":
             continue
-        sector = person.get("sector") or by_agency.get(person.get("agency", "").casefold())
+        sector = person.get("sector") or by_agency.get(fold(person.get("agency")))
         if sector:
             sectors.append(sector)
     return sectors
@@ -272,14 +274,12 @@ def _case_step(
                 },
             )
         if discussion.get("decision") == "close":
-            case.update(
-                status="closed",
-                closed=on,
-                closure_reason=f"Panel decision at {meeting_id}: risk reduced or removed",
-                closure_agreed_by=sorted({p.get("agency") or p["name"] for p in present}),
-            )
-            case["history"].append(
-                {"date": on, "event": f"Closed by panel decision at {meeting_id}"}
+            case = closed_case(
+                case,
+                on,
+                f"Panel decision at {meeting_id}: risk reduced or removed",
+                sorted({p.get("agency") or p["name"] for p in present}),
+                f"Closed by panel decision at {meeting_id}",
             )
         tx.put(case)
         if context["quorate"]:

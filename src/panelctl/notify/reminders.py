@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from panelctl.base.dates import LONDON, show_date
+from panelctl.base.dates import now as uk_now
 from panelctl.base.errors import MailError
+from panelctl.base.names import fold
 from panelctl.followup.reviews import REVIEW, due_items
 from panelctl.meetings.core import case_history
 from panelctl.model import records
@@ -166,10 +168,6 @@ def due_reviews(
 
 
 # --- who gets what (pure) -----------------------------------------------------------------
-
-
-def fold(name: object) -> str:
-    return " ".join(str(name).split()).casefold() if name else ""
 
 
 def directory(member_rows: Iterable[tuple[str, dict]]) -> dict[str, list[str]]:
@@ -501,7 +499,7 @@ def record(store, sent: Sequence[Mail], as_of: date, now: datetime | None = None
 
     if not sent:
         return
-    stamp = (now or datetime.now(LONDON)).astimezone(LONDON).replace(microsecond=0)
+    stamp = (now or uk_now()).astimezone(LONDON).replace(microsecond=0)
     count = f"{len(sent)} reminder{'s' if len(sent) != 1 else ''}"
     tx = Transaction(store, f"Record {count} sent for {as_of.isoformat()}")
     for sent_mail in sent:

@@ -28,6 +28,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from panelctl.base.dates import today as uk_today
 from panelctl.base.errors import InvalidInputError
 from panelctl.model import risk
 from panelctl.outputs import papers
@@ -400,7 +401,7 @@ def compute(
             "report": kind,
             "title": "Annual review" if kind == "annual" else "Panel data report",
             "period": {"start": start.isoformat(), "end": end.isoformat()},
-            "generated": (generated or date.today()).isoformat(),
+            "generated": (generated or uk_today()).isoformat(),
             "panel": panel or {"title": "", "area": ""},
             "assessment_refresh_days": refresh_days,
             "suppressed": False,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
-from panelctl.crypto import envelope
-from panelctl.crypto.keyring import KEYRING_PATH, Reader, new_reader
-from panelctl.model import records
+from panelctl.crypto.keyring import Reader, new_reader
 from panelctl.store.core import Store
 
 
@@ -14,9 +12,7 @@ def add_reader(store: Store, recipient: str, name: str, agency: str, role: str) 
     reader = new_reader(recipient, name, agency, role)
     with store.transaction(f"Grant access to reader {reader.label}") as tx:
         store.require_role("coordinator")
-        keyring = store.keyring.add(reader)
-        tx.write_raw(KEYRING_PATH, keyring.to_bytes(), "", "")
-    store.use_keyring(keyring)
+        tx.set_keyring(store.keyring.add(reader))
     return reader
 
 
@@ -48,18 +44,7 @@ def remove_reader(store: Store, who: str) -> Reader:
             raise NotAllowedError(
                 "That would remove the last coordinator; add another coordinator first."
             )
-        tx.index = store.index()  # read under the old key before the epoch changes
-        tx.index.prepare(records.TYPES)
-        tx.reindex_all = True
         new = old.remove(reader)
         tx.message = f"Remove reader {reader.label} and re-encrypt under key epoch {new.epoch}"
-        for rtype in records.TYPES.values():
-            for record_id in store.ids(rtype):
-                path = rtype.path_for(record_id)
-                plaintext = store.decrypt(path, (store.root / path).read_bytes())
-                blob = envelope.encrypt(new.key, new.epoch, store.store_id, path, plaintext)
-                tx.write_raw(path, blob, "", "")
-        tx.write_raw(KEYRING_PATH, new.to_bytes(), "", "")
-        store._keyring = new  # the index is saved under the new key as the commit lands
-    store.use_keyring(new)
+        tx.rekey(new)
     return reader

@@ -12,6 +12,7 @@ import re
 
 from panelctl.base.addresses import is_address
 from panelctl.base.errors import InvalidInputError, NotFoundError
+from panelctl.base.names import fold
 from panelctl.model.records import MEMBER_ROLES, SECTORS
 from panelctl.store.core import Store
 
@@ -43,9 +44,9 @@ def list_agencies(store: Store) -> list[dict]:
 
 
 def _agency_named(rows: list[dict], name: str) -> dict | None:
-    key = " ".join(name.split()).casefold()
+    key = fold(name)
     for row in rows:
-        if row["id"] == name.strip() or (row.get("name") or "").casefold() == key:
+        if row["id"] == name.strip() or fold(row.get("name")) == key:
             return row
     return None
 

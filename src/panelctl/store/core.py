@@ -316,8 +316,8 @@ class Transaction:
         self.index_updates: dict[str, tuple[str, dict] | None] = {}
         self._next: dict[str, int] = {}
         self.committed = False
-        self.index = None  # preload with store.index() before changing the keyring
-        self.reindex_all = False  # save every index table (under a new key epoch)
+        self._index = None  # the index as read before a new key epoch (see rekey)
+        self._keyring: Keyring | None = None  # a keyring staged by set_keyring or rekey
 
     def create(self, type_name: str, data: dict) -> str:
         rtype = records.record_type(type_name)
@@ -350,11 +350,28 @@ class Transaction:
         self.index_updates[path] = None
         self.operations.append(("Delete", f"{records.type_of_id(record_id).name} {record_id}"))
 
-    def write_raw(self, path: str, blob: bytes, verb: str, label: str) -> None:
-        """Stage a non-record file (the keyring) or an already encrypted record."""
-        self.staged[path] = blob
-        if verb:
-            self.operations.append((verb, label))
+    def set_keyring(self, keyring: Keyring) -> None:
+        """Stage a changed keyring at the same key epoch (a reader added or changed)."""
+        self.staged[KEYRING_PATH] = keyring.to_bytes()
+        self._keyring = keyring
+
+    def rekey(self, keyring: Keyring) -> None:
+        """Stage ``keyring``, which starts a new key epoch, with every record re-encrypted
+        under it; the index is read now, under the old key, and saved under the new one when
+        the commit lands. Used alone in its transaction."""
+        store = self.store
+        if any(path != KEYRING_PATH for path in self.staged):
+            raise RuntimeError("rekey must be the only change in its transaction")
+        self._index = store.index()
+        self._index.prepare(records.TYPES)
+        for rtype in records.TYPES.values():
+            for record_id in store.ids(rtype):
+                path = rtype.path_for(record_id)
+                plaintext = store.decrypt(path, (store.root / path).read_bytes())
+                self.staged[path] = envelope.encrypt(
+                    keyring.key, keyring.epoch, store.store_id, path, plaintext
+                )
+        self.set_keyring(keyring)
 
     def _stage(self, rtype: RecordType, record: dict, verb: str) -> None:
         records.validate(rtype, record)
@@ -376,7 +393,7 @@ class Transaction:
             return
         store = self.store
         paths = sorted(self.staged)
-        index = self.index or store.index()
+        index = self._index or store.index()
         index.prepare(t for t, _fields in filter(None, self.index_updates.values()))
         index.prepare(
             records.BY_FOLDER[p.partition("/")[0]].name
@@ -407,7 +424,9 @@ class Transaction:
             raise
         journal.unlink()
         self.committed = True
-        index.apply(self.index_updates, save_all=self.reindex_all)
+        if self._keyring is not None:
+            store.use_keyring(self._keyring)  # the index is saved under the new key
+        index.apply(self.index_updates, save_all=self._index is not None)
 
     def _message(self) -> str:
         if self.message:
