@@ -407,3 +407,40 @@ def test_help_runs_without_loading_the_library():
     )
     subprocess.run(["python", "-c", code], check=True)
     assert run_panelctl("--help").returncode == 0
+
+
+def test_version_is_the_installed_one(cli):
+    from importlib.metadata import version
+
+    result = cli("--version")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"panelctl {version('panelctl')}"
+
+
+def test_a_field_error_points_at_the_option_that_gave_it(cli, store, coordinator):
+    """The library names the field; the CLI names the option that gave it."""
+    head = git(store.root, "rev-parse", "HEAD")
+    result = cli(
+        "meeting",
+        "schedule",
+        "14/03/2026",
+        "--time",
+        "25:99",
+        store=store.root,
+        identity=coordinator.path,
+    )
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert result.stderr == "panelctl: The time is not a time of day; write it as 09:30 (--time).\n"
+    closing = cli(
+        "case",
+        "close",
+        "C-0001",
+        "--reason",
+        " ",
+        "--agreed-by",
+        "Police",
+        store=store.root,
+        identity=coordinator.path,
+    )
+    assert closing.stderr == "panelctl: Closing a case needs a reason (--reason).\n"
+    assert git(store.root, "rev-parse", "HEAD") == head

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -164,3 +165,20 @@ def test_a_plain_wheel_install_finds_its_templates_and_profiles(tmp_path):
     assert created.returncode == 0, created.stderr
     readme = Path(tmp_path / "store" / "README.md").read_text()
     assert "Wheel MACSE" in readme and "CYSUR" in readme
+
+
+def test_the_library_names_fields_not_options():
+    """Messages raised outside cli/ never name a command-line option: the library names the
+    field (``error.field``) and the CLI points at the option that gave it."""
+    offences = []
+    for path in SRC.rglob("*.py"):
+        module = path.relative_to(SRC).with_suffix("").parts
+        if module[0] == "cli":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                for part in ast.walk(node.exc):
+                    if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                        if re.search(r"(^|[\s(])--[a-z]", part.value):
+                            offences.append(f"{'/'.join(module)}:{node.lineno}")
+    assert offences == []

@@ -158,8 +158,11 @@ def test_a_reason_without_an_override_and_an_unknown_level_are_refused(rfm):
 
 def test_the_judgement_tool_takes_the_panels_level():
     judgement = risk.load_tool("judgement")
-    with pytest.raises(InvalidInputError, match="--agreed High/Medium/Low"):
+    with pytest.raises(
+        InvalidInputError, match=r"the level the panel agreed \(High/Medium/Low\)"
+    ) as refused:
         risk.assess(judgement, [])
+    assert refused.value.field == "agreed"
     result = risk.assess(judgement, [], agreed="medium")
     assert (result["derived"], result["agreed"], result["override"]) == ("Medium", "Medium", False)
     with pytest.raises(InvalidInputError, match="Unknown factor 'missing_episodes'"):
@@ -330,8 +333,9 @@ def test_a_refused_assessment_changes_nothing(store, case_id):
         add(store, case_id, date(2026, 3, 14), ["nonsense"])
     with pytest.raises(InvalidInputError, match="after today"):
         add(store, case_id, date(2026, 3, 21))
-    with pytest.raises(InvalidInputError, match="--assessor"):
+    with pytest.raises(InvalidInputError, match="needs its assessor") as refused:
         assessments.add_assessment(store, case_id, date(2026, 3, 1), " ", "Police", [], today=TODAY)
+    assert refused.value.field == "assessor"
     with pytest.raises(NotFoundError, match="No case C-0099"):
         add(store, "C-0099", date(2026, 3, 14))
     with pytest.raises(InvalidInputError, match="not a case id"):
@@ -342,10 +346,9 @@ def test_a_refused_assessment_changes_nothing(store, case_id):
 def test_a_closed_case_needs_allow_closed(store, case_id):
     case = store.read(case_id)
     store.update({**case, "status": "closed", "closed": date(2026, 3, 1)})
-    with pytest.raises(
-        InvalidInputError, match="is closed; reopen it first, or give --allow-closed"
-    ):
+    with pytest.raises(InvalidInputError, match="is closed; reopen it first, or allow") as refused:
         add(store, case_id, date(2026, 3, 14))
+    assert refused.value.field == "allow_closed"
     add(store, case_id, date(2026, 3, 14), allow_closed=True)
     assert store.read(case_id)["risk"] == "Low"
 

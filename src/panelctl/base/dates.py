@@ -54,8 +54,16 @@ def for_display(value: object) -> str:
     return text
 
 
-def parse_date(text: str, what: str) -> date:
-    """A date typed by a person: 14/03/2026, 14-03-2026 or 2026-03-14 (never US order)."""
+def _what(field: str, what: str | None) -> str:
+    return what or f"The {field.replace('_', ' ')}"
+
+
+def parse_date(text: str, field: str, what: str | None = None) -> date:
+    """A date typed by a person: 14/03/2026, 14-03-2026 or 2026-03-14 (never US order).
+
+    ``field`` names the input it came from (the error's ``field``); ``what`` describes it in
+    the message (default: the field's name). The text itself is never quoted: a name typed
+    into the wrong place must not reach an error message."""
 
     raw = text.strip()
     try:
@@ -68,19 +76,21 @@ def parse_date(text: str, what: str) -> date:
     except ValueError:
         pass
     raise InvalidInputError(
-        f"{what} {raw!r} is not a real date; write it as 14/03/2026 or 2026-03-14."
+        f"{_what(field, what)} is not a real date; write it as 14/03/2026 or 2026-03-14.", field
     )
 
 
-def parse_datetime(text: str, what: str) -> datetime:
+def parse_datetime(text: str, field: str, what: str | None = None) -> datetime:
     """A date and time in UK time: '14/03/2026 18:30' or ISO; stored with its UTC offset."""
 
     raw = text.strip()
     match = re.fullmatch(r"(.+?)[ T](\d{1,2}):(\d{2})(?::\d{2})?", raw)
     if not match:
-        raise InvalidInputError(f"{what} {raw!r} needs a date and a time, e.g. '14/03/2026 18:30'.")
-    day = parse_date(match.group(1), what)
+        raise InvalidInputError(
+            f"{_what(field, what)} needs a date and a time, e.g. '14/03/2026 18:30'.", field
+        )
+    day = parse_date(match.group(1), field, what)
     hour, minute = int(match.group(2)), int(match.group(3))
     if hour > 23 or minute > 59:
-        raise InvalidInputError(f"{what} {raw!r} has an impossible time.")
+        raise InvalidInputError(f"{_what(field, what)} has an impossible time.", field)
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)

@@ -41,13 +41,19 @@ class ExitCode(IntEnum):
 
 
 class PanelctlError(Exception):
-    """Base of every error panelctl raises on purpose."""
+    """Base of every error panelctl raises on purpose.
+
+    ``field`` names the input field the error is about (e.g. ``reason``, ``due``), so that a
+    caller can point at it in its own terms: the CLI names the matching option (``--reason``);
+    a script can name its own key. The message itself names fields, never options.
+    """
 
     exit_code: ExitCode = ExitCode.INTERNAL
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.message = message
+        self.field = field
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.message

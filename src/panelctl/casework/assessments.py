@@ -128,10 +128,10 @@ def _record(store, case_id, on, assessor, agency, factors, agreed, reason, tool,
             f"The assessment date {show_date(on)} is after today ({show_date(today)}); "
             "record an assessment once it has been done."
         )
-    for what, value in (("--assessor", assessor), ("--agency", agency)):
+    for field, value in (("assessor", assessor), ("agency", agency)):
         if not isinstance(value, str) or not value.strip():
             raise InvalidInputError(
-                f"An assessment needs {what}: who assessed, and for which agency."
+                f"An assessment needs its {field}: who assessed, and for which agency.", field
             )
     tool_name = tool or store.profile["risk_tool"]
     result = risk.assess(risk.load_tool(tool_name, store.root), factors, agreed, reason)
@@ -164,8 +164,9 @@ def _read_case(store: Store, case_id: str) -> dict:
 def _check_case(case: dict, case_id: str, allow_closed: bool) -> None:
     if case.get("status") == "closed" and not allow_closed:
         raise InvalidInputError(
-            f"Case {case_id} is closed; reopen it first, or give --allow-closed to record an "
-            "assessment on a closed case."
+            f"Case {case_id} is closed; reopen it first, or allow an assessment on a closed "
+            "case.",
+            "allow_closed",
         )
 
 

@@ -112,7 +112,7 @@ def _as_date(value, what: str) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
-        return parse_date(value, what)
+        return parse_date(value, what, f"Nomination field {what}")
     raise InvalidInputError(f"{what} must be a date such as 14/03/2026.")
 
 
@@ -352,10 +352,10 @@ def update_case(store: Store, case_id: str, changes: dict, today: date) -> bool:
 
 def close_case(store: Store, case_id: str, reason: str, agreed_by: list[str], on: date) -> None:
     if not reason.strip():
-        raise InvalidInputError("Closing a case needs a reason: give --reason.")
+        raise InvalidInputError("Closing a case needs a reason.", "reason")
     if not agreed_by:
         raise InvalidInputError(
-            "Closing a case needs the agreement of the agencies: give --agreed-by for each."
+            "Closing a case needs the agreement of the agencies: name each one.", "agreed_by"
         )
     with store.transaction() as tx:
         case = get_case(store, case_id)
@@ -394,11 +394,11 @@ def reopen_case(store: Store, case_id: str, on: date) -> None:
 def add_missing(
     store: Store, case_id: str, start: str, end: str | None, note: str | None = None
 ) -> None:
-    begin = parse_datetime(start, "--from")
-    finish = parse_datetime(end, "--to") if end else None
+    begin = parse_datetime(start, "start", "The start of the missing episode")
+    finish = parse_datetime(end, "end", "The end of the missing episode") if end else None
     if finish is not None and finish < begin:
         raise InvalidInputError(
-            "--to is before --from: a missing episode cannot end before it starts."
+            "The end is before the start: a missing episode cannot end before it starts.", "end"
         )
     with store.transaction() as tx:
         case = get_case(store, case_id)
@@ -413,8 +413,10 @@ def add_missing(
 
 def add_flag(store: Store, case_id: str, flag: str, owner: str, review: str, today: date) -> None:
     if not flag.strip() or not owner.strip():
-        raise InvalidInputError("A flag needs its text (--flag) and an owner (--owner).")
-    review_date = parse_date(review, "--review")
+        raise InvalidInputError(
+            "A flag needs its text and an owner.", "flag" if not flag.strip() else "owner"
+        )
+    review_date = parse_date(review, "review", "The review date")
     with store.transaction() as tx:
         case = get_case(store, case_id)
         case.setdefault("flags", []).append(

@@ -276,7 +276,7 @@ class _Row:
         if isinstance(value, date) and not isinstance(value, datetime):
             return value
         try:
-            return parse_date(str(value), "the date")
+            return parse_date(str(value), "date", "The date")
         except InvalidInputError:
             self.fail(
                 column, f"{_quoted(value)} is not a real date (write 14/03/2026 or 2026-03-14)"
@@ -403,8 +403,8 @@ def _assessment(store: Store, row: _Row, tools: dict, today: date) -> dict | Non
             result = {"factors": [], "score": None, "derived": agreed, "agreed": agreed}
             result["override_reason"] = None
     except InvalidInputError as error:
-        column = "factors" if "factor" in error.message else "level"
-        row.fail(column, error.message.replace("(--reason)", "(override_reason)"))
+        column = {"reason": "override_reason", "agreed": "level"}.get(error.field or "")
+        row.fail(column or ("factors" if "factor" in error.message else "level"), error.message)
         return None
     if on is None or not assessor or not agency:
         return None

@@ -78,7 +78,7 @@ def add_person(
     )
     if not any(record.get(k) for k in ("names", "nicknames", "description")):
         raise InvalidInputError(
-            "A person of concern needs at least a --name, a --nickname or a --description."
+            "A person of concern needs at least a name, a nickname or a description.", "name"
         )
     record["police_only"] = bool(police_only)
     record["added"] = added or today()
@@ -97,7 +97,7 @@ def add_location(
 ) -> str:
     """Add a location of concern; returns its new id."""
     if not _text(name):
-        raise InvalidInputError("A location needs a name: give --name.")
+        raise InvalidInputError("A location needs a name.", "name")
     record = _drop_empty(
         {
             "kind": _choice(kind, LOCATION_KINDS, "Kind"),
@@ -213,9 +213,9 @@ def add_link(
     """Link two of case, person and location; refuses the same link (either way round)."""
     nature, source = " ".join(nature.split()), " ".join(source.split())
     if not nature:
-        raise InvalidInputError("A link needs its nature: give --nature, e.g. 'associate'.")
+        raise InvalidInputError("A link needs its nature, e.g. 'associate'.", "nature")
     if not source:
-        raise InvalidInputError("A link needs its source: give --source, e.g. 'police'.")
+        raise InvalidInputError("A link needs its source, e.g. 'police'.", "source")
     when = when or today()
     if when > today():
         raise InvalidInputError(f"The link's date {when.isoformat()} is in the future.")

@@ -271,7 +271,7 @@ def case_update(
             "child_views": child_views,
             "carer_views": carer_views,
             "child.school": school,
-            "review_due": parse_date(review_due, "--review-due") if review_due else None,
+            "review_due": parse_date(review_due, "review_due", "--review-due") if review_due else None,
         }.items()
         if v is not None
     }

@@ -41,4 +41,4 @@ def as_of_day(as_of: str | None, option: str = "--as-of"):
     """The day a command runs as: the option's date, or today in the UK."""
     from panelctl.base.dates import parse_date, today
 
-    return parse_date(as_of, option) if as_of else today()
+    return parse_date(as_of, "as_of", option) if as_of else today()

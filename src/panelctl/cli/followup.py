@@ -103,8 +103,8 @@ def actions_list(
         case=case,
         meeting=meeting,
         status=status,
-        due_before=parse_date(due_before, "--due-before") if due_before else None,
-        due_after=parse_date(due_after, "--due-after") if due_after else None,
+        due_before=parse_date(due_before, "due_before", "--due-before") if due_before else None,
+        due_after=parse_date(due_after, "due_after", "--due-after") if due_after else None,
     )
     show_list(rows, ACTION_COLUMNS, fmt, check, "No actions match.")
 

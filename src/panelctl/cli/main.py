@@ -7,6 +7,7 @@ cron runs start fast.
 
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -89,7 +90,7 @@ class PanelctlGroup(TyperGroup):
         except PanelctlError as error:
             if debug:
                 raise
-            say(f"panelctl: {error.message}")
+            say(f"panelctl: {with_option(error)}")
             raise typer.Exit(int(error.exit_code)) from None
         except (KeyboardInterrupt, typer.Abort):
             say(
@@ -106,6 +107,25 @@ class PanelctlGroup(TyperGroup):
                 "shown so that no record data reaches the screen. Run again with --debug to see it."
             )
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+def with_option(error: PanelctlError) -> str:
+    """The error's message, pointing at the option of the running command that gave the
+    field it is about (the library names fields; the command line knows their options)."""
+    message = error.message
+    if not error.field:
+        return message
+    options = {}
+    for frame, _line in traceback.walk_tb(error.__traceback__):  # outermost command first
+        ctx = frame.f_locals.get("ctx")  # a click context (typer's own Context subclasses it)
+        for param in getattr(getattr(ctx, "command", None), "params", None) or []:
+            if param.param_type_name == "option" and param.opts:
+                options[param.name] = max(param.opts, key=len)
+    option = options.get(error.field)
+    if option is None or option in message:
+        return message
+    end = len(message.rstrip(".?!"))
+    return f"{message[:end]} ({option}){message[end:]}"
 
 
 app = typer.Typer(
@@ -152,6 +172,14 @@ def _build_lazy(name: str):
     return command
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from panelctl import __version__
+
+        typer.echo(f"panelctl {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     ctx: typer.Context,
@@ -168,6 +196,12 @@ def main(
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and stop."
+        ),
+    ] = False,
 ) -> None:
     os.umask(0o077)
     ctx.obj = Options(store, identity, debug)

@@ -46,7 +46,7 @@ def agenda() -> None:
 @meeting_app.command("schedule")
 def meeting_schedule(
     on: Annotated[str, typer.Argument(metavar="DATE", help="e.g. 14/03/2026.")],
-    at: Annotated[str, Opt("--time", help="Start time, e.g. 09:30.")],
+    time: Annotated[str, Opt("--time", help="Start time, e.g. 09:30.")],
     venue: Annotated[str | None, Opt(help="Where the panel meets.")] = None,
 ) -> None:
     """Schedule a meeting; prints its id.
@@ -56,7 +56,7 @@ def meeting_schedule(
     from panelctl.base.dates import parse_date
     from panelctl.meetings import core as meetings
 
-    typer.echo(meetings.schedule(open_store(), parse_date(on, "The meeting date"), at, venue))
+    typer.echo(meetings.schedule(open_store(), parse_date(on, "on", "The meeting date"), time, venue))
 
 
 @meeting_app.command("list")
@@ -99,7 +99,7 @@ def meeting_plan(
     from panelctl.meetings import core as meetings
 
     store = open_store()
-    proposed = meetings.plan(store, parse_date(until, "--until"), as_of_day(as_of))
+    proposed = meetings.plan(store, parse_date(until, "until", "--until"), as_of_day(as_of))
     if not proposed:
         say(
             f"The {store.profile['name']} profile meets {store.profile['meetings']['frequency']}: no dates to propose."

@@ -207,5 +207,5 @@ def link(
     from panelctl.base.dates import parse_date
     from panelctl.casework.people import add_link
 
-    day = parse_date(when, "--date") if when else None
+    day = parse_date(when, "when", "--date") if when else None
     typer.echo(add_link(open_store(), a, b, nature, source, day, police_only))

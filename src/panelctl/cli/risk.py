@@ -59,7 +59,7 @@ def rfm_add(
 
     store = open_store()
     given = {
-        "date": parse_date(on, "--date"),
+        "date": parse_date(on, "on", "--date"),
         "assessor": assessor,
         "agency": agency,
         "factors": factor or [],

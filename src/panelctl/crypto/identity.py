@@ -163,10 +163,10 @@ def create_identity_file(
     """Make a new identity and write it to ``path`` (0600, in a 0700 directory)."""
     name = name.strip()
     if not name:
-        raise InvalidInputError("An identity needs a name: give --name.")
+        raise InvalidInputError("An identity needs a name.", "name")
     if path.exists() and not force:
         raise IdentityError(
-            f"Identity file {path} already exists; choose another --out or remove it first."
+            f"Identity file {path} already exists; choose another path or remove it first.", "out"
         )
     secret, public = crypto.generate_x25519()
     recipient = encode_recipient(public)
@@ -207,7 +207,8 @@ def read_identity_file(path: Path, *, check_permissions: bool = True) -> Identit
     if not path.exists():
         raise IdentityError(
             f"No identity file at {path}; create one with `panelctl identity new`, or name "
-            f"yours with --identity or {config.ENV_IDENTITY}."
+            f"yours in {config.ENV_IDENTITY}.",
+            "identity",
         )
     if check_permissions and not is_private(path):
         raise IdentityError(
@@ -273,7 +274,7 @@ def read_passphrase(*, confirm: bool, prompt: str = "Passphrase: ") -> str:
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         raise NoTerminalError(
             f"A passphrase is needed and there is no terminal to ask on; set "
-            f"{config.ENV_PASSPHRASE_FILE}, or use an identity made with --no-passphrase."
+            f"{config.ENV_PASSPHRASE_FILE}, or use an identity made without a passphrase (for cron)."
         )
     passphrase = getpass.getpass(prompt, stream=sys.stderr)
     if confirm:

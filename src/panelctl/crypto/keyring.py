@@ -55,9 +55,9 @@ def new_reader(recipient: str, name: str, agency: str, role: str) -> Reader:
     if role not in ROLES:
         raise InvalidInputError(f"Role {role!r} is not one of: {', '.join(ROLES)}.")
     if not name.strip():
-        raise InvalidInputError("A reader needs a name: give --name.")
+        raise InvalidInputError("A reader needs a name.", "name")
     if not agency.strip():
-        raise InvalidInputError("A reader needs an agency: give --agency.")
+        raise InvalidInputError("A reader needs an agency.", "agency")
     return Reader(name=name.strip(), agency=agency.strip(), role=role, recipient=recipient)
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from panelctl.base.dates import LONDON, parse_date
+from panelctl.base.addresses import is_address
+from panelctl.base.dates import LONDON, parse_date, show_date
 from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
 from panelctl.base.names import fold
 from panelctl.casework.cases import check_agencies
@@ -43,7 +44,7 @@ def list_actions(
     """Actions matching every filter given, by due date then id. Names of agencies and
     owners match without regard to case; ``due_before``/``due_after`` exclude the day."""
     if status is not None and status not in STATUSES:
-        raise InvalidInputError(f"--status must be one of: {', '.join(STATUSES)}.")
+        raise InvalidInputError(f"The status must be one of: {', '.join(STATUSES)}.", "status")
     wanted = {
         "agency": agency,
         "owner": owner,
@@ -113,7 +114,7 @@ def entry(at: datetime, by: str, change: str, note: str | None = None) -> dict:
 
 def noted(action: dict, note: str, by: str, at: datetime) -> dict:
     """The action with a note added to its history."""
-    text = _text(note, "--note", "a note needs some text")
+    text = _text(note, "note", "a note needs some text")
     return _with(action, entry(at, by, "note", text))
 
 
@@ -140,11 +141,13 @@ def reassigned(
 ) -> dict:
     """The action given to another agency and owner (the old owner's e-mail is dropped)."""
     _require_open(action, "reassigned")
-    agency = _text(agency, "--agency", "give the agency taking the action on")
-    owner = _text(owner, "--owner", "give the person taking the action on")
+    agency = _text(agency, "agency", "give the agency taking the action on")
+    owner = _text(owner, "owner", "give the person taking the action on")
     email = (email or "").strip() or None
-    if email is not None and ("@" not in email or any(c.isspace() for c in email)):
-        raise InvalidInputError(f"--email for {action['id']} is not an e-mail address.")
+    if email is not None and not is_address(email):
+        raise InvalidInputError(
+            f"The e-mail address for {action['id']} is not an e-mail address.", "email"
+        )
     before = (action.get("agency") or "", action.get("owner") or "", action.get("owner_email"))
     if (before[0].casefold(), before[1].casefold(), before[2]) == (
         agency.casefold(),
@@ -164,18 +167,20 @@ def reassigned(
 def extended(action: dict, due: date, reason: str, by: str, at: datetime) -> dict:
     """The action with a later due date; ``reason`` is kept as the history note."""
     _require_open(action, "extended")
-    reason = _text(reason, "--reason", "say why the deadline moves")
+    reason = _text(reason, "reason", "say why the deadline moves")
     today = stamp(at).date()
     if due < today:
         raise InvalidInputError(
-            f"--due {due.isoformat()} for {action['id']} is before today ({today.isoformat()}); "
-            "give a date from today on."
+            f"The new due date {show_date(due)} for {action['id']} is before today "
+            f"({show_date(today)}); give a date from today on.",
+            "due",
         )
     current = action["due"]
     if due <= current:
         raise InvalidInputError(
-            f"--due {due.isoformat()} for {action['id']} is not after its current due date "
-            f"({current.isoformat()}); an extension moves the deadline later."
+            f"The new due date {show_date(due)} for {action['id']} is not after its current "
+            f"due date ({show_date(current)}); an extension moves the deadline later.",
+            "due",
         )
     change = f"due extended from {current.isoformat()} to {due.isoformat()}"
     changed = _with(action, entry(at, by, change, reason))
@@ -196,10 +201,10 @@ def _require_open(action: dict, verb: str) -> None:
         )
 
 
-def _text(value: str | None, option: str, fix: str) -> str:
+def _text(value: str | None, field: str, fix: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise InvalidInputError(f"{option} is empty; {fix}.")
+        raise InvalidInputError(f"The {field} is empty; {fix}.", field)
     return text
 
 
@@ -258,11 +263,11 @@ def reassign(
 
 def extend(store: Store, action_id: str, due: date | str, reason: str, now: datetime) -> dict:
     if isinstance(due, str):
-        due = parse_date(due, "--due")
+        due = parse_date(due, "due", "The new due date")
     return _change(store, action_id, lambda a: extended(a, due, reason, _who(store), now))
 
 
 def _who(store: Store) -> str:
     if store.identity is None:
-        raise InvalidInputError("Changing an action needs an identity; give --identity.")
+        raise InvalidInputError("Changing an action needs an identity.", "identity")
     return store.identity.name

@@ -67,7 +67,7 @@ def reviews_due(store: Store, today: date, within: int = 0) -> list[dict]:
     """Open cases with a review or an assessment due on or before ``today`` + ``within``
     days: most overdue first. ``days_overdue`` is negative for the days still left."""
     if within < 0:
-        raise InvalidInputError("--within must be 0 or more days.")
+        raise InvalidInputError("The number of days ahead must be 0 or more.", "within")
     cadence, refresh = _rules(store)
 
     history = case_history(store, date.max)

@@ -42,7 +42,7 @@ def check_time(text: str) -> str:
     try:
         parsed = datetime.strptime(text.strip(), "%H:%M")
     except ValueError:
-        raise InvalidInputError(f"--time {text!r} is not a time; write it as 09:30.") from None
+        raise InvalidInputError("The time is not a time of day; write it as 09:30.", "time") from None
     return parsed.strftime("%H:%M")
 
 

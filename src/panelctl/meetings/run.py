@@ -312,7 +312,7 @@ def _check_action(action: dict, case_id: str, number: int) -> dict:
             )
     due = action["due"]
     if not isinstance(due, date):
-        due = parse_date(str(due), f"{where}'s due date")
+        due = parse_date(str(due), "due", f"{where}'s due date")
     return {
         "description": str(action["description"]).strip(),
         "agency": str(action["agency"]),

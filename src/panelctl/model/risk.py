@@ -324,7 +324,8 @@ def assess(
         if agreed is None:
             raise InvalidInputError(
                 f"The {tool['name']} tool has no factors: give the level the panel agreed "
-                f"(--agreed {'/'.join(tool['levels'])})."
+                f"({'/'.join(tool['levels'])}).",
+                "agreed",
             )
         derived = agreed
     agreed = agreed or derived
@@ -332,7 +333,8 @@ def assess(
     if override and reason is None:
         raise InvalidInputError(
             f"The agreed level {agreed} differs from the derived level {derived}: an override "
-            "needs the panel's reason (--reason)."
+            "needs the panel's reason.",
+            "reason",
         )
     if reason is not None and not override:
         raise InvalidInputError(

@@ -258,7 +258,7 @@ def plan(
     if everything and not coordinators:
         warnings.append(
             "No coordinator has an e-mail address, so no digest was made; give a coordinator "
-            "member an --email or set settings.mail.coordinator."
+            "member an e-mail address (`panelctl member add`) or set settings.mail.coordinator."
         )
         if notes:
             labels = ", ".join(dict.fromkeys(i.label for i in everything if i.id in notes))

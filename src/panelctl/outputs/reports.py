@@ -139,20 +139,21 @@ def parse_period(text: str) -> tuple[date, date]:
     except ValueError:
         raise _bad_period(raw) from None
     if end < start:
-        raise InvalidInputError(f"--period {raw!r} ends before it starts.")
+        raise InvalidInputError("The period ends before it starts.", "period")
     return start, end
 
 
 def _bad_period(raw: str) -> InvalidInputError:
     return InvalidInputError(
-        f"--period {raw!r} is not a period; write it as 2026-09..2026-10 (whole months) "
-        "or 2026-09-01..2026-10-31."
+        "The period is not a period; write it as 2026-09..2026-10 (whole months) "
+        "or 2026-09-01..2026-10-31.",
+        "period",
     )
 
 
 def year_period(year: int) -> tuple[date, date]:
     if not 1900 <= year <= 9999:
-        raise InvalidInputError(f"--year {year} is not a year; write it as 2026.")
+        raise InvalidInputError(f"The year {year} is not a year; write it as 2026.", "year")
     return date(year, 1, 1), date(year, 12, 31)
 
 

@@ -33,7 +33,7 @@ def check_sector(sector: str) -> str:
 def _clean_name(name: str, what: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise InvalidInputError(f"{what} needs a name: give --name.")
+        raise InvalidInputError(f"{what} needs a name.", "name")
     return cleaned
 
 
@@ -108,7 +108,7 @@ def check_email(email: str) -> str:
     value = email.strip()
     if not is_address(value):  # the same rule as the mail a reminder is sent to
         raise InvalidInputError(
-            f"{value!r} does not look like an e-mail address (name@agency.gov.uk); check --email."
+            "That does not look like an e-mail address (name@agency.gov.uk).", "email"
         )
     return value
 

@@ -97,8 +97,9 @@ def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None
         root = Path(given).expanduser()
         if not (root / SETTINGS_FILE).is_file():
             raise NotAStoreError(
-                f"{root} is not a panelctl store (no {SETTINGS_FILE}); check --store or "
-                f"{config.ENV_STORE}, or create one with `panelctl init`."
+                f"{root} is not a panelctl store (no {SETTINGS_FILE}); check the store folder "
+                f"given (or {config.ENV_STORE}), or create one with `panelctl init`.",
+                "store",
             )
         return root.resolve()
     start = (cwd or Path.cwd()).resolve()
@@ -106,7 +107,8 @@ def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None
         if (folder / SETTINGS_FILE).is_file() and (folder / ".git").exists():
             return folder
     raise NotAStoreError(
-        f"{start} is not inside a panelctl store; cd into one, or give --store or {config.ENV_STORE}."
+        f"{start} is not inside a panelctl store; cd into one, or name one in {config.ENV_STORE}.",
+        "store",
     )
 
 
@@ -141,7 +143,7 @@ class Store:
     def keyring(self) -> Keyring:
         if self._keyring is None:
             if self.identity is None:
-                raise InvalidInputError("This needs an identity; give --identity.")
+                raise InvalidInputError("This needs an identity.", "identity")
             path = self.root / KEYRING_PATH
             try:
                 raw = path.read_bytes()
@@ -442,7 +444,7 @@ class Transaction:
 
 def _author(identity: Identity | None) -> gitio.Author:
     if identity is None:
-        raise InvalidInputError("Changing the store needs an identity; give --identity.")
+        raise InvalidInputError("Changing the store needs an identity.", "identity")
     return gitio.Author(
         identity.name, identity.email or f"{fingerprint(identity.recipient)}@panelctl.invalid"
     )
@@ -487,7 +489,7 @@ def init_store(
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise InvalidInputError(f"{root} already exists and is not empty; choose a new folder.")
     if not name.strip():
-        raise InvalidInputError("A store needs a panel name: give --name.")
+        raise InvalidInputError("A store needs a panel name.", "name")
     created_here = not root.exists()
     ensure_private_dir(root)
     try:
