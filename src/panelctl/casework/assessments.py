@@ -10,6 +10,7 @@ encrypted index.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from panelctl.base.dates import show_date
@@ -45,6 +46,17 @@ def prepare(
     return record
 
 
+@dataclass(frozen=True)
+class Assessed:
+    """What recording an assessment did."""
+
+    id: str
+    record: dict  # the assessment as recorded (without its id)
+    case_risk: str | None  # the case's risk now
+    sets_risk: bool  # False when a later assessment of the case already sets its risk
+    latest: date | None  # the date of the assessment that sets the case's risk
+
+
 def add_assessment(
     store: Store,
     case_id: str,
@@ -62,8 +74,7 @@ def add_assessment(
 ) -> str:
     """Record an assessment of a case and update its current risk, in one commit.
 
-    ``tool`` defaults to the panel's (``store.profile["risk_tool"]``). Returns the new
-    assessment's id.
+    ``tool`` defaults to the panel's (``store.profile["risk_tool"]``).
     """
     record = _record(
         store, case_id, date, assessor, agency, factors, agreed, reason, tool, source, today
@@ -73,7 +84,13 @@ def add_assessment(
         _check_case(case, case_id, allow_closed)
         assessment_id = stage(tx, case, record)
         tx.message = f"Record risk assessment {assessment_id} of case {case_id}"
-    return assessment_id
+    return Assessed(
+        assessment_id,
+        record,
+        case.get("risk"),
+        sets_risk=case.get("assessed") == record["date"],
+        latest=case.get("assessed"),
+    )
 
 
 def stage(tx: Transaction, case: dict, assessment: dict) -> str:

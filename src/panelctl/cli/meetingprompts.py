@@ -4,8 +4,6 @@ import typer
 
 from panelctl.cli.output import say
 
-STATUS_HELP = "present, apologies, deputy, or absent"
-
 
 class PromptAnswers:
     notes: list[str] = []

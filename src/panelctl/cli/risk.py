@@ -73,14 +73,12 @@ def rfm_add(
         typer.echo(f"(dry run) {_levels(record)}")
         say("Dry run: nothing was recorded.")
         return
-    assessment_id = assessments.add_assessment(store, case_id, **given)
-    record = store.read(assessment_id)
-    typer.echo(f"{assessment_id}: {_levels(record)}")
-    case = store.read(case_id)
-    if case.get("assessed") != record["date"]:
+    done = assessments.add_assessment(store, case_id, **given)
+    typer.echo(f"{done.id}: {_levels(done.record)}")
+    if not done.sets_risk:
         say(
-            f"{case_id} keeps its current risk ({case.get('risk')}): a later assessment, dated "
-            f"{show_date(case['assessed'])}, sets it."
+            f"{case_id} keeps its current risk ({done.case_risk}): a later assessment, dated "
+            f"{show_date(done.latest)}, sets it."
         )
 
 

@@ -352,13 +352,6 @@ def assess(
     }
 
 
-def compare(tool: dict, a: str, b: str) -> int:
-    """1 when level ``a`` is higher than ``b``, -1 when lower, 0 when the same."""
-    rank_a = tool["levels"].index(level_of(tool, a))
-    rank_b = tool["levels"].index(level_of(tool, b))
-    return (rank_a < rank_b) - (rank_a > rank_b)
-
-
 def describe(tool: dict) -> str:
     """How the tool derives its level, in one sentence."""
     rule = tool["derive"]

@@ -66,11 +66,6 @@ def bank_holidays(nation: str, years: int | Iterable[int]) -> set[date]:
     return found
 
 
-def is_working_day(day: date, nation: str) -> bool:
-    """Monday to Friday and not a bank holiday of ``nation``."""
-    return _is_working(_subdivision(nation), day)
-
-
 def next_working_day(day: date, nation: str) -> date:
     """``day`` itself if it is a working day, else the first working day after it."""
     code = _subdivision(nation)
