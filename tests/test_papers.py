@@ -19,6 +19,7 @@ import pytest
 
 from panelctl.base.dates import LONDON
 from panelctl.base.errors import InvalidInputError, NotAllowedError
+from panelctl.meetings.core import action_log_sections, agenda_sections, attendance_sections
 from panelctl.outputs import papers
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -68,63 +69,65 @@ def common() -> dict:
 
 
 def agenda_context() -> dict:
+    """As meetings.core.papers_for makes it: numbered, victims and perpetrators apart."""
+    standing = [
+        {
+            "title": "introductions and confidentiality statement",
+            "start": "10:00",
+            "end": "10:10",
+        },
+        {"title": "actions from the previous meeting", "start": "10:10", "end": "10:20"},
+    ]
+    items = [
+        {
+            "number": 3,
+            "case": "C-0001",
+            "start": "10:20",
+            "end": "10:50",
+            "reason": "new nomination",
+            "kind": "victim",
+            "presenter": "Priya Okonkwo-Hale",
+            "team": "Adolescent Safeguarding Team",
+            "risk": "Significant",
+        },
+        {
+            "number": 4,
+            "case": "C-0004",
+            "start": "10:50",
+            "end": "11:20",
+            "reason": "risk changed",
+            "kind": "victim",
+            "presenter": "Gareth Lloyd-Penn",
+            "team": "Youth Justice Service",
+            "risk": "Moderate",
+        },
+        {
+            "number": 5,
+            "case": "C-0006",
+            "start": "11:20",
+            "end": "11:50",
+            "reason": "review due",
+            "kind": "victim",
+            "presenter": None,
+            "team": None,
+            "risk": None,
+        },
+        {
+            "number": 6,
+            "case": "C-0009",
+            "start": "11:50",
+            "end": "12:20",
+            "reason": "new nomination",
+            "kind": "perpetrator",
+            "presenter": "DS Owain Pritchard",
+            "team": "Dyfed-Powys Police",
+            "risk": None,
+        },
+    ]
+    closing = ["emerging patterns, locations and sources of risk"]
     return {
         **common(),
-        "standing": [
-            {
-                "title": "introductions and confidentiality statement",
-                "start": "10:00",
-                "end": "10:10",
-            },
-            {"title": "actions from the previous meeting", "start": "10:10", "end": "10:20"},
-        ],
-        "items": [
-            {
-                "number": 3,
-                "case": "C-0001",
-                "start": "10:20",
-                "end": "10:50",
-                "reason": "new nomination",
-                "kind": "victim",
-                "presenter": "Priya Okonkwo-Hale",
-                "team": "Adolescent Safeguarding Team",
-                "risk": "Significant",
-            },
-            {
-                "number": 4,
-                "case": "C-0004",
-                "start": "10:50",
-                "end": "11:20",
-                "reason": "risk changed",
-                "kind": "victim",
-                "presenter": "Gareth Lloyd-Penn",
-                "team": "Youth Justice Service",
-                "risk": "Moderate",
-            },
-            {
-                "number": 5,
-                "case": "C-0006",
-                "start": "11:20",
-                "end": "11:50",
-                "reason": "review due",
-                "kind": "victim",
-                "presenter": None,
-                "team": None,
-                "risk": None,
-            },
-            {
-                "number": 6,
-                "case": "C-0009",
-                "start": "11:50",
-                "end": "12:20",
-                "reason": "new nomination",
-                "kind": "perpetrator",
-                "presenter": "DS Owain Pritchard",
-                "team": "Dyfed-Powys Police",
-                "risk": None,
-            },
-        ],
-        "closing": ["emerging patterns, locations and sources of risk"],
+        **agenda_sections(standing, items, closing),
         "case_items": list(CASE_ITEMS),
     }
 
@@ -222,7 +225,8 @@ def case_paper_context() -> dict:
 
 
 def action_log_context() -> dict:
-    return {
+    """As meetings.core.papers_for makes it."""
+    ctx = {
         **common(),
         "actions": [
             {
@@ -260,10 +264,12 @@ def action_log_context() -> dict:
             },
         ],
     }
+    return {**ctx, **action_log_sections(ctx["actions"])}
 
 
 def minutes_context(draft: bool) -> dict:
-    return {
+    """As meetings.core.minutes_context makes it."""
+    ctx = {
         **common(),
         "draft": draft,
         "approved_by": None if draft else "Helen Marchbank",
@@ -368,10 +374,11 @@ def minutes_context(draft: bool) -> dict:
             },
         ],
     }
+    return {**ctx, **attendance_sections(ctx["attendance"])}
 
 
 def ics_context() -> dict:
-    item = copy.deepcopy(agenda_context()["items"][0])
+    item = copy.deepcopy(agenda_context()["victims"][0])
     # A careless caller might pass the whole case: the invitation must not use it.
     item["child"] = {"name": CHILD}
     return {**common(), "item": item, "case": case_paper_context()["case"]}

@@ -231,12 +231,11 @@ def papers_for(
     common = {"panel": panel_context(store), "marking": MARKING, "generated": today}
     mctx = meeting_context(meeting, agenda)
     files: dict[str, str] = {}
+    items = [{**i, "team": None} for i in agenda.items]  # each item's team is filled below
     agenda_ctx = {
         **common,
         "meeting": mctx,
-        "standing": agenda.standing,
-        "items": [{**i, "team": None} for i in agenda.items],
-        "closing": profile["agenda"].get("closing") or [],
+        **agenda_sections(agenda.standing, items, profile["agenda"].get("closing") or []),
         "case_items": profile["agenda"].get("case_items") or [],
     }
     index = store.index()
@@ -246,7 +245,7 @@ def papers_for(
     case_actions = [
         (aid, f) for aid, f in actions if f.get("case") in on_agenda and f.get("status") == "open"
     ]
-    for item in agenda_ctx["items"]:
+    for item in items:
         case = store.read(item["case"])
         item["team"] = case.get("team")
         ctx = {
@@ -271,12 +270,26 @@ def papers_for(
     log_ctx = {
         **common,
         "meeting": mctx,
-        "actions": fill_descriptions(store, action_log(actions, meeting)),
+        **action_log_sections(fill_descriptions(store, action_log(actions, meeting))),
     }
     for fmt in formats:
         files[f"agenda-{mid}.{fmt}"] = papers.render_agenda(agenda_ctx, fmt, store.root)
         files[f"action-log-{mid}.{fmt}"] = papers.render_action_log(log_ctx, fmt, store.root)
     return files
+
+
+def agenda_sections(standing: list[dict], items: list[dict], closing: list[str]) -> dict:
+    """The agenda as the papers lay it out, numbered once here for every format: the standing
+    items, the victims' cases, the perpetrator referrals (after the victims, led by police),
+    then the closing items, numbered on from the last case."""
+    numbered = [{**s, "number": n} for n, s in enumerate(standing, start=1)]
+    last = max([len(numbered), *(i["number"] for i in items)])
+    return {
+        "standing": numbered,
+        "victims": [i for i in items if i.get("kind") != "perpetrator"],
+        "perpetrators": [i for i in items if i.get("kind") == "perpetrator"],
+        "closing": [{"number": last + n, "title": t} for n, t in enumerate(closing, start=1)],
+    }
 
 
 def _at(on: date, hhmm: str) -> datetime:
@@ -393,6 +406,11 @@ def action_log(actions: list, meeting: dict) -> list[dict]:
     return sorted(rows, key=lambda r: (not r["overdue"], r["due"], records.number_of(r["id"])))
 
 
+def action_log_sections(rows: list[dict]) -> dict:
+    """The action log's rows and how many of them are overdue."""
+    return {"actions": rows, "overdue": sum(1 for r in rows if r["overdue"])}
+
+
 def fill_descriptions(store: Store, rows: list[dict]) -> list[dict]:
     for row in rows:
         row["description"] = store.read(row["id"])["description"]
@@ -432,12 +450,21 @@ def minutes_context(store: Store, meeting: dict) -> dict:
         "draft": minutes.get("status") != "approved",
         "approved_by": minutes.get("approved_by"),
         "approved_at": minutes.get("approved_at"),
-        "attendance": meeting.get("attendance") or [],
+        **attendance_sections(meeting.get("attendance") or []),
         "confidentiality": meeting.get("confidentiality") or [],
         "declarations": meeting.get("declarations") or [],
         "quorate": bool(meeting.get("quorate")),
         "quorum_note": meeting.get("quorum_note") or "",
         "discussions": discussions,
+    }
+
+
+def attendance_sections(attendance: list[dict]) -> dict:
+    """Who was there (members and deputies) and who sent apologies, for the minutes."""
+    return {
+        "attendance": attendance,
+        "present": [a for a in attendance if a.get("status") != "apologies"],
+        "apologies": [a for a in attendance if a.get("status") == "apologies"],
     }
 
 
