@@ -205,100 +205,119 @@ def _sectors(store: Store, meeting: dict) -> list[str]:
 def _case_step(
     store: Store, meeting_id: str, case_id: str, answers: Answers, now: datetime
 ) -> None:
-
+    """Ask about one case, then record the discussion, its actions and decision in one commit."""
     meeting = get_meeting(store, meeting_id)
-    profile = store.profile
-    tool = risk.load_tool(profile["risk_tool"], store.root)
-    case = store.read(case_id)
-    present = [a for a in meeting.get("attendance") or [] if a.get("status") != "apologies"]
+    tool = risk.load_tool(store.profile["risk_tool"], store.root)
+    context = _case_context(store.profile, tool, meeting, store.read(case_id))
+    discussion, actions = _discussion(case_id, answers.case(case_id, context), context, tool)
+    with store.transaction() as tx:
+        meeting = get_meeting(store, meeting_id)
+        case = store.read(case_id)
+        discussion["actions"] = [
+            tx.create("action", {**a, "case": case_id, "meeting": meeting_id, "status": "open"})
+            for a in actions
+        ]
+        tx.put(_case_after(tx, case, meeting, discussion, context, tool))
+        if context["quorate"]:
+            tx.create("decision", _decision_record(case, meeting, discussion, store.profile, now))
+        meeting.setdefault("discussions", []).append(discussion)
+        _done(tx, meeting, f"case {case_id}")
+
+
+def _case_context(profile: dict, tool: dict, meeting: dict, case: dict) -> dict:
+    """What the person answering is told about a case: its items, levels, who may speak."""
     excluded = [
         d["name"]
         for d in meeting.get("declarations") or []
-        if case_id in d.get("excluded_cases", [])
+        if case["id"] in d.get("excluded_cases", [])
     ]
-    context = {
+    present = [a for a in meeting.get("attendance") or [] if a.get("status") != "apologies"]
+    return {
         "items": list(profile["agenda"].get("case_items") or []),
         "levels": list(tool["levels"]),
         "current_risk": case.get("risk"),
         "quorate": bool(meeting.get("quorate")),
         "excluded": excluded,
         "present": [p["name"] for p in present if p["name"] not in excluded],
+        "agencies_present": sorted({p.get("agency") or p["name"] for p in present}),
     }
-    given = answers.case(case_id, context)
+
+
+def _discussion(case_id: str, given: dict, context: dict, tool: dict) -> tuple[dict, list[dict]]:
+    """The discussion of a case as answered (checked), and the actions it sets."""
     discussion = {
         "case": case_id,
         "items": {str(k): str(v) for k, v in (given.get("items") or {}).items()},
     }
-    if excluded:
-        discussion["excluded"] = excluded
-    actions = []
-    if context["quorate"]:
-        if given.get("risk"):
-            discussion["risk_agreed"] = risk.level_of(tool, given["risk"], "agreed risk level")
-        decision = given.get("decision") or "keep"
-        if decision not in DECISIONS:
-            raise InvalidInputError(
-                f"The decision for {case_id} must be one of: {', '.join(DECISIONS)}."
-            )
-        discussion["decision"] = decision
-        discussion["agreed_by"] = [str(n) for n in given.get("agreed_by") or []]
-        for number, action in enumerate(given.get("actions") or [], start=1):
-            actions.append(_check_action(action, case_id, number))
-    else:
+    if context["excluded"]:
+        discussion["excluded"] = context["excluded"]
+    if not context["quorate"]:
         discussion["note"] = "No decisions: the meeting was not quorate."
-    with store.transaction() as tx:
-        meeting = get_meeting(store, meeting_id)
-        case = store.read(case_id)
-        ids = [
-            tx.create("action", {**a, "case": case_id, "meeting": meeting_id, "status": "open"})
-            for a in actions
-        ]
-        discussion["actions"] = ids
-        on = meeting["date"]
-        case.setdefault("history", []).append(
-            {"date": on, "event": f"Discussed at panel {meeting_id}"}
+        return discussion, []
+    if given.get("risk"):
+        discussion["risk_agreed"] = risk.level_of(tool, given["risk"], "agreed risk level")
+    decision = given.get("decision") or "keep"
+    if decision not in DECISIONS:
+        raise InvalidInputError(
+            f"The decision for {case_id} must be one of: {', '.join(DECISIONS)}."
         )
-        if discussion.get("risk_agreed"):
-            stage(
-                tx,
-                case,
-                {
-                    "tool": tool["name"],
-                    "date": on,
-                    "assessor": "Panel (chair)",
-                    "agency": store.settings.name,
-                    "factors": [],
-                    "derived": discussion["risk_agreed"],
-                    "agreed": discussion["risk_agreed"],
-                    "source": f"panel {meeting_id}",
-                },
-            )
-        if discussion.get("decision") == "close":
-            case = closed_case(
-                case,
-                on,
-                f"Panel decision at {meeting_id}: risk reduced or removed",
-                sorted({p.get("agency") or p["name"] for p in present}),
-                f"Closed by panel decision at {meeting_id}",
-            )
-        tx.put(case)
-        if context["quorate"]:
-            decision_record = {
-                "case": case_id,
-                "meeting": meeting_id,
-                "decision": discussion["decision"],
-                "actions": ids,
-            }
-            if discussion.get("risk_agreed"):
-                decision_record["risk"] = discussion["risk_agreed"]
-            if case.get("team_manager"):
-                decision_record["team_manager"] = case["team_manager"]
-            due = deadline(now, (profile.get("decisions") or {}).get("confirmation_hours"))
-            if due:
-                decision_record["due"] = due
-            tx.create("decision", decision_record)
-        meeting.setdefault("discussions", []).append(discussion)
-        _done(tx, meeting, f"case {case_id}")
+    discussion["decision"] = decision
+    discussion["agreed_by"] = [str(n) for n in given.get("agreed_by") or []]
+    actions = [
+        _check_action(action, case_id, number)
+        for number, action in enumerate(given.get("actions") or [], start=1)
+    ]
+    return discussion, actions
+
+
+def _case_after(tx, case: dict, meeting: dict, discussion: dict, context: dict, tool: dict) -> dict:
+    """The case once discussed: its history, the panel's agreed risk, a close decision."""
+    on, meeting_id = meeting["date"], meeting["id"]
+    case.setdefault("history", []).append({"date": on, "event": f"Discussed at panel {meeting_id}"})
+    if discussion.get("risk_agreed"):
+        stage(
+            tx,
+            case,
+            {
+                "tool": tool["name"],
+                "date": on,
+                "assessor": "Panel (chair)",
+                "agency": tx.store.settings.name,
+                "factors": [],
+                "derived": discussion["risk_agreed"],
+                "agreed": discussion["risk_agreed"],
+                "source": f"panel {meeting_id}",
+            },
+        )
+    if discussion.get("decision") == "close":
+        case = closed_case(
+            case,
+            on,
+            f"Panel decision at {meeting_id}: risk reduced or removed",
+            context["agencies_present"],
+            f"Closed by panel decision at {meeting_id}",
+        )
+    return case
+
+
+def _decision_record(
+    case: dict, meeting: dict, discussion: dict, profile: dict, now: datetime
+) -> dict:
+    """The written decision for the case's team manager, with its deadline if the profile has one."""
+    record = {
+        "case": case["id"],
+        "meeting": meeting["id"],
+        "decision": discussion["decision"],
+        "actions": discussion["actions"],
+    }
+    if discussion.get("risk_agreed"):
+        record["risk"] = discussion["risk_agreed"]
+    if case.get("team_manager"):
+        record["team_manager"] = case["team_manager"]
+    due = deadline(now, (profile.get("decisions") or {}).get("confirmation_hours"))
+    if due:
+        record["due"] = due
+    return record
 
 
 def _check_action(action: dict, case_id: str, number: int) -> dict:
