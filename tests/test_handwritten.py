@@ -274,3 +274,14 @@ def test_a_profile_flag_that_is_not_a_flag_is_named(tmp_path):
         InvalidInputError, match="reviews.review_perpetrators must be true or false"
     ):
         profiles.load(str(tmp_path / "ours.yaml"))
+
+
+@pytest.mark.parametrize("name", ["cse-marac", "mace", "cse-panel", "mcse", "macse"])
+def test_profile_show_output_is_a_profile_file_that_means_the_same(cli, tmp_path, name):
+    """The README says to start a new area's profile from `profile show NAME > ours.yaml`."""
+    from panelctl.model import profiles
+
+    shown = cli("profile", "show", name)
+    assert shown.exit_code == 0, shown.output
+    (tmp_path / "ours.yaml").write_text(shown.stdout)
+    assert profiles.load(str(tmp_path / "ours.yaml")) == profiles.load(name)

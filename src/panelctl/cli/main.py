@@ -131,7 +131,7 @@ access_app = typer.Typer(
     rich_markup_mode=None, help="Who may read this store.", no_args_is_help=True
 )
 record_app = typer.Typer(
-    rich_markup_mode=None, help="List and show records of any type.", no_args_is_help=True
+    rich_markup_mode=None, help="List, show and edit records of any type.", no_args_is_help=True
 )
 app.add_typer(identity_app, name="identity")
 app.add_typer(access_app, name="access")
