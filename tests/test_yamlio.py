@@ -68,6 +68,7 @@ def test_hand_written_yaml_is_yaml_1_2():
         (f"a: !!python/object {CANARY}\n", "constructor for the tag"),
         (f"a: {CANARY}\n---\nb: c\n", "another document"),
         (f'a: "{CANARY}\\q"\n', "unknown escape character"),
+        (f"? [{CANARY}]\n: x\n", "a key must be plain text"),
     ],
 )
 def test_hand_written_errors_give_line_column_and_reason_only(document, reason):

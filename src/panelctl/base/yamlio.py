@@ -175,6 +175,7 @@ class _Refused(Exception):
 
 _ALIASES = "anchors and aliases (& and *) are not allowed in panelctl's files; write each value out"
 _REPEATED = "a key is given twice in the same mapping; give each key once"
+_COMPLEX_KEY = "a key must be plain text, not a list or a mapping"
 
 
 def _text(raw: bytes | str) -> str:
@@ -193,13 +194,17 @@ def _text(raw: bytes | str) -> str:
 def _hand_reader():
     from ruamel.yaml import YAML
     from ruamel.yaml.composer import Composer
-    from ruamel.yaml.events import AliasEvent
+    from ruamel.yaml.events import AliasEvent, CollectionStartEvent
+    from ruamel.yaml.nodes import MappingNode
 
     class NoAliasComposer(Composer):
         def compose_node(self, parent, index):
             event = self.parser.peek_event()
             if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
                 raise _Refused(event.start_mark, _ALIASES)
+            is_key = isinstance(parent, MappingNode) and index is None
+            if is_key and isinstance(event, CollectionStartEvent):
+                raise _Refused(event.start_mark, _COMPLEX_KEY)
             return super().compose_node(parent, index)
 
     reader = YAML(typ="safe", pure=True)
