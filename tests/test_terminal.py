@@ -100,7 +100,9 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
     from panelctl.meetings import core as meetings
     from panelctl.panel.directory import seed_agencies
 
-    store = create_store(tmp_path / "mcse", "mcse", "Plymouth MCSE", coordinator.unlock(), "Council")
+    store = create_store(
+        tmp_path / "mcse", "mcse", "Plymouth MCSE", coordinator.unlock(), "Council"
+    )
     seed_agencies(store)  # the quorum is worked out from the agencies' sectors
     for name in ("Aa Child", "Bb Child"):
         cases.nominate(store, {"child": {"name": name, "dob": "2011-01-01"}}, date(2026, 11, 2))
@@ -167,3 +169,81 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
         "Lou Council",
     ]
     assert [d["risk_agreed"] for d in meeting["discussions"]] == ["Medium", "Medium"]
+
+
+#: An editor a person drives on the terminal: it shows the problem panelctl put at the top
+#: of the file, asks for a status and a team, and writes them into the record.
+TERMINAL_EDITOR = """\
+import sys
+from pathlib import Path
+
+path = Path(sys.argv[-1])  # the file comes last, after the command's own arguments
+with open(sys.argv[1], "a") as log:
+    log.write(str(path) + "\\n")
+lines = path.read_text().splitlines()
+if lines[0].startswith("# panelctl"):
+    print("PROBLEM:", lines[0])
+status = input("status? ")
+team = input("team? ")
+lines = [f"status: {status}" if x.startswith("status:") else x for x in lines if not x.startswith("team:")]
+path.write_text("\\n".join(lines) + f"\\nteam: {team}\\n")
+"""
+
+
+def spawn_editing(store, coordinator, tmp_path, record_id="C-0001"):
+    from datetime import date
+
+    from panelctl.casework import cases
+
+    nomination = {"child": {"name": CANARY, "dob": "2011-03-14"}, "assessment": {"level": "High"}}
+    cases.nominate(store, nomination, date(2026, 11, 2))
+    script = tmp_path / "term-editor.py"
+    script.write_text(TERMINAL_EDITOR)
+    log = tmp_path / "paths.log"
+    command = f"{sys.executable} {script} {log}"
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "panelctl", "--store", str(store.root), "--identity", str(coordinator.path)]
+        + ["record", "edit", record_id],
+        env={**os.environ, "VISUAL": command},
+        encoding="utf-8",
+        timeout=20,
+    )
+    return child, log
+
+
+def test_record_edit_on_a_terminal_reopens_on_a_problem_then_saves(store, coordinator, tmp_path):
+    child, log = spawn_editing(store, coordinator, tmp_path)
+    child.expect("status\\? ")
+    child.sendline("maybe")
+    child.expect("team\\? ")
+    child.sendline("Hub")
+    child.expect(
+        "PROBLEM: # panelctl could not save this: case C-0001: field status must be one of"
+    )
+    child.expect("status\\? ")
+    child.sendline("open")
+    child.expect("team\\? ")
+    child.sendline("Hub")
+    child.expect("Saved C-0001")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert store.read("C-0001")["team"] == "Hub"
+    paths = set(log.read_text().split())
+    assert len(paths) == 1 and not os.path.exists(os.path.dirname(paths.pop()))
+
+
+def test_ctrl_c_in_the_editor_saves_nothing_and_removes_the_plaintext(store, coordinator, tmp_path):
+    from conftest import git
+
+    child, log = spawn_editing(store, coordinator, tmp_path)
+    head = git(store.root, "rev-parse", "HEAD")
+    child.expect("status\\? ")
+    child.sendcontrol("c")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130 and "interrupted" in child.before
+    assert git(store.root, "rev-parse", "HEAD") == head
+    (path,) = log.read_text().split()
+    assert not os.path.exists(os.path.dirname(path))

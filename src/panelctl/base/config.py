@@ -7,6 +7,7 @@
 | PANELCTL_PASSPHRASE_FILE | path of a file holding the identity's passphrase | prompt on a terminal |
 | PANELCTL_CONFIG_DIR | where `identity new` keeps identities | $XDG_CONFIG_HOME/panelctl |
 | PANELCTL_LOCK_TIMEOUT | seconds a write waits for another process's write | 120 |
+| VISUAL, then EDITOR | the editor `record edit` opens (a command line, run by the shell) | vi |
 """
 
 from __future__ import annotations
@@ -43,6 +44,15 @@ def identity_path(explicit: str | os.PathLike | None = None) -> Path:
         return Path(explicit)
     from_env = os.environ.get(ENV_IDENTITY)
     return Path(from_env) if from_env else default_identity_path()
+
+
+def editor() -> str:
+    """The editor command for editing a record by hand: $VISUAL, else $EDITOR, else vi."""
+    for name in ("VISUAL", "EDITOR"):
+        command = os.environ.get(name, "").strip()
+        if command:
+            return command
+    return "vi"
 
 
 def lock_timeout() -> float:

@@ -3,9 +3,11 @@ episodes and flags. Queries read the encrypted index; changes are one commit eac
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from panelctl.base import yamlio
 from panelctl.base.dates import parse_date, parse_datetime, show_date
 from panelctl.base.errors import InvalidInputError, NotAllowedError
 from panelctl.base.names import fold, name_key, similar
@@ -61,14 +63,18 @@ def clean_nomination(raw: dict) -> dict:
     unknown = set(raw) - set(CASE_FIELDS) - {"child", "assessment"}
     if unknown:
         raise InvalidInputError(
-            f"Unknown nomination fields: {', '.join(sorted(map(str, unknown)))}."
+            f"Unknown nomination fields: {_keys(unknown)}; a nomination "
+            f"has child, assessment, {', '.join(CASE_FIELDS)}."
         )
     child = raw.get("child") or {}
     if not isinstance(child, dict):
         raise InvalidInputError("The nomination's child must be a mapping (name, dob, ...).")
     unknown = set(child) - set(CHILD_FIELDS)
     if unknown:
-        raise InvalidInputError(f"Unknown child fields: {', '.join(sorted(map(str, unknown)))}.")
+        raise InvalidInputError(
+            f"Unknown child fields: {_keys(unknown)}; "
+            f"the child has {', '.join(CHILD_FIELDS)}."
+        )
     nomination = {k: v for k, v in raw.items() if v not in (None, "", [])}
     nomination["child"] = {k: v for k, v in child.items() if v not in (None, "")}
     if not nomination["child"].get("name"):
@@ -82,13 +88,28 @@ def clean_nomination(raw: dict) -> dict:
             raise InvalidInputError(f"Nomination field {name} must be a list of text.")
     for dotted in BOOL_FIELDS:
         value = entry.lookup(nomination, dotted)
-        if value is not None and not isinstance(value, bool):
+        if value is None:
+            continue
+        if yamlio.flag(value) is None:
             raise InvalidInputError(f"Nomination field {dotted} must be yes or no (true/false).")
+        *parents, last = dotted.split(".")
+        holder = nomination["child"] if parents else nomination
+        holder[last] = yamlio.flag(value)
     if "known_to" in nomination:
         nomination["known_to"] = [entry.sector_name(s) for s in nomination["known_to"]]
     if "assessment" in nomination:
         nomination["assessment"] = _clean_assessment(nomination["assessment"])
     return nomination
+
+
+def _keys(unknown: set) -> str:
+    """Unknown keys from a file, shown only when they look like field names (a key that is
+    a child's name by mistake is not repeated)."""
+    shown = {
+        str(k) if re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", str(k)) else "(a key that is not a field)"
+        for k in unknown
+    }
+    return ", ".join(sorted(shown))
 
 
 def _clean_assessment(raw) -> dict:
@@ -100,7 +121,7 @@ def _clean_assessment(raw) -> dict:
     unknown = set(raw) - allowed
     if unknown:
         raise InvalidInputError(
-            f"Unknown assessment fields: {', '.join(sorted(map(str, unknown)))}."
+            f"Unknown assessment fields: {_keys(unknown)}."
         )
     cleaned = dict(raw)
     if "date" in cleaned:

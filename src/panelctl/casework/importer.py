@@ -138,14 +138,7 @@ class Outcome:
 def read_mapping(path: Path | None) -> dict:
     if path is None:
         return {"columns": {}, "values": {}}
-    try:
-        data = yamlio.load(path.read_bytes()) or {}
-    except OSError:
-        raise InvalidInputError(f"Cannot read the mapping file {path}.") from None
-    except yamlio.YamlProblem as problem:
-        raise InvalidInputError(
-            f"Mapping file {path} is not valid YAML ({problem.where})."
-        ) from None
+    data = yamlio.read_hand_written(path, "mapping file") or {}
     if not isinstance(data, dict) or set(data) - {"columns", "values", "sheet"}:
         raise InvalidInputError(f"Mapping file {path} may only have columns, values and sheet.")
     columns = data.get("columns") or {}
@@ -155,9 +148,15 @@ def read_mapping(path: Path | None) -> dict:
             f"Mapping file {path} maps unknown columns: {', '.join(sorted(map(str, unknown)))}; "
             f"panelctl's columns are: {', '.join(COLUMNS)}."
         )
+    values = data.get("values") or {}
+    if not isinstance(values, dict) or not all(isinstance(t, dict) for t in values.values()):
+        raise InvalidInputError(
+            f"Mapping file {path}: values must map a column to a table of {{their value: ours}}."
+        )
     return {
         "columns": {k: str(v) for k, v in columns.items()},
-        "values": data.get("values") or {},
+        # keys as text: a cell is compared as text, and `1: High` must match the cell 1
+        "values": {k: {str(theirs): ours for theirs, ours in t.items()} for k, t in values.items()},
         "sheet": data.get("sheet"),
     }
 
@@ -233,12 +232,7 @@ def _read_xlsx(path: Path, sheet: str | None):
 
 
 def _read_yaml(path: Path):
-    try:
-        data = yamlio.load(path.read_bytes())
-    except yamlio.YamlProblem as problem:
-        raise InvalidInputError(
-            f"{path.name} is not valid YAML or JSON ({problem.where})."
-        ) from None
+    data = yamlio.read_hand_written(path, "import file")  # a .json file as JSON
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise InvalidInputError(f"{path.name} must be a list of rows, each a mapping of columns.")
     header = sorted({str(k) for r in data for k in r})

@@ -75,16 +75,7 @@ def nominate(
     store = open_store()
     raw: dict = {}
     if from_file is not None:
-        try:
-            text = from_file.read_bytes()
-        except OSError:
-            raise InvalidInputError(f"Cannot read the nomination file {from_file}.") from None
-        try:
-            raw = yamlio.load(text) or {}  # YAML is a superset of JSON
-        except yamlio.YamlProblem as problem:
-            raise InvalidInputError(
-                f"{from_file} is not valid YAML or JSON ({problem.where})."
-            ) from None
+        raw = yamlio.read_hand_written(from_file, "nomination file") or {}
         if not isinstance(raw, dict):
             raise InvalidInputError(f"{from_file} must hold a mapping of nomination fields.")
     child = dict(raw.get("child") or {})

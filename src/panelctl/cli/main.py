@@ -151,7 +151,7 @@ access_app = typer.Typer(
     rich_markup_mode=None, help="Who may read this store.", no_args_is_help=True
 )
 record_app = typer.Typer(
-    rich_markup_mode=None, help="List and show records of any type.", no_args_is_help=True
+    rich_markup_mode=None, help="List, show and edit records of any type.", no_args_is_help=True
 )
 app.add_typer(identity_app, name="identity")
 app.add_typer(access_app, name="access")
@@ -507,6 +507,31 @@ def record_show(record_id: Annotated[str, typer.Argument(metavar="ID")]) -> None
     plaintext = store.read_plaintext(record_id)
     records.parse(records.type_of_id(record_id), plaintext, record_id)  # shown only when valid
     sys.stdout.write(plaintext.decode("utf-8"))
+
+
+@record_app.command("edit")
+def record_edit(record_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Change one record in your editor ($VISUAL, else $EDITOR, else vi) and save it in one
+    commit. The decrypted text is only in a private temporary file, removed afterwards.
+
+    The record is checked when you save; on a terminal a problem re-opens the editor with
+    the problem at the top, without one it ends the edit. Saving it unchanged, or emptying
+    the file, saves nothing.
+
+    Example: EDITOR=nano panelctl record edit C-0001
+    """
+    from panelctl.base import config
+    from panelctl.store.edit import edit_record, run_editor
+
+    store = open_store()
+    editor = run_editor(config.editor())
+    edited = edit_record(store, record_id, editor, interactive=sys.stdin.isatty())
+    if edited.saved:
+        say(f"Saved {record_id} (one commit).")
+    elif edited.outcome == "emptied":
+        say(f"The file was emptied: {record_id} is as it was; nothing was saved.")
+    else:
+        say(f"No change to {record_id}; nothing was saved.")
 
 
 # --- demo --------------------------------------------------------------------------------

@@ -196,18 +196,12 @@ def meeting_run(
     Example: panelctl meeting run M-0003
     """
     from panelctl.base import yamlio
-    from panelctl.base.errors import InvalidInputError, NoTerminalError
+    from panelctl.base.errors import NoTerminalError
     from panelctl.meetings import run as meetingrun
 
     store = open_store()
     if script is not None:
-        try:
-            data = yamlio.load(script.read_bytes())
-        except OSError:
-            raise InvalidInputError(f"Cannot read the script {script}.") from None
-        except yamlio.YamlProblem as problem:
-            raise InvalidInputError(f"{script} is not valid YAML ({problem.where}).") from None
-        answers = meetingrun.ScriptAnswers(data)
+        answers = meetingrun.ScriptAnswers(yamlio.read_hand_written(script, "meeting script"))
     elif sys.stdin.isatty():
         from panelctl.cli.meetingprompts import PromptAnswers
 

@@ -67,8 +67,9 @@ def load_tool(name: str, store_root: str | Path | None = None) -> dict:
         )
     if store_root is not None:
         own = Path(store_root) / STORE_FOLDER / f"{name}.yaml"
-        if own.is_file():
-            return parse_tool(own.read_bytes(), name, str(own))
+        if own.is_file():  # written by hand: YAML 1.2, like every file a person writes
+            tool = yamlio.read_hand_written(own, "risk tool file")
+            return check_tool(tool, name, str(own))
     packaged = _packaged() / f"{name}.yaml"
     if packaged.is_file():
         return parse_tool(packaged.read_bytes(), name, f"panelctl/risktools/{name}.yaml")
@@ -86,6 +87,11 @@ def parse_tool(raw: bytes | str, name: str, where: str) -> dict:
         raise InvalidInputError(
             f"Risk tool file {where} is not valid YAML ({problem.where})."
         ) from None
+    return check_tool(tool, name, where)
+
+
+def check_tool(tool: object, name: str, where: str) -> dict:
+    """Check a tool definition already read; ``where`` names the file in any error."""
     _Checker(where).tool(tool, name)
     return {**tool, "sections": tool.get("sections") or [], "source": where}
 
