@@ -160,3 +160,31 @@ def store_type(name):
     from panelctl.model.records import record_type
 
     return record_type(name)
+
+
+def test_an_unchanged_record_written_with_anchors_is_left_alone(store):
+    """Older panelctl wrote a date used twice as a YAML anchor; saving such a record
+    unchanged must still leave the file byte-identical and make no commit."""
+    import yaml
+
+    from panelctl.crypto import envelope
+
+    day = date(2026, 3, 14)
+    case_id = store.create(
+        "case", {**CASE, "nominated": day, "history": [{"date": day, "event": "Nominated"}]}
+    )
+    record = store.read(case_id)
+    path = store.path_of(case_id)
+    record["history"][0]["date"] = record["nominated"]  # the same object twice: an anchor
+    anchored = yaml.safe_dump(record, sort_keys=False).encode()
+    assert b"&id" in anchored
+    keyring = store.keyring
+    (store.root / path).write_bytes(
+        envelope.encrypt(keyring.key, keyring.epoch, store.store_id, path, anchored)
+    )
+    git(store.root, "commit", "-qam", "older file")
+    head = git(store.root, "rev-parse", "HEAD")
+    before = (store.root / path).read_bytes()
+    assert store.update(store.read(case_id)) is False
+    assert git(store.root, "rev-parse", "HEAD") == head
+    assert (store.root / path).read_bytes() == before

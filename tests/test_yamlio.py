@@ -195,3 +195,12 @@ def test_a_value_used_twice_is_written_out_twice_not_as_an_alias():
     text = yamlio.dump_for_editing(data)
     assert "&" not in text and "*" not in text
     assert yamlio.load_hand_written(text) == data
+
+
+def test_records_are_written_without_anchors():
+    from datetime import date
+
+    day = date(2026, 3, 14)
+    text = yamlio.dump({"nominated": day, "history": [{"date": day, "event": "Nominated"}]})
+    assert b"&" not in text and b"*" not in text
+    assert yamlio.load(text) == {"nominated": day, "history": [{"date": day, "event": "Nominated"}]}

@@ -35,7 +35,14 @@ from panelctl.base.errors import InvalidInputError
 MAX_HAND_WRITTEN = 10 * 1024 * 1024
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    """Records are written without anchors and aliases: a value used twice (the same date
+    as nomination day and first history entry) is written twice, as a person would."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
 
 
 class YamlProblem(Exception):

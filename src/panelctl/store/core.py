@@ -381,7 +381,8 @@ class Transaction:
         plaintext = yamlio.dump(record)
         target = self.store.root / path
         if path not in self.staged and target.exists():
-            if self.store.decrypt(path, target.read_bytes()) == plaintext:
+            before = self.store.decrypt(path, target.read_bytes())
+            if before == plaintext or yamlio.load(before) == record:
                 return  # unchanged: leave the file byte-identical, make no commit
         keyring = self.store.keyring
         self.staged[path] = envelope.encrypt(
