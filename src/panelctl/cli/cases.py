@@ -68,18 +68,10 @@ def nominate(
 
     Example: panelctl nominate --name "Kasey Brightwater" --dob 14/03/2011 --referring-agency Police --risk-level Medium
     """
-    from panelctl.base import yamlio
-    from panelctl.base.errors import InvalidInputError
     from panelctl.casework import cases
 
     store = open_store()
-    raw: dict = {}
-    if from_file is not None:
-        raw = yamlio.read_hand_written(from_file, "nomination file") or {}
-        if not isinstance(raw, dict):
-            raise InvalidInputError(f"{from_file} must hold a mapping of nomination fields.")
-    child = dict(raw.get("child") or {})
-    given_child = {
+    child = {
         "name": name,
         "dob": dob,
         "gender": gender,
@@ -89,8 +81,7 @@ def nominate(
         "looked_after": looked_after,
         "out_of_area": out_of_area,
     }
-    child.update({k: v for k, v in given_child.items() if v is not None})
-    given = {
+    case = {
         "lead_professional": lead_professional,
         "team": team,
         "team_manager": team_manager,
@@ -105,34 +96,50 @@ def nominate(
         "child_views": child_views,
         "carer_views": carer_views,
     }
-    raw.update({k: v for k, v in given.items() if v})
-    raw.update({k: v for k, v in given.items() if isinstance(v, bool)})
-    if risk_level or factor:
-        assessment = dict(raw.get("assessment") or {})
-        assessment.update(
-            {
-                k: v
-                for k, v in {
-                    "level": risk_level,
-                    "tool": risk_tool,
-                    "date": assessed,
-                    "factors": factor,
-                }.items()
-                if v
-            }
-        )
-        raw["assessment"] = assessment
+    assessment = {"level": risk_level, "tool": risk_tool, "date": assessed, "factors": factor}
+    raw = _given(_read_nomination(from_file), child, case, assessment)
     if from_file is None and sys.stdin.isatty():
-        _ask_missing(child, raw, store.profile)
-    raw["child"] = child
+        _ask_missing(raw, store.profile)
     result = cases.nominate(store, raw, as_of_day(as_of, "--date"))
     for warning in result.warnings:
         say(f"Warning: {warning}")
     typer.echo(result.case_id)
 
 
-def _ask_missing(child: dict, raw: dict, profile: dict) -> None:
+def _read_nomination(path: Path | None) -> dict:
+    from panelctl.base import yamlio
+    from panelctl.base.errors import InvalidInputError
+
+    if path is None:
+        return {}
+    raw = yamlio.read_hand_written(path, "nomination file") or {}
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"{path} must hold a mapping of nomination fields.")
+    return raw
+
+
+def _given(raw: dict, child: dict, case: dict, assessment: dict) -> dict:
+    """The nomination file's fields, with those given as options on top (a flag given as
+    --no-... is kept: False is an answer)."""
+    def merged(key: str, given: dict) -> object:
+        inside = raw.get(key) or {}
+        if not isinstance(inside, dict):
+            return inside  # the library names the field that is not a mapping
+        return {**inside, **given}
+
+    nomination = dict(raw)
+    nomination["child"] = merged("child", {k: v for k, v in child.items() if v is not None})
+    nomination.update({k: v for k, v in case.items() if v or isinstance(v, bool)})
+    if assessment["level"] or assessment["factors"]:
+        nomination["assessment"] = merged(
+            "assessment", {k: v for k, v in assessment.items() if v}
+        )
+    return nomination
+
+
+def _ask_missing(raw: dict, profile: dict) -> None:
     """On a terminal, ask for the details a nomination needs and has not been given."""
+    child = raw["child"]
     if not child.get("name"):
         child["name"] = typer.prompt("Child's name")
     if not child.get("dob"):
