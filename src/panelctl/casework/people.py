@@ -17,8 +17,8 @@ from panelctl.base.errors import InvalidInputError, NotFoundError
 from panelctl.model import records
 from panelctl.store.core import Store
 
-PERSON_KINDS = records.PERSON.fields["kind"].choices
-LOCATION_KINDS = records.LOCATION.fields["kind"].choices
+PERSON_KINDS = records.PERSON_KINDS
+LOCATION_KINDS = records.LOCATION_KINDS
 LINKABLE = {"case": "C", "person": "P", "location": "L"}
 
 
