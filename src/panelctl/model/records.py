@@ -357,7 +357,9 @@ def explain(struct: type, message: str) -> str:
     names, leaf, parent = _walk(msgspec.inspect.type_info(struct), path[1:])
     where = "".join(names).lstrip(".")
     if parsed["key"]:
-        return f"every key of field {where or 'the record'} must be text"
+        return (
+            f"every key of field {where} must be text" if where else "every field name must be text"
+        )
     if what.startswith("Object missing required field"):
         name = _quoted(what)
         return f"field {where + '.' if where else ''}{name} is required"
@@ -439,11 +441,11 @@ def expected(info) -> str:
     if extra.get("kind") == "time":
         return "a time (HH:MM)"
     if extra.get("kind") == "ref":
-        return f"a {extra['ref']} id"
+        return f"{'an' if extra['ref'][0] in 'aeiou' else 'a'} {extra['ref']} id"
     info = _unwrap(info)
     inspect = msgspec.inspect
     if isinstance(info, inspect.LiteralType):
-        return f"one of: {', '.join(map(str, info.values))}"
+        return f"one of: {', '.join(_in_order(info.values))}"
     if isinstance(info, inspect.ListType | inspect.TupleType | inspect.VarTupleType):
         return "a list"
     return {
@@ -462,8 +464,17 @@ def _choices(fields, name: str) -> tuple[str, ...]:
         if f.name == name:
             info = _unwrap(f.type)
             if isinstance(info, msgspec.inspect.LiteralType):
-                return tuple(info.values)
+                return _in_order(info.values)
     return ()
+
+
+def _in_order(values) -> tuple[str, ...]:
+    """Choices in the order the types declare them (msgspec sorts them)."""
+    wanted = set(values)
+    for choices in types.CHOICES:
+        if set(choices) == wanted:
+            return choices
+    return tuple(map(str, values))
 
 
 @functools.cache

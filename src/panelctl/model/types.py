@@ -44,6 +44,26 @@ LOCATION_KINDS = ("address", "area", "school", "venue", "hotspot", "safe space",
 CASE_KINDS = ("victim", "perpetrator")
 ATTENDANCE = ("present", "apologies", "deputy")
 DECISIONS = ("keep", "step down", "close")
+CASE_STATUSES = ("open", "closed")
+MEETING_STATUSES = ("planned", "in progress", "held", "cancelled")
+MINUTES_STATUSES = ("draft", "approved")
+ACTION_STATUSES = ("open", "done", "cancelled")
+REMINDER_KINDS = ("actions", "reviews", "digest")
+#: every list of choices, in the order messages and the format reference give them
+CHOICES = (
+    SECTORS,
+    MEMBER_ROLES,
+    PERSON_KINDS,
+    LOCATION_KINDS,
+    CASE_KINDS,
+    ATTENDANCE,
+    DECISIONS,
+    CASE_STATUSES,
+    MEETING_STATUSES,
+    MINUTES_STATUSES,
+    ACTION_STATUSES,
+    REMINDER_KINDS,
+)
 
 #: ``kind`` in a type's ``Meta.extra`` names a text type with its own wording (a time, an id).
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -115,7 +135,7 @@ class Flag(StrictPart, kw_only=True):
 class Case(Record, kw_only=True):
     """A child nominated to the panel."""
 
-    status: Annotated[Literal["open", "closed"], Meta(description="Open or closed")]
+    status: Annotated[Literal[CASE_STATUSES], Meta(description="Open or closed")]
     child: Annotated[Child, Meta(description="The child")]
     nominated: Annotated[dt.date | None, Meta(description="When the child was nominated")] = None
     repeat_of: Annotated[
@@ -227,7 +247,7 @@ class Discussion(Part, kw_only=True):
 
 
 class Minutes(Part, kw_only=True):
-    status: Annotated[Literal["draft", "approved"], Meta(description="Draft or approved")]
+    status: Annotated[Literal[MINUTES_STATUSES], Meta(description="Draft or approved")]
     approved_by: Annotated[str | None, Meta(description="The chair who approved them")] = None
     approved_at: Annotated[Stamp | None, Meta(description="When they were approved")] = None
 
@@ -239,7 +259,7 @@ class Meeting(Record, kw_only=True):
     time: Annotated[Time | None, Meta(description="When it starts (HH:MM, UK time)")] = None
     venue: Annotated[str | None, Meta(description="Where it is held")] = None
     status: Annotated[
-        Literal["planned", "in progress", "held", "cancelled"] | None,
+        Literal[MEETING_STATUSES] | None,
         Meta(description="Where the meeting is in its life"),
     ] = None
     cases: Annotated[list[CaseId] | None, Meta(description="The cases on the agenda")] = None
@@ -284,9 +304,7 @@ class Action(Record, kw_only=True):
     agency: Annotated[str | None, Meta(description="The agency responsible")] = None
     owner: Annotated[str | None, Meta(description="The person responsible")] = None
     due: Annotated[dt.date, Meta(description="When it is due")]
-    status: Annotated[
-        Literal["open", "done", "cancelled"], Meta(description="Open, done or cancelled")
-    ]
+    status: Annotated[Literal[ACTION_STATUSES], Meta(description="Open, done or cancelled")]
     completed: Annotated[dt.date | None, Meta(description="When it was done")] = None
     owner_email: Annotated[str | None, Meta(description="Where reminders go")] = None
     history: Annotated[
@@ -335,9 +353,7 @@ class Reminder(Record, kw_only=True):
 
     day: Annotated[dt.date, Meta(description="The day the reminder was for")]
     recipient: Annotated[str, Meta(description="Where it was sent")]
-    kind: Annotated[
-        Literal["actions", "reviews", "digest"], Meta(description="What it reminded of")
-    ]
+    kind: Annotated[Literal[REMINDER_KINDS], Meta(description="What it reminded of")]
     items: Annotated[list[str] | None, Meta(description="The ids it listed")] = None
     subject: Annotated[str, Meta(description="Its subject line")]
     sent: Annotated[Stamp, Meta(description="When it was sent")]
