@@ -269,6 +269,7 @@ BAD = [
     ("meeting", "agenda.0.kind", CANARY, "field agenda[1].kind must be one of: victim, perpetrator"),
     ("meeting", "time", CANARY, "field time must be a time (HH:MM)"),
     ("meeting", "cases.1", CANARY, "field cases[2] must be a case id"),
+    ("meeting", "cases.0", None, "field cases[1] must be a case id"),
     ("meeting", "date", "2026-10-14", "field date must be a date (YYYY-MM-DD)"),
     ("meeting", "quorate", CANARY, "field quorate must be true or false"),
     # other records
@@ -309,6 +310,13 @@ def test_bad_records_are_refused_by_type_id_and_field_path_never_quoting_a_value
     assert CANARY not in text and "Quillonia" not in text
     # nothing that quotes the value rides along as the error's cause or context
     assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+def test_a_msgspec_wording_not_known_here_is_not_passed_on():
+    said = records.explain(types.Meeting, f"Invalid value '{CANARY}' - at `$.venue`")
+    assert CANARY not in said and "Quillonia" not in said
+    said = records.explain(types.Meeting, f"Something new: '{CANARY}'\nat two lines")
+    assert said == "a field does not have the type it must have"
 
 
 def test_an_unknown_key_in_a_nested_part_that_allows_them_is_kept_unchecked():

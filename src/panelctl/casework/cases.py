@@ -216,7 +216,9 @@ def known_child_warnings(store: Store, child: dict, today: date) -> tuple[list[s
             warnings.append(
                 f"{case_id} is an open case with the same date of birth and a similar name."
             )
-        elif fields.get("closed") and fields["closed"] >= today - timedelta(days=REPEAT_WINDOW_DAYS):
+        elif fields.get("closed") and fields["closed"] >= today - timedelta(
+            days=REPEAT_WINDOW_DAYS
+        ):
             warnings.append(
                 f"{case_id} (same date of birth, similar name) was closed on {show_date(fields['closed'])}: "
                 "this is a repeat nomination."

@@ -198,7 +198,7 @@ def links_of(store: Store, record_id: str) -> list[dict]:
                 "police_only": bool(f.get("police_only")),
             }
         )
-    return sorted(found, key=lambda r: (r["date"] or "", records.number_of(r["id"])))
+    return sorted(found, key=lambda r: (r["date"] or date.min, records.number_of(r["id"])))
 
 
 def add_link(

@@ -187,4 +187,3 @@ def _bare(case_id: str, fields: dict) -> dict:
         "lead_professional": fields.get("lead_professional"),
         "lead_agency": fields.get("lead_agency"),
     }
-

@@ -354,21 +354,23 @@ def explain(struct: type, message: str) -> str:
     sometimes quotes it)."""
     parsed = _MESSAGE.fullmatch(message)
     what, path = parsed["what"], parsed["path"] or "$"
-    names, leaf, parent = _walk(msgspec.inspect.type_info(struct), path[1:])
+    names, leaf = _walk(msgspec.inspect.type_info(struct), path[1:])
     where = "".join(names).lstrip(".")
     if parsed["key"]:
         return (
             f"every key of field {where} must be text" if where else "every field name must be text"
         )
     if what.startswith("Object missing required field"):
-        name = _quoted(what)
+        name = _safe_key(_quoted(what))
         return f"field {where + '.' if where else ''}{name} is required"
     if what.startswith("Object contains unknown field"):
         name = _safe_key(_quoted(what))
         return f"unknown field {where + '.' if where else ''}{name}; check its spelling"
-    if what.endswith("got `null`") and not _nullable(leaf):
+    if not names:  # a wording not known here: say nothing that could quote a value
+        return "a field does not have the type it must have"
+    if what.endswith("got `null`") and names[-1].startswith("."):
         return f"field {where} is required"
-    if names and names[-1] == "[…]":
+    if names[-1] == "[…]":
         return f"every value of field {''.join(names[:-1]).lstrip('.')} must be {expected(leaf)}"
     return f"field {where} must be {expected(leaf)}"
 
@@ -379,11 +381,10 @@ def _quoted(text: str) -> str:
 
 
 def _walk(info, path: str):
-    """The display names of ``path``'s steps, the type at its end and the one before."""
+    """The display names of ``path``'s steps, and the type at its end."""
     names: list[str] = []
-    parent = None
     for match in _STEP.finditer(path):
-        parent, info = info, _unwrap(info)
+        info = _unwrap(info)
         if match.group(1) is not None:
             fields = {f.encode_name: f for f in getattr(info, "fields", ())}
             names.append(f".{match.group(1)}")
@@ -394,7 +395,7 @@ def _walk(info, path: str):
         else:
             names.append("[…]")
             info = getattr(info, "value_type", None)
-    return names, info, parent
+    return names, info
 
 
 def _unwrap(info):
@@ -409,14 +410,6 @@ def _unwrap(info):
             info = rest[0]
         else:
             return info
-
-
-def _nullable(info) -> bool:
-    while isinstance(info, msgspec.inspect.Metadata):
-        info = info.type
-    return isinstance(info, msgspec.inspect.UnionType) and any(
-        isinstance(t, msgspec.inspect.NoneType) for t in info.types
-    )
 
 
 def _extra(info) -> dict:

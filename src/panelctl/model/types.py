@@ -339,7 +339,7 @@ class Decision(Record, kw_only=True):
     meeting: Annotated[MeetingId, Meta(description="The meeting that decided")]
     decision: Annotated[Literal[DECISIONS], Meta(description="What the panel decided")]
     risk: Annotated[str | None, Meta(description="The risk level agreed")] = None
-    actions: Annotated[list[str] | None, Meta(description="The actions set")] = None
+    actions: Annotated[list[ActionId] | None, Meta(description="The actions set")] = None
     team_manager: Annotated[str | None, Meta(description="The team manager who must confirm")] = (
         None
     )
