@@ -342,6 +342,37 @@ def test_choices_come_from_the_types_in_their_order():
     assert records.CASE.choices("concern") == ()
 
 
+# --- a wrong answer on disk, end to end ----------------------------------------------------
+
+
+def test_a_meeting_answer_of_the_wrong_type_on_disk_is_named_by_id_and_path(sample, cli):
+    """A meeting record whose discussion holds a list where the agreed risk level belongs
+    (and the child's name in it): verify and record show name the meeting and the field."""
+    from panelctl.base.errors import ExitCode
+    from panelctl.crypto import envelope
+    from panelctl.crypto.identity import read_identity_file
+
+    store = Store(sample.store, read_identity_file(sample.identity).unlock(lambda: None))
+    meeting = store.read("M-0001")
+    meeting["discussions"][1]["risk_agreed"] = [CANARY]
+    plaintext = yamlio.dump(meeting)
+    keyring = store.keyring
+    path = store.path_of("M-0001")
+    blob = envelope.encrypt(keyring.key, keyring.epoch, store.store_id, path, plaintext)
+    (store.root / path).write_bytes(blob)
+    said = "meeting M-0001: field discussions[2].risk_agreed must be text."
+
+    verified = cli("verify", store=sample.store, identity=sample.identity)
+    assert verified.exit_code == ExitCode.PROBLEMS_FOUND
+    assert said in verified.stdout
+    shown = cli("record", "show", "M-0001", store=sample.store, identity=sample.identity)
+    assert shown.exit_code == ExitCode.INVALID_RECORD
+    assert said in shown.stderr
+    for output in (verified.output, shown.output):
+        assert CANARY not in output and "Quillonia" not in output
+        assert "Traceback" not in output
+
+
 # --- the sample store ----------------------------------------------------------------------
 
 
