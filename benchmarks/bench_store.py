@@ -367,7 +367,7 @@ def bench_load(store: Store, runs: int) -> dict:
     return out
 
 
-def overdue_query(root: Path, identity_path: Path, today: str) -> tuple[int, dict]:
+def overdue_query(root: Path, identity_path: Path, today: date) -> tuple[int, dict]:
     """What a fresh `panelctl actions overdue` process would do after start-up."""
     parts = {}
     t0 = time.perf_counter()
@@ -382,7 +382,7 @@ def overdue_query(root: Path, identity_path: Path, today: str) -> tuple[int, dic
     overdue = [
         (rid, fields)
         for rid, fields in rows
-        if fields.get("status") == "open" and (fields.get("due") or "9999") < today
+        if fields.get("status") == "open" and (fields.get("due") or date.max) < today
     ]
     overdue.sort(key=lambda row: (row[1]["due"], records.number_of(row[0])))
     t4 = time.perf_counter()
@@ -407,7 +407,7 @@ def bench_index(root: Path, identity_path: Path) -> dict:
     out = {"index_cold_build": measure(cold, before=lambda: drop_index(root))}
     out["index_cold_build"]["entries"] = out["index_cold_build"].pop("result")
 
-    today = date.today().isoformat()
+    today = date.today()
     runs, parts, found = [], defaultdict(list), None
     overdue_query(root, identity_path, today)  # warm
     for _ in range(7):
@@ -419,7 +419,7 @@ def bench_index(root: Path, identity_path: Path) -> dict:
         "median": statistics.median(runs),
         "runs": runs,
         "overdue": found,
-        "today": today,
+        "today": today.isoformat(),
         "parts_median": {key: statistics.median(values) for key, values in parts.items()},
     }
 

@@ -411,12 +411,12 @@ def test_cron_runs_it_without_a_terminal_or_a_passphrase(panel, make_person, smt
 
 def test_due_actions_counts_the_last_soon_day_and_skips_closed_ones():
     rows = [
-        ("A-00001", {"status": "open", "due": "2026-03-01", "owner": "Jo"}),
-        ("A-00002", {"status": "open", "due": "2026-03-02"}),
-        ("A-00003", {"status": "open", "due": "2026-03-09"}),
-        ("A-00004", {"status": "open", "due": "2026-03-10"}),
-        ("A-00005", {"status": "done", "due": "2026-02-01"}),
-        ("A-00006", {"status": "cancelled", "due": "2026-02-01"}),
+        ("A-00001", {"status": "open", "due": date(2026, 3, 1), "owner": "Jo"}),
+        ("A-00002", {"status": "open", "due": date(2026, 3, 2)}),
+        ("A-00003", {"status": "open", "due": date(2026, 3, 9)}),
+        ("A-00004", {"status": "open", "due": date(2026, 3, 10)}),
+        ("A-00005", {"status": "done", "due": date(2026, 2, 1)}),
+        ("A-00006", {"status": "cancelled", "due": date(2026, 2, 1)}),
     ]
     found = due_actions(rows, date(2026, 3, 2), 7)
     assert [(i.id, i.overdue) for i in found] == [

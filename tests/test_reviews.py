@@ -224,13 +224,13 @@ def test_compliance_check_exit_codes(cli, panel, coordinator):
 
 
 def test_due_items_for_one_case():
-    fields = {"nominated": "2026-01-31", "assessed": "2026-02-01", "review_due": None}
+    fields = {"nominated": date(2026, 1, 31), "assessed": date(2026, 2, 1), "review_due": None}
     assert reviews.due_items(fields, None, 1, 42) == [
         ("review", date(2026, 2, 28)),  # a month after 31 January
         ("assessment refresh", date(2026, 3, 15)),
     ]
     assert reviews.due_items(fields, None, None, None) == []
-    never = {"nominated": "2026-01-31"}
+    never = {"nominated": date(2026, 1, 31)}
     assert reviews.due_items(never, date(2026, 3, 1), 2, 42) == [
         ("review", date(2026, 5, 1)),
         ("first assessment", date(2026, 1, 31)),

@@ -124,7 +124,7 @@ def history(store: Store, case_id: str) -> list[dict]:
     for assessment_id, fields in store.index().rows("assessment"):
         if fields.get("case") != case_id:
             continue
-        row = {"id": assessment_id, **fields, "date": date.fromisoformat(fields["date"])}
+        row = {"id": assessment_id, **fields}
         row["override"] = fields.get("agreed") != fields.get("derived")
         row.setdefault("score", None)
         rows.append(row)

@@ -239,13 +239,13 @@ def known_child_warnings(store: Store, child: dict, today: date) -> tuple[list[s
     warnings, repeat_of = [], None
     key = name_key(child["name"])
     for case_id, fields in sorted(store.index().rows("case")):
-        if fields.get("dob") != dob.isoformat() or not similar(key, fields.get("name") or ""):
+        if fields.get("dob") != dob or not similar(key, fields.get("name") or ""):
             continue
         if fields.get("status") == "open":
             warnings.append(
                 f"{case_id} is an open case with the same date of birth and a similar name."
             )
-        elif fields.get("closed") and date.fromisoformat(fields["closed"]) >= today - timedelta(
+        elif fields.get("closed") and fields["closed"] >= today - timedelta(
             days=REPEAT_WINDOW_DAYS
         ):
             warnings.append(
@@ -300,13 +300,13 @@ def chronology(store: Store, case_id: str) -> list[dict]:
     for mid, f in index.rows("meeting"):
         if case_id in (f.get("cases") or []):
             events.append(
-                {"date": date.fromisoformat(f["date"]), "what": "Discussed at panel", "ref": mid}
+                {"date": f["date"], "what": "Discussed at panel", "ref": mid}
             )
     for aid, f in index.rows("action"):
         if f.get("case") == case_id:
             events.append(
                 {
-                    "date": date.fromisoformat(f["due"]),
+                    "date": f["due"],
                     "what": f"Action due ({f.get('status')})",
                     "ref": aid,
                 }

@@ -314,7 +314,7 @@ def plan(
     errors: list[RowError] = []
     steps: list[Step] = []
     index = store.index()
-    by_child: dict[tuple[str, str], str] = {}
+    by_child: dict[tuple[date, str], str] = {}
     for case_id, fields in sorted(index.rows("case")):
         if fields.get("dob"):
             by_child.setdefault((fields["dob"], fields.get("name") or ""), case_id)
@@ -346,7 +346,7 @@ def plan(
             if values.get("dob") is None:  # (a bad date was reported already)
                 row.fail("dob", "is empty; needed to match or create the child's case")
         else:
-            key = (dob.isoformat(), name_key(name))
+            key = (dob, name_key(name))
             case_id = by_child.get(key)
             if case_id and statuses.get(case_id) != "open":
                 row.fail("name", f"matches closed case {case_id}; reopen it first")
@@ -360,7 +360,7 @@ def plan(
             continue
         identity = (
             case_id,
-            assessment["date"].isoformat(),
+            assessment["date"],
             assessment["tool"],
             assessment["assessor"],
             assessment["agreed"],

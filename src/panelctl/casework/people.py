@@ -17,8 +17,8 @@ from panelctl.base.errors import InvalidInputError, NotFoundError
 from panelctl.model import records
 from panelctl.store.core import Store
 
-PERSON_KINDS = records.PERSON.fields["kind"].choices
-LOCATION_KINDS = records.LOCATION.fields["kind"].choices
+PERSON_KINDS = records.PERSON_KINDS
+LOCATION_KINDS = records.LOCATION_KINDS
 LINKABLE = {"case": "C", "person": "P", "location": "L"}
 
 
@@ -198,7 +198,7 @@ def links_of(store: Store, record_id: str) -> list[dict]:
                 "police_only": bool(f.get("police_only")),
             }
         )
-    return sorted(found, key=lambda r: (r["date"] or "", records.number_of(r["id"])))
+    return sorted(found, key=lambda r: (r["date"] or date.min, records.number_of(r["id"])))
 
 
 def add_link(

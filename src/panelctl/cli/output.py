@@ -21,7 +21,7 @@ def emit(
 
         # One row per line through the C encoder: 100,000 rows in well under a second.
         lines = (
-            json.dumps({k: row.get(k) for k in keys}, default=str, ensure_ascii=False)
+            json.dumps({k: row.get(k) for k in keys}, default=_plain, ensure_ascii=False)
             for row in rows
         )
         body = ",\n  ".join(lines)
@@ -32,7 +32,7 @@ def emit(
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(keys)
         for row in rows:
-            writer.writerow(["" if row.get(k) is None else row.get(k) for k in keys])
+            writer.writerow(["" if row.get(k) is None else _plain(row.get(k)) for k in keys])
     elif len(rows) > RICH_LIMIT or not sys.stdout.isatty():
         _plain_table(rows, columns, title)
     else:
@@ -48,6 +48,11 @@ def emit(
         for row in rows:
             table.add_row(*[escape(for_display(row.get(k))) for k in keys])  # text, never markup
         Console(soft_wrap=False).print(table)
+
+
+def _plain(value: object) -> str:
+    """Dates and moments as ISO text in JSON and CSV (a moment with its UTC offset)."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 RICH_LIMIT = 200  # rows: beyond this (or into a pipe or a file) a plain table, which is fast

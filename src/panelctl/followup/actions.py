@@ -57,10 +57,10 @@ def list_actions(
     for action_id, fields in store.index().rows("action"):
         if any(fold(fields.get(k)) != fold(v) for k, v in wanted.items()):
             continue
-        due = fields.get("due") or ""
-        if due_before is not None and not due < due_before.isoformat():
+        due = fields.get("due")
+        if due_before is not None and not (due is not None and due < due_before):
             continue
-        if due_after is not None and not due > due_after.isoformat():
+        if due_after is not None and not (due is not None and due > due_after):
             continue
         rows.append(_row(action_id, fields))
     return _sorted(rows)
@@ -69,16 +69,15 @@ def list_actions(
 def overdue_actions(store: Store, today: date) -> list[dict]:
     """Open actions due before ``today`` (due today is not overdue), most overdue first,
     each with ``days_overdue``."""
-    cutoff = today.isoformat()
     ids, columns = store.index().table("action").columns()  # no map per record: 100,000 of them
     empty = [None] * len(ids)
     status, due = columns.get("status", empty), columns.get("due", empty)
-    wanted = [i for i in range(len(ids)) if status[i] == "open" and due[i] and due[i] < cutoff]
+    wanted = [i for i in range(len(ids)) if status[i] == "open" and due[i] and due[i] < today]
     lists = {k: columns.get(k, empty) for k in LIST_FIELDS}
     rows = []
     for i in wanted:
         row = {"id": ids[i], **{k: column[i] for k, column in lists.items()}}
-        row["days_overdue"] = (today - date.fromisoformat(due[i])).days
+        row["days_overdue"] = (today - due[i]).days
         rows.append(row)
     return _sorted(rows)
 
@@ -89,7 +88,7 @@ def _row(action_id: str, fields: dict) -> dict:
 
 def _sorted(rows: list[dict]) -> list[dict]:
     # ids are zero-padded, so (length, text) orders them by number without parsing
-    return sorted(rows, key=lambda r: (r["due"] or "", len(r["id"]), r["id"]))
+    return sorted(rows, key=lambda r: (r["due"] or date.min, len(r["id"]), r["id"]))
 
 
 def _upper(value: str | None) -> str | None:

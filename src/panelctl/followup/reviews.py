@@ -35,9 +35,9 @@ def due_items(
     found = []
     review = meetingrules.review_due(
         last_discussed,
-        _date(fields.get("nominated")),
+        fields.get("nominated"),
         cadence_months,
-        _date(fields.get("review_due")),
+        fields.get("review_due"),
     )
     if review is not None:
         found.append((REVIEW, review))
@@ -54,9 +54,9 @@ def assessment_state(fields: dict, refresh_days: int | None) -> tuple[str, date 
     otherwise ("current" or "overdue" as judged later, the last day it is current)."""
     if refresh_days is None:
         return "none", None
-    assessed = _date(fields.get("assessed"))
+    assessed = fields.get("assessed")
     if assessed is None:
-        return "never", _date(fields.get("nominated"))
+        return "never", fields.get("nominated")
     return "current", meetingrules.assessment_due(assessed, refresh_days)
 
 
@@ -95,7 +95,7 @@ def _behind(open_cases: Iterable[tuple[str, dict]], refresh: int | None, today: 
     for case_id, fields in open_cases:
         state, due = assessment_state(fields, refresh)
         if state == "current" and meetingrules.assessment_overdue(
-            _date(fields.get("assessed")), refresh, today
+            fields.get("assessed"), refresh, today
         ):
             rows.append({**_case_row(case_id, fields, REFRESH, due, today), "state": "overdue"})
         elif state == "never":
@@ -187,9 +187,3 @@ def _bare(case_id: str, fields: dict) -> dict:
         "lead_professional": fields.get("lead_professional"),
         "lead_agency": fields.get("lead_agency"),
     }
-
-
-def _date(value: object) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))

@@ -63,7 +63,7 @@ def plan(store: Store, until: date, today: date) -> list[date]:
     profile = store.profile
     meetings = list_meetings(store)
     if meetings:
-        last = date.fromisoformat(meetings[-1]["date"])
+        last = meetings[-1]["date"]
         proposed = meetingrules.plan_dates(
             profile["meetings"]["frequency"], last, until, profile["nation"]
         )
@@ -82,7 +82,7 @@ def get_meeting(store: Store, meeting_id: str) -> dict:
 def next_meeting(store: Store, today: date) -> str:
     """The first planned meeting on or after today."""
     for row in list_meetings(store):
-        if row.get("status") == "planned" and date.fromisoformat(row["date"]) >= today:
+        if row.get("status") == "planned" and row["date"] >= today:
             return row["id"]
     raise NotFoundError(
         "No planned meeting from today on; schedule one with `panelctl meeting schedule`."
@@ -106,7 +106,7 @@ def case_history(store: Store, before: date) -> dict[str, tuple[date, str | None
     """For each case, its last discussion before ``before``: (date, risk agreed then)."""
     last: dict[str, tuple[date, str | None]] = {}
     for _mid, fields in store.index().rows("meeting"):
-        held_on = date.fromisoformat(fields["date"])
+        held_on = fields["date"]
         if held_on >= before:
             continue
         for case_id in fields.get("discussed") or []:
@@ -135,16 +135,12 @@ def build_agenda(store: Store, meeting_id: str, today: date, *, dry_run: bool = 
                 {
                     "id": case_id,
                     "status": "open",
-                    "nominated": date.fromisoformat(fields["nominated"])
-                    if fields.get("nominated")
-                    else on,
+                    "nominated": fields.get("nominated") or on,
                     "risk": fields.get("risk"),
                     "kind": "victim",
                     "last_discussed": last_on,
                     "risk_at_last_discussion": last_risk,
-                    "review_due": date.fromisoformat(fields["review_due"])
-                    if fields.get("review_due")
-                    else None,
+                    "review_due": fields.get("review_due"),
                 }
             )
         chosen = meetingrules.select_cases(facts, on, profile)
@@ -321,7 +317,7 @@ def case_paper_context(
     open_actions = []
     for aid, f in sorted(actions, key=lambda a: records.number_of(a[0])):
         if f.get("case") == case["id"] and f.get("status") == "open":
-            due = date.fromisoformat(f["due"])
+            due = f["due"]
             open_actions.append(
                 {
                     "id": aid,
@@ -389,7 +385,7 @@ def action_log(actions: list, meeting: dict) -> list[dict]:
     for aid, f in actions:
         if f.get("status") != "open" or not f.get("meeting") or f.get("meeting") == meeting["id"]:
             continue  # open actions set at earlier meetings only
-        due = date.fromisoformat(f["due"])
+        due = f["due"]
         rows.append(
             {
                 "id": aid,
@@ -504,7 +500,7 @@ def decisions(store: Store, now: datetime, overdue_only: bool = False) -> list[d
     """Decision records for team managers, with their confirmation deadline."""
     rows = []
     for did, f in store.index().rows("decision"):
-        due = datetime.fromisoformat(f["due"]) if f.get("due") else None
+        due = f.get("due")
         overdue = due is not None and not f.get("confirmed") and due < now
         if overdue_only and not overdue:
             continue

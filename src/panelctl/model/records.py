@@ -1,32 +1,27 @@
 """Record types: where each lives, how its ids look, and what a valid record holds.
 
-A record is a plain ``dict`` with an ``id``. Each type declares its fields; validation
-names the record id and the field, never a value (a value may be a child's name). Later
-issues add types by adding a :class:`RecordType` to :data:`TYPES`.
+A record is a plain ``dict`` with an ``id``, checked against its type's msgspec Struct
+(:mod:`panelctl.model.types`); validation names the record id and the field path, never
+a value (a value may be a child's name). Later issues add types by adding a Struct there
+and a :class:`RecordType` to :data:`TYPES`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+
+import msgspec
 
 from panelctl.base import yamlio
 from panelctl.base.errors import InvalidInputError, InvalidRecordError
 from panelctl.base.names import name_key
+from panelctl.model import types
 
 ID_PATTERN = re.compile(r"^([A-Z]{1,3})-([0-9]{4,9})$")
-
-
-@dataclass(frozen=True)
-class Field:
-    kind: str  # str, text, date, datetime, time, int, bool, list, map, ref:<type>
-    required: bool = False
-    choices: tuple[str, ...] = ()
-    fields: Mapping[str, Field] = field(default_factory=dict)  # known keys of a map
-    items: Field | None = None  # the type of each item of a list
-    strict: bool = False  # a map with only the keys in ``fields``
 
 
 @dataclass(frozen=True)
@@ -35,15 +30,23 @@ class RecordType:
     plural: str
     prefix: str
     width: int
-    fields: Mapping[str, Field]
+    #: what a record of this type holds (see :mod:`panelctl.model.types`)
+    struct: type[types.Record]
     #: fields copied into the query index, so lists and reports need not decrypt records
     index_fields: tuple[str, ...] = ()
     #: values worked out from a record for the index (e.g. a name key for duplicate checks)
     index_computed: Callable[[dict], dict] | None = None
+    #: the type of each value ``index_computed`` gives, by name
+    computed_types: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def folder(self) -> str:
         return self.plural
+
+    @property
+    def format(self) -> int:
+        """The version of this type's YAML shape (see :mod:`panelctl.model.types`)."""
+        return self.struct.FORMAT
 
     def path_for(self, record_id: str) -> str:
         return f"{self.folder}/{record_id}.enc"
@@ -51,43 +54,75 @@ class RecordType:
     def format_id(self, number: int) -> str:
         return f"{self.prefix}-{number:0{self.width}d}"
 
+    def choices(self, name: str) -> tuple[str, ...]:
+        """The values a top-level field may take (empty when it is free)."""
+        return _choices(_info(self.struct).fields, name)
 
-S, T, D = Field("str"), Field("text"), Field("date")
+    @property
+    def index_types(self) -> dict[str, object]:
+        """The type of every value in an index row, by name (a record field's own type)."""
+        return _index_types(self)
 
-SECTORS = (
-    "police",
-    "health",
-    "local authority",
-    "education",
-    "probation",
-    "youth justice",
-    "voluntary",
-    "other",
-)
-MEMBER_ROLES = ("chair", "vice-chair", "coordinator", "core", "virtual")
-LIST_OF_TEXT = Field("list", items=Field("str"))
+    @property
+    def dated_index_fields(self) -> dict[str, object]:
+        """The index values that hold dates or moments, with their types."""
+        return _dated_index_fields(self)
+
+
+_INDEX_TYPES: dict[str, dict[str, object]] = {}
+_DATED: dict[str, dict[str, object]] = {}
+
+
+def _index_types(rtype: RecordType) -> dict[str, object]:
+    if rtype.name not in _INDEX_TYPES:
+        hints = {f.name: f.type for f in msgspec.structs.fields(rtype.struct)}
+        _INDEX_TYPES[rtype.name] = {
+            **{name: hints[name] for name in rtype.index_fields},
+            **rtype.computed_types,
+        }
+    return _INDEX_TYPES[rtype.name]
+
+
+def _dated_index_fields(rtype: RecordType) -> dict[str, object]:
+    if rtype.name not in _DATED:
+        _DATED[rtype.name] = {
+            name: kind
+            for name, kind in _index_types(rtype).items()
+            if _holds_dates(msgspec.inspect.type_info(kind))
+        }
+    return _DATED[rtype.name]
+
+
+SECTORS = types.SECTORS
+MEMBER_ROLES = types.MEMBER_ROLES
+PERSON_KINDS = types.PERSON_KINDS
+LOCATION_KINDS = types.LOCATION_KINDS
 
 
 def _case_index(record: dict) -> dict:
-
     child = record.get("child") or {}
-    dob = child.get("dob")
     return {
-        "dob": dob.isoformat() if isinstance(dob, date) else None,
+        "dob": child.get("dob"),
         "name": name_key(child.get("name") or ""),
-        "assessed": (record.get("assessed") or None) and record["assessed"].isoformat(),
+        "assessed": record.get("assessed") or None,
         # for reports, which must not read 10,000 records to count them
         **{k: child.get(k) for k in ("gender", "ethnicity", "looked_after", "out_of_area")},
-        "missing": [
-            [e["start"].isoformat(), e["end"].isoformat() if e.get("end") else None]
-            for e in record.get("missing") or []
-        ],
+        "missing": [(e["start"], e.get("end")) for e in record.get("missing") or []],
     }
 
 
 def _action_index(record: dict) -> dict:
     history = record.get("history") or []
-    return {"set": history[0]["at"].date().isoformat() if history else None}
+    return {"set": history[0]["at"].date() if history else None}
+
+
+def _meeting_index(record: dict) -> dict:
+    discussions = record.get("discussions") or []
+    return {
+        "discussed": [d["case"] for d in discussions],
+        "risks": {d["case"]: d.get("risk_agreed") for d in discussions},
+        "approved": (record.get("minutes") or {}).get("status") == "approved",
+    }
 
 
 CASE = RecordType(
@@ -95,80 +130,7 @@ CASE = RecordType(
     plural="cases",
     prefix="C",
     width=4,
-    fields={
-        "id": Field("str", required=True),
-        "status": Field("str", required=True, choices=("open", "closed")),
-        "child": Field(
-            "map",
-            required=True,
-            fields={
-                "name": Field("str", required=True),
-                "dob": D,
-                "gender": S,
-                "ethnicity": S,
-                "school": S,
-                "area": S,
-                "looked_after": Field("bool"),
-                "out_of_area": Field("bool"),
-            },
-        ),
-        "nominated": D,
-        "repeat_of": Field("ref:case"),
-        "referring_agency": S,
-        "involved_agencies": LIST_OF_TEXT,
-        "known_to": LIST_OF_TEXT,
-        "first_referral": Field("bool"),
-        "protocol_followed": Field("bool"),
-        "lead_agency": S,
-        "lead_professional": S,
-        "team": S,
-        "team_manager": S,
-        "risk": S,
-        "risk_tool": S,
-        "assessed": D,
-        "exploitation_types": LIST_OF_TEXT,
-        "concern": T,
-        "consequences": T,
-        "child_views": T,
-        "carer_views": T,
-        "review_due": D,
-        "closed": D,
-        "closure_reason": T,
-        "closure_agreed_by": LIST_OF_TEXT,
-        "history": Field(
-            "list",
-            items=Field(
-                "map",
-                fields={"date": Field("date", required=True), "event": Field("str", required=True)},
-            ),
-        ),
-        "missing": Field(
-            "list",
-            items=Field(
-                "map",
-                fields={
-                    "start": Field("datetime", required=True),
-                    "end": Field("datetime"),
-                    "note": T,
-                },
-                strict=True,
-            ),
-        ),
-        "flags": Field(
-            "list",
-            items=Field(
-                "map",
-                fields={
-                    "flag": Field("str", required=True),
-                    "owner": Field("str", required=True),
-                    "review": Field("date", required=True),
-                    "raised": D,
-                    "cleared": D,
-                },
-                strict=True,
-            ),
-        ),
-    },
+    struct=types.Case,
     index_fields=(
         "status",
         "risk",
@@ -182,6 +144,16 @@ CASE = RecordType(
         "repeat_of",
     ),
     index_computed=_case_index,
+    computed_types={
+        "dob": dt.date | None,
+        "name": str,
+        "assessed": dt.date | None,
+        "gender": str | None,
+        "ethnicity": str | None,
+        "looked_after": bool | None,
+        "out_of_area": bool | None,
+        "missing": list[tuple[types.Stamp, types.Stamp | None]],
+    },
 )
 
 ASSESSMENT = RecordType(
@@ -189,20 +161,7 @@ ASSESSMENT = RecordType(
     plural="assessments",
     prefix="RA",
     width=5,
-    fields={
-        "id": Field("str", required=True),
-        "case": Field("ref:case", required=True),
-        "tool": Field("str", required=True),
-        "date": Field("date", required=True),
-        "assessor": Field("str", required=True),
-        "agency": Field("str", required=True),
-        "factors": LIST_OF_TEXT,
-        "score": Field("int"),
-        "derived": Field("str", required=True),
-        "agreed": Field("str", required=True),
-        "override_reason": T,
-        "source": S,
-    },
+    struct=types.Assessment,
     index_fields=("case", "tool", "date", "assessor", "agency", "score", "derived", "agreed"),
 )
 
@@ -211,12 +170,7 @@ AGENCY = RecordType(
     plural="agencies",
     prefix="AG",
     width=4,
-    fields={
-        "id": Field("str", required=True),
-        "name": Field("str", required=True),
-        "sector": Field("str", required=True, choices=SECTORS),
-        "core": Field("bool"),
-    },
+    struct=types.Agency,
     index_fields=("name", "sector", "core"),
 )
 
@@ -225,14 +179,7 @@ MEMBER = RecordType(
     plural="members",
     prefix="MB",
     width=4,
-    fields={
-        "id": Field("str", required=True),
-        "name": Field("str", required=True),
-        "agency": Field("str", required=True),
-        "role": Field("str", required=True, choices=MEMBER_ROLES),
-        "email": S,
-        "active": Field("bool"),
-    },
+    struct=types.Member,
     index_fields=("name", "agency", "role", "email", "active"),
 )
 
@@ -241,18 +188,7 @@ PERSON = RecordType(
     plural="persons",
     prefix="P",
     width=4,
-    fields={
-        "id": Field("str", required=True),
-        "kind": Field("str", required=True, choices=("person", "group")),
-        "names": LIST_OF_TEXT,
-        "nicknames": LIST_OF_TEXT,
-        "description": T,
-        "vehicles": LIST_OF_TEXT,
-        "phones": LIST_OF_TEXT,
-        "usernames": LIST_OF_TEXT,
-        "police_only": Field("bool"),
-        "added": D,
-    },
+    struct=types.Person,
     index_fields=("kind", "police_only", "added"),
 )
 
@@ -261,20 +197,7 @@ LOCATION = RecordType(
     plural="locations",
     prefix="L",
     width=4,
-    fields={
-        "id": Field("str", required=True),
-        "kind": Field(
-            "str",
-            required=True,
-            choices=("address", "area", "school", "venue", "hotspot", "safe space", "other"),
-        ),
-        "name": Field("str", required=True),
-        "address": T,
-        "area": S,
-        "description": T,
-        "police_only": Field("bool"),
-        "added": D,
-    },
+    struct=types.Location,
     index_fields=("kind", "area", "police_only", "added"),
 )
 
@@ -283,15 +206,7 @@ LINK = RecordType(
     plural="links",
     prefix="K",
     width=5,
-    fields={
-        "id": Field("str", required=True),
-        "a": Field("str", required=True),
-        "b": Field("str", required=True),
-        "nature": Field("str", required=True),
-        "source": Field("str", required=True),
-        "date": Field("date", required=True),
-        "police_only": Field("bool"),
-    },
+    struct=types.Link,
     index_fields=("a", "b", "nature", "source", "date", "police_only"),
 )
 
@@ -300,48 +215,13 @@ MEETING = RecordType(
     plural="meetings",
     prefix="M",
     width=4,
-    fields={
-        "id": Field("str", required=True),
-        "date": Field("date", required=True),
-        "time": Field("time"),
-        "venue": S,
-        "status": Field("str", choices=("planned", "in progress", "held", "cancelled")),
-        "cases": LIST_OF_TEXT,
-        "agenda": Field(
-            "list", items=Field("map", fields={"case": Field("ref:case", required=True)})
-        ),
-        "papers_due": D,
-        "attendance": Field(
-            "list", items=Field("map", fields={"name": Field("str", required=True)})
-        ),
-        "confidentiality": Field(
-            "list", items=Field("map", fields={"name": Field("str", required=True)})
-        ),
-        "declarations": Field(
-            "list", items=Field("map", fields={"name": Field("str", required=True)})
-        ),
-        "quorate": Field("bool"),
-        "quorum_note": S,
-        "discussions": Field(
-            "list", items=Field("map", fields={"case": Field("ref:case", required=True)})
-        ),
-        "progress": LIST_OF_TEXT,
-        "started": Field("datetime"),
-        "finished": Field("datetime"),
-        "minutes": Field(
-            "map",
-            fields={
-                "status": Field("str", required=True, choices=("draft", "approved")),
-                "approved_by": S,
-                "approved_at": Field("datetime"),
-            },
-        ),
-    },
+    struct=types.Meeting,
     index_fields=("date", "time", "status", "cases", "quorate"),
-    index_computed=lambda record: {
-        "discussed": [d["case"] for d in record.get("discussions") or []],
-        "risks": {d["case"]: d.get("risk_agreed") for d in record.get("discussions") or []},
-        "approved": (record.get("minutes") or {}).get("status") == "approved",
+    index_computed=_meeting_index,
+    computed_types={
+        "discussed": list[str],
+        "risks": dict[str, str | None],
+        "approved": bool,
     },
 )
 
@@ -350,18 +230,7 @@ DECISION = RecordType(
     plural="decisions",
     prefix="D",
     width=5,
-    fields={
-        "id": Field("str", required=True),
-        "case": Field("ref:case", required=True),
-        "meeting": Field("ref:meeting", required=True),
-        "decision": Field("str", required=True, choices=("keep", "step down", "close")),
-        "risk": S,
-        "actions": LIST_OF_TEXT,
-        "team_manager": S,
-        "due": Field("datetime"),
-        "confirmed": Field("datetime"),
-        "confirmed_by": S,
-    },
+    struct=types.Decision,
     index_fields=("case", "meeting", "decision", "team_manager", "due", "confirmed"),
 )
 
@@ -370,31 +239,7 @@ ACTION = RecordType(
     plural="actions",
     prefix="A",
     width=5,
-    fields={
-        "id": Field("str", required=True),
-        "description": Field("text", required=True),
-        "case": Field("ref:case"),
-        "meeting": Field("ref:meeting"),
-        "agency": S,
-        "owner": S,
-        "due": Field("date", required=True),
-        "status": Field("str", required=True, choices=("open", "done", "cancelled")),
-        "completed": D,
-        "owner_email": S,
-        # every change, with who and when: {at, by, change, note?}
-        "history": Field(
-            "list",
-            items=Field(
-                "map",
-                fields={
-                    "at": Field("datetime", required=True),
-                    "by": Field("str", required=True),
-                    "change": Field("str", required=True),
-                    "note": T,
-                },
-            ),
-        ),
-    },
+    struct=types.Action,
     index_fields=(
         "case",
         "meeting",
@@ -406,6 +251,7 @@ ACTION = RecordType(
         "completed",
     ),
     index_computed=_action_index,
+    computed_types={"set": dt.date | None},
 )
 
 REMINDER = RecordType(
@@ -413,15 +259,7 @@ REMINDER = RecordType(
     plural="reminders",
     prefix="RM",
     width=5,
-    fields={
-        "id": Field("str", required=True),
-        "day": Field("date", required=True),
-        "recipient": Field("str", required=True),
-        "kind": Field("str", required=True, choices=("actions", "reviews", "digest")),
-        "items": LIST_OF_TEXT,
-        "subject": Field("str", required=True),
-        "sent": Field("datetime", required=True),
-    },
+    struct=types.Reminder,
     index_fields=("day", "recipient", "kind", "items", "sent"),
 )
 
@@ -470,9 +308,18 @@ def number_of(record_id: str) -> int:
 
 # --- validation --------------------------------------------------------------------------
 
+#: dates and moments must already be dates in a record (YAML makes them), never text
+_NATIVE = (dt.date, dt.datetime)
+
 
 def validate(rtype: RecordType, record: object, expected_id: str | None = None) -> dict:
     """Return ``record`` if valid for ``rtype``; otherwise raise naming the id and field."""
+    typed(rtype, record, expected_id)
+    return record  # type: ignore[return-value]
+
+
+def typed(rtype: RecordType, record: object, expected_id: str | None = None) -> types.Record:
+    """``record`` (a mapping) as its type's Struct, checked; raise naming the id and field."""
     rid = expected_id or (record.get("id") if isinstance(record, dict) else None) or "(new)"
     if not isinstance(record, dict):
         raise InvalidRecordError(f"{rtype.name} {rid} is not a mapping of fields.")
@@ -483,67 +330,166 @@ def validate(rtype: RecordType, record: object, expected_id: str | None = None) 
         raise InvalidRecordError(
             f"{rtype.name} {rid}: field id must look like {rtype.format_id(42)}."
         )
-    _check_map(rtype.fields, record, f"{rtype.name} {rid}", "", strict=True)
-    return record
+    try:
+        return msgspec.convert(record, rtype.struct, strict=True, builtin_types=_NATIVE)
+    except msgspec.ValidationError as error:
+        message = explain(rtype.struct, str(error))
+    # raised outside the except block, so msgspec's own message (which may quote a
+    # value) is not kept as this error's context
+    raise InvalidRecordError(f"{rtype.name} {rid}: {message}.")
 
 
-def _check_map(
-    spec: Mapping[str, Field], data: dict, where: str, prefix: str, strict: bool
-) -> None:
-    for name, spec_field in spec.items():
-        if name not in data or data[name] is None:
-            if spec_field.required:
-                raise InvalidRecordError(f"{where}: field {prefix}{name} is required.")
-            continue
-        _check_value(spec_field, data[name], where, f"{prefix}{name}")
-    if strict:
-        for name in data:
-            if name not in spec:
-                raise InvalidRecordError(
-                    f"{where}: unknown field {prefix}{_safe_key(name)}; check its spelling."
-                )
+def as_dict(record: types.Record) -> dict:
+    """A typed record back as the mapping it is stored as (absent fields left out)."""
+    return msgspec.to_builtins(record, builtin_types=_NATIVE)
 
 
-def _check_value(spec: Field, value: object, where: str, name: str) -> None:
-    kind = spec.kind
-    ok = {
-        "str": lambda v: isinstance(v, str),
-        "text": lambda v: isinstance(v, str),
-        "date": lambda v: isinstance(v, date) and not isinstance(v, datetime),
-        "datetime": lambda v: isinstance(v, datetime) and v.tzinfo is not None,
-        "time": lambda v: isinstance(v, str) and re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", v),
-        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "bool": lambda v: isinstance(v, bool),
-        "list": lambda v: isinstance(v, list),
-        "map": lambda v: isinstance(v, dict),
-    }.get(kind)
-    if kind.startswith("ref:"):
-        target = TYPES[kind[4:]]
-        if not (
-            isinstance(value, str)
-            and ID_PATTERN.match(value)
-            and value.startswith(target.prefix + "-")
-        ):
-            raise InvalidRecordError(f"{where}: field {name} must be a {target.name} id.")
-        return
-    if not ok(value):
-        expected = {
-            "date": "a date (YYYY-MM-DD)",
-            "datetime": "a date and time with its UTC offset",
-            "time": "a time (HH:MM)",
-            "text": "text",
-            "str": "text",
-        }.get(kind, f"a {kind}")
-        raise InvalidRecordError(f"{where}: field {name} must be {expected}.")
-    if spec.choices and value not in spec.choices:
-        raise InvalidRecordError(
-            f"{where}: field {name} must be one of: {', '.join(spec.choices)}."
+_MESSAGE = re.compile(r"(?P<what>.*?)(?: - at `(?P<key>key` in `)?(?P<path>\$[^`]*)`)?", re.S)
+_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[([0-9]+)\]|\[\.\.\.\]")
+
+
+def explain(struct: type, message: str) -> str:
+    """msgspec's validation message, said our way: the field path (1-based list positions),
+    and what the field must be, from the type; never the value (msgspec's own wording
+    sometimes quotes it)."""
+    parsed = _MESSAGE.fullmatch(message)
+    what, path = parsed["what"], parsed["path"] or "$"
+    names, leaf = _walk(msgspec.inspect.type_info(struct), path[1:])
+    where = "".join(names).lstrip(".")
+    if parsed["key"]:
+        return (
+            f"every key of field {where} must be text" if where else "every field name must be text"
         )
-    if kind == "map" and spec.fields:
-        _check_map(spec.fields, value, where, f"{name}.", strict=spec.strict)
-    if kind == "list" and spec.items is not None:
-        for number, item in enumerate(value, start=1):
-            _check_value(spec.items, item, where, f"{name}[{number}]")
+    if what.startswith("Object missing required field"):
+        name = _safe_key(_quoted(what))
+        return f"field {where + '.' if where else ''}{name} is required"
+    if what.startswith("Object contains unknown field"):
+        name = _safe_key(_quoted(what))
+        return f"unknown field {where + '.' if where else ''}{name}; check its spelling"
+    if not names:  # a wording not known here: say nothing that could quote a value
+        return "a field does not have the type it must have"
+    if what.endswith("got `null`") and names[-1].startswith("."):
+        return f"field {where} is required"
+    if names[-1] == "[…]":
+        return f"every value of field {''.join(names[:-1]).lstrip('.')} must be {expected(leaf)}"
+    return f"field {where} must be {expected(leaf)}"
+
+
+def _quoted(text: str) -> str:
+    match = re.search(r"`(.*)`", text)
+    return match.group(1) if match else "?"
+
+
+def _walk(info, path: str):
+    """The display names of ``path``'s steps, and the type at its end."""
+    names: list[str] = []
+    for match in _STEP.finditer(path):
+        info = _unwrap(info)
+        if match.group(1) is not None:
+            fields = {f.encode_name: f for f in getattr(info, "fields", ())}
+            names.append(f".{match.group(1)}")
+            info = fields[match.group(1)].type if match.group(1) in fields else None
+        elif match.group(2) is not None:
+            names.append(f"[{int(match.group(2)) + 1}]")
+            info = getattr(info, "item_type", None)
+        else:
+            names.append("[…]")
+            info = getattr(info, "value_type", None)
+    return names, info
+
+
+def _unwrap(info):
+    """The type itself, without its Metadata or an ``| None``."""
+    while True:
+        if isinstance(info, msgspec.inspect.Metadata):
+            info = info.type
+        elif isinstance(info, msgspec.inspect.UnionType):
+            rest = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+            if len(rest) != 1:
+                return info
+            info = rest[0]
+        else:
+            return info
+
+
+def _extra(info) -> dict:
+    """The ``Meta.extra`` of a type (a time, a record id), looking through ``| None``."""
+    found: dict = {}
+    while True:
+        if isinstance(info, msgspec.inspect.Metadata):
+            found = {**(info.extra or {}), **found}
+            info = info.type
+        elif isinstance(info, msgspec.inspect.UnionType):
+            rest = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+            if len(rest) != 1:
+                return found
+            info = rest[0]
+        else:
+            return found
+
+
+def expected(info) -> str:
+    """What a value of this type is, in words (for messages and the format reference)."""
+    extra = _extra(info)
+    if extra.get("kind") == "time":
+        return "a time (HH:MM)"
+    if extra.get("kind") == "ref":
+        return f"{'an' if extra['ref'][0] in 'aeiou' else 'a'} {extra['ref']} id"
+    info = _unwrap(info)
+    inspect = msgspec.inspect
+    if isinstance(info, inspect.LiteralType):
+        return f"one of: {', '.join(_in_order(info.values))}"
+    if isinstance(info, inspect.ListType | inspect.TupleType | inspect.VarTupleType):
+        return "a list"
+    return {
+        inspect.StrType: "text",
+        inspect.DateType: "a date (YYYY-MM-DD)",
+        inspect.DateTimeType: "a date and time with its UTC offset",
+        inspect.IntType: "a whole number",
+        inspect.BoolType: "true or false",
+        inspect.DictType: "a mapping",
+        inspect.StructType: "a mapping of fields",
+    }.get(type(info), "something else")
+
+
+def _choices(fields, name: str) -> tuple[str, ...]:
+    for f in fields:
+        if f.name == name:
+            info = _unwrap(f.type)
+            if isinstance(info, msgspec.inspect.LiteralType):
+                return _in_order(info.values)
+    return ()
+
+
+def _in_order(values) -> tuple[str, ...]:
+    """Choices in the order the types declare them (msgspec sorts them)."""
+    wanted = set(values)
+    for choices in types.CHOICES:
+        if set(choices) == wanted:
+            return choices
+    return tuple(map(str, values))
+
+
+@functools.cache
+def _info(struct: type):
+    return msgspec.inspect.type_info(struct)
+
+
+def _holds_dates(info) -> bool:
+    inspect = msgspec.inspect
+    if isinstance(info, inspect.DateType | inspect.DateTimeType):
+        return True
+    if isinstance(info, inspect.Metadata):
+        return _holds_dates(info.type)
+    if isinstance(info, inspect.UnionType):
+        return any(_holds_dates(t) for t in info.types)
+    if isinstance(info, inspect.ListType | inspect.VarTupleType | inspect.SetType):
+        return _holds_dates(info.item_type)
+    if isinstance(info, inspect.TupleType):
+        return any(_holds_dates(t) for t in info.item_types)
+    if isinstance(info, inspect.DictType):
+        return _holds_dates(info.value_type)
+    return False
 
 
 def _safe_key(name: object) -> str:
@@ -552,13 +498,8 @@ def _safe_key(name: object) -> str:
 
 
 def index_entry(rtype: RecordType, record: dict) -> dict:
-    """The few fields a query needs, as msgpack-friendly values (dates as ISO strings)."""
-    entry = {}
-    for name in rtype.index_fields:
-        value = record.get(name)
-        if isinstance(value, date | datetime):
-            value = value.isoformat()
-        entry[name] = value
+    """The few fields a query needs, with real dates (see ``RecordType.index_types``)."""
+    entry = {name: record.get(name) for name in rtype.index_fields}
     if rtype.index_computed is not None:
         entry.update(rtype.index_computed(record))
     return entry

@@ -116,13 +116,12 @@ class Details:
 
 def due_actions(rows: Iterable[tuple[str, dict]], as_of: date, soon_days: int) -> list[Item]:
     """Open actions due on or before ``as_of + soon_days``; overdue when due before ``as_of``."""
-    horizon = (as_of + timedelta(days=soon_days)).isoformat()
+    horizon = as_of + timedelta(days=soon_days)
     items = []
     for action_id, fields in rows:
-        due_text = fields.get("due")
-        if fields.get("status") != "open" or not due_text or due_text > horizon:
+        due = fields.get("due")
+        if fields.get("status") != "open" or not due or due > horizon:
             continue
-        due = date.fromisoformat(due_text)
         items.append(
             Item(
                 id=action_id,
@@ -285,9 +284,8 @@ def sent_keys(reminder_rows: Iterable[tuple[str, dict]]) -> set[tuple]:
     }
 
 
-def key(recipient: str, kind: str | None, day: date | str | None, items: Iterable[str]) -> tuple:
-    day_text = day.isoformat() if isinstance(day, date) else day
-    return (recipient.strip().lower(), kind, day_text, tuple(sorted(items)))
+def key(recipient: str, kind: str | None, day: date | None, items: Iterable[str]) -> tuple:
+    return (recipient.strip().lower(), kind, day, tuple(sorted(items)))
 
 
 # --- the words (pure) ---------------------------------------------------------------------

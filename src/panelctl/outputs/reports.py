@@ -179,17 +179,11 @@ def gather(store, start: date, end: date) -> dict:
         row = {"id": case_id, **{k: fields.get(k) for k in _CASE_INDEXED}}
         row["dob"] = fields.get("dob")
         row["exploitation_types"] = list(fields.get("exploitation_types") or [])
-        closed = _d(fields.get("closed"))
+        closed = fields.get("closed")
         if closed is None or closed >= start:  # on the panel in or after the period
             for key in ("gender", "ethnicity", "looked_after", "out_of_area"):
                 row[key] = fields.get(key)
-            row["missing"] = [
-                {
-                    "start": datetime.fromisoformat(a),
-                    "end": datetime.fromisoformat(b) if b else None,
-                }
-                for a, b in fields.get("missing") or []
-            ]
+            row["missing"] = [{"start": a, "end": b} for a, b in fields.get("missing") or []]
         if closed is not None and start <= closed <= end:  # only these need their reason read
             record = store.read(case_id)
             if record.get("closure_reason"):
@@ -210,7 +204,7 @@ def gather(store, start: date, end: date) -> dict:
             "quorate": fields.get("quorate"),
             "discussed": list(fields.get("discussed") or []),
         }
-        held_on = _d(row["date"])
+        held_on = row["date"]
         if row["status"] == "held" and held_on and start <= held_on <= end:
             record = store.read(meeting_id)
             row["attendance"] = [
@@ -225,7 +219,7 @@ def gather(store, start: date, end: date) -> dict:
         row = {k: fields.get(k) for k in ("agency", "due", "status", "completed")}
         row["set"] = meeting_dates.get(fields.get("meeting") or "")
         if row["set"] is None:  # set outside a meeting: when it was created (from the index)
-            row["set"] = _d(fields.get("set"))
+            row["set"] = fields.get("set")
         actions.append(row)
     data["actions"] = actions
     data["persons"] = [

@@ -22,7 +22,7 @@ from panelctl.crypto import primitives as crypto
 from panelctl.model import records
 from panelctl.store import gitio
 
-FORMAT = 5  # bump whenever what a table holds changes
+FORMAT = 6  # bump whenever what a table holds changes (6: dates typed on reading)
 _AAD = b"panelctl/v2/index\0"
 
 
@@ -98,18 +98,32 @@ class Table:
             data = _decode(raw)
             if data.get("v") != FORMAT or data.get("fields") != list(rtype.index_fields):
                 return None  # another panelctl version indexed other fields: rebuild
-            return cls(store, rtype, None, data["head"], columns=data["columns"])
-        except (crypto.CryptoFailure, msgspec.DecodeError, KeyError, AttributeError):
+            columns = data["columns"]
+            fields = columns["fields"]
+            for name in rtype.dated_index_fields.keys() & fields.keys():
+                fields[name] = _typed_column(rtype, name, fields[name])
+            return cls(store, rtype, None, data["head"], columns=columns)
+        except (
+            crypto.CryptoFailure,
+            msgspec.DecodeError,
+            msgspec.ValidationError,
+            KeyError,
+            AttributeError,
+        ):
             return None  # stale (an old key epoch) or damaged: rebuild from the records
 
     def save(self) -> None:
         keyring = self.store.keyring
+        columns = _columns_of(self.entries)
+        fields = columns["fields"]
+        for name in self.rtype.dated_index_fields.keys() & fields.keys():
+            fields[name] = _stored_column(fields[name])
         raw = msgspec.msgpack.encode(
             {
                 "v": FORMAT,
                 "fields": list(self.rtype.index_fields),
                 "head": self.head,
-                "columns": _columns_of(self.entries),
+                "columns": columns,
             }
         )
         atomic_write(
@@ -201,6 +215,22 @@ def _rows_of(columns: dict) -> dict:
         path: [record_id, dict(zip(names, [column[i] for column in lists], strict=True))]
         for i, (path, record_id) in enumerate(zip(columns["paths"], columns["ids"], strict=True))
     }
+
+
+def _stored_column(values: list) -> list:
+    """A column with dates and moments as ISO text (msgpack would keep a moment only as UTC,
+    losing its offset); :func:`_typed_column` turns them back."""
+    return msgspec.to_builtins(values)
+
+
+def _typed_column(rtype: records.RecordType, name: str, values: list) -> list:
+    """A column as decoded, with real dates and moments again, as the record type says
+    (``RecordType.index_types``); columns without dates are returned as they are. This is
+    the one place index values become dates: every row and column a query sees has them."""
+    kind = rtype.dated_index_fields.get(name)
+    if kind is None:
+        return values
+    return msgspec.convert(values, list[kind | None])
 
 
 def _decode(raw: bytes) -> dict:
