@@ -321,66 +321,17 @@ def compute(
         and _d(c["nominated"]) <= end
         and (_open_on(c, start, before=True) or _within(c.get("nominated"), start, end))
     ]
-    new = [c for c in cases if _within(c.get("nominated"), start, end)]
-    closed = [c for c in cases if _within(c.get("closed"), start, end)]
     held = [
         m
         for m in data.get("meetings") or []
         if m.get("status") == "held" and _within(m.get("date"), start, end)
     ]
-    discussions = [case_id for m in held for case_id in m.get("discussed") or []]
     open_at_end = {c["id"] for c in cases if _open_on(c, end)}
-    sections: dict[str, dict] = {}
-    sections["caseload"] = {
-        "open_at_start": sum(_open_on(c, start, before=True) for c in cases),
-        "new_nominations": len(new),
-        "repeat_nominations": sum(bool(c.get("repeat_of")) for c in new),
-        "closures": len(closed),
-        "open_at_end": len(open_at_end),
-        "reviews_held": len(discussions),
-        "cases_reviewed": len(set(discussions)),
-        "children_on_panel": len(on_panel),
-    }
-    sections["nominations_by_agency"] = _sorted(
-        Counter(c.get("referring_agency") or NOT_RECORDED for c in new)
-    )
-    sections["closure_reasons"] = _sorted(
-        Counter(c.get("closure_reason") or NOT_RECORDED for c in closed)
-    )
+    sections = _caseload(cases, on_panel, held, open_at_end, start, end)
     sections.update(_risk(data.get("assessments") or [], on_panel, end, list(levels)))
-    sections["exploitation_types"] = _sorted(
-        Counter(t for c in on_panel for t in c.get("exploitation_types") or [])
-    )
-    bands = Counter(age_band(c.get("dob"), end) for c in on_panel)
-    sections["age_bands"] = {b: bands[b] for b in AGE_BANDS if b != NOT_RECORDED or bands[b]}
-    sections["gender"] = _sorted(Counter(c.get("gender") or NOT_RECORDED for c in on_panel))
-    sections["ethnicity"] = _sorted(Counter(c.get("ethnicity") or NOT_RECORDED for c in on_panel))
-    sections["circumstances"] = {
-        "children_on_panel": len(on_panel),
-        "looked_after": sum(c.get("looked_after") is True for c in on_panel),
-        "out_of_area": sum(c.get("out_of_area") is True for c in on_panel),
-    }
-    episodes = [
-        (c["id"], e)
-        for c in cases
-        for e in c.get("missing") or []
-        if _within(e.get("start"), start, end)
-    ]
-    missing_children = {case_id for case_id, _e in episodes}
-    sections["missing"] = {
-        "episodes": len(episodes),
-        "children_missing": len(missing_children),
-        "children_missing_on_panel": len(missing_children & open_at_end),
-    }
-    persons = [p for p in data.get("persons") or [] if _within(p.get("added"), start, end)]
-    sections["intelligence"] = {
-        "persons_added": sum(p.get("kind") != "group" for p in persons),
-        "groups_added": sum(p.get("kind") == "group" for p in persons),
-        "locations_added": sum(
-            _within(x.get("added"), start, end) for x in data.get("locations") or []
-        ),
-        "links_made": sum(_within(x.get("date"), start, end) for x in data.get("links") or []),
-    }
+    sections.update(_children(on_panel, end))
+    sections["missing"] = _missing(cases, open_at_end, start, end)
+    sections["intelligence"] = _intelligence(data, start, end)
     sections.update(_actions(data.get("actions") or [], start, end))
     sections.update(_meetings(data.get("meetings") or [], held, start, end))
     sections["assessment_compliance"] = _compliance(
@@ -402,6 +353,84 @@ def compute(
             "suppressed": False,
         },
         "sections": sections,
+    }
+
+
+def _caseload(
+    cases: list[dict],
+    on_panel: list[dict],
+    held: list[dict],
+    open_at_end: set[str],
+    start: date,
+    end: date,
+) -> dict:
+    """Cases open, new, repeated, reviewed and closed in the period, and why they closed."""
+    new = [c for c in cases if _within(c.get("nominated"), start, end)]
+    closed = [c for c in cases if _within(c.get("closed"), start, end)]
+    discussions = [case_id for m in held for case_id in m.get("discussed") or []]
+    return {
+        "caseload": {
+            "open_at_start": sum(_open_on(c, start, before=True) for c in cases),
+            "new_nominations": len(new),
+            "repeat_nominations": sum(bool(c.get("repeat_of")) for c in new),
+            "closures": len(closed),
+            "open_at_end": len(open_at_end),
+            "reviews_held": len(discussions),
+            "cases_reviewed": len(set(discussions)),
+            "children_on_panel": len(on_panel),
+        },
+        "nominations_by_agency": _sorted(
+            Counter(c.get("referring_agency") or NOT_RECORDED for c in new)
+        ),
+        "closure_reasons": _sorted(
+            Counter(c.get("closure_reason") or NOT_RECORDED for c in closed)
+        ),
+    }
+
+
+def _children(on_panel: list[dict], end: date) -> dict:
+    """Who the children on the panel are: exploitation types, ages, gender, ethnicity,
+    looked-after and out-of-area."""
+    bands = Counter(age_band(c.get("dob"), end) for c in on_panel)
+    return {
+        "exploitation_types": _sorted(
+            Counter(t for c in on_panel for t in c.get("exploitation_types") or [])
+        ),
+        "age_bands": {b: bands[b] for b in AGE_BANDS if b != NOT_RECORDED or bands[b]},
+        "gender": _sorted(Counter(c.get("gender") or NOT_RECORDED for c in on_panel)),
+        "ethnicity": _sorted(Counter(c.get("ethnicity") or NOT_RECORDED for c in on_panel)),
+        "circumstances": {
+            "children_on_panel": len(on_panel),
+            "looked_after": sum(c.get("looked_after") is True for c in on_panel),
+            "out_of_area": sum(c.get("out_of_area") is True for c in on_panel),
+        },
+    }
+
+
+def _missing(cases: list[dict], open_at_end: set[str], start: date, end: date) -> dict:
+    episodes = [
+        (c["id"], e)
+        for c in cases
+        for e in c.get("missing") or []
+        if _within(e.get("start"), start, end)
+    ]
+    missing_children = {case_id for case_id, _e in episodes}
+    return {
+        "episodes": len(episodes),
+        "children_missing": len(missing_children),
+        "children_missing_on_panel": len(missing_children & open_at_end),
+    }
+
+
+def _intelligence(data: dict, start: date, end: date) -> dict:
+    persons = [p for p in data.get("persons") or [] if _within(p.get("added"), start, end)]
+    return {
+        "persons_added": sum(p.get("kind") != "group" for p in persons),
+        "groups_added": sum(p.get("kind") == "group" for p in persons),
+        "locations_added": sum(
+            _within(x.get("added"), start, end) for x in data.get("locations") or []
+        ),
+        "links_made": sum(_within(x.get("date"), start, end) for x in data.get("links") or []),
     }
 
 
