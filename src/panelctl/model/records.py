@@ -2,8 +2,8 @@
 
 A record is a plain ``dict`` with an ``id``, checked against its type's msgspec Struct
 (:mod:`panelctl.model.types`); validation names the record id and the field path, never
-a value (a value may be a child's name). Later issues add types by adding a Struct there
-and a :class:`RecordType` to :data:`TYPES`.
+a value (a value may be a child's name). A new record type is a Struct there and a
+:class:`RecordType` in :data:`TYPES`.
 """
 
 from __future__ import annotations
