@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -65,12 +66,13 @@ def test_identity_without_passphrase_needs_out(cli, tmp_path):
 
 
 def test_no_terminal_never_prompts(tmp_path):
-    result = subprocess.run(
-        ["python", "-m", "panelctl", "identity", "new", "--name", "Sam"],
+    result = run_panelctl(
+        "identity",
+        "new",
+        "--name",
+        "Sam",
         stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PANELCTL_CONFIG_DIR": str(tmp_path / "cfg")},
+        env={"PANELCTL_CONFIG_DIR": str(tmp_path / "cfg")},
     )
     assert result.returncode == ExitCode.NO_TERMINAL
     assert "PANELCTL_PASSPHRASE_FILE" in result.stderr
@@ -405,5 +407,5 @@ def test_help_runs_without_loading_the_library():
         "heavy = {'cryptography', 'yaml', 'ruamel', 'jinja2', 'msgspec'} & {n.split('.')[0] for n in sys.modules}\n"
         "assert not heavy, heavy\n"
     )
-    subprocess.run(["python", "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True)
     assert run_panelctl("--help").returncode == 0
