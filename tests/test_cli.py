@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, REPO, SAMPLE_STORE, git, run_panelctl
+from conftest import (
+    CANARY,
+    REPO,
+    SAMPLE_STORE,
+    all_commands,
+    git,
+    run_panelctl,
+    store_state,
+)
 from panelctl.base import yamlio
 from panelctl.base.errors import ExitCode
 from panelctl.crypto import envelope
@@ -21,11 +29,9 @@ from panelctl.crypto import envelope
 CASE = {"status": "open", "child": {"name": CANARY, "dob": date(2011, 4, 2)}, "risk": "High"}
 
 
-def snapshot(root: Path) -> tuple[str, str]:
-    """HEAD and the working tree's status: an error must leave both as they were."""
-    return git(root, "rev-parse", "HEAD"), git(
-        root, "status", "--porcelain", "--untracked-files=all"
-    )
+def snapshot(root: Path) -> dict:
+    """HEAD, refs, git's index and the working tree: an error must leave them as they were."""
+    return store_state(root)
 
 
 # --- identities ----------------------------------------------------------------------
@@ -363,27 +369,6 @@ def test_demo_runs_on_a_copy_and_leaves_the_sample_store_untouched(tmp_path):
 def test_sample_store_verifies(sample, cli):
     result = cli("verify", store=sample.store, identity=sample.identity)
     assert (result.exit_code, result.output) == (0, "")
-
-
-def all_commands():
-    """Every command, the lazily built ones included, as (path, command)."""
-    from typer.main import get_command
-
-    from panelctl.cli.main import app
-
-    root = get_command(app)
-
-    def walk(command, path, ctx):
-        if getattr(command, "hidden", False):
-            return
-        if hasattr(command, "list_commands"):
-            for name in command.list_commands(ctx):
-                yield from walk(command.get_command(ctx, name), [*path, name], ctx)
-        else:
-            yield path, command
-
-    with root.make_context("panelctl", ["--help"], resilient_parsing=True) as ctx:
-        return list(walk(root, [], ctx))
 
 
 def test_every_command_has_help_with_an_example_and_is_in_the_readme():

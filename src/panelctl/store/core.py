@@ -383,6 +383,7 @@ class Transaction:
             for p, u in self.index_updates.items()
             if u is None
         )
+        gitio.check_index_free(store.root, store.private.parent)
         journal = store.private / "journal.json"
         atomic_write(journal, json.dumps({"paths": paths}).encode())
         try:
