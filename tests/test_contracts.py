@@ -433,6 +433,13 @@ CASES: dict[str, Case] = {
         "M-0099",
         files={"script.yaml": SCRIPT},
     ),
+    "meeting run script without attendance": Case(
+        ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "attendance",
+        files={"script.yaml": "cases: {}\n"},
+        setup=lambda w: _agenda(w, "M-0002"),
+    ),
     "minutes approve not chair": Case(
         ["minutes", "approve", "M-0001"], ExitCode.NOT_ALLOWED, "chair"
     ),
@@ -648,6 +655,12 @@ def _close(world: World, case_id: str) -> None:
     )
 
 
+def _agenda(world: World, meeting_id: str) -> None:
+    from panelctl.meetings import core as meetings
+
+    meetings.build_agenda(world.store(), meeting_id, date(2026, 12, 1))
+
+
 def _confirm(world: World, decision_id: str) -> None:
     from panelctl.base.dates import now
     from panelctl.meetings import core as meetings
@@ -851,3 +864,25 @@ def test_build_agenda_refuses_papers_it_cannot_write_before_saving_the_agenda(wo
     assert {p.name for p in agenda.written} == {p.name for p in out.iterdir()}
     assert all(p.suffix in (".md", ".ics") for p in agenda.written)
     assert git(world.root, "rev-parse", "HEAD") != before["HEAD"]
+
+
+@pytest.mark.parametrize(
+    "stop, code",
+    [(KeyboardInterrupt, ExitCode.INTERRUPTED), (RuntimeError, ExitCode.INTERNAL)],
+    ids=["ctrl-c", "a bug"],
+)
+def test_a_write_stopped_at_its_commit_is_rolled_back(world, cli, monkeypatch, stop, code):
+    """Ctrl-C, or a bug, with the record files already written: one line, nothing kept."""
+    from panelctl.store import gitio
+
+    def stopped(*_args, **_kwargs):
+        raise stop
+
+    monkeypatch.setattr(gitio, "commit", stopped)
+    before = store_state(world.root)
+    args = ["case", "update", "C-0001", "--team", "New Team"]
+    result = cli(*args, store=world.root, identity=world.identities["coordinator"])
+    assert result.exit_code == code, result.output
+    assert result.stderr.startswith("panelctl: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output and CANARY not in result.output
+    assert_unchanged(before, store_state(world.root))
