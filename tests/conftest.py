@@ -148,3 +148,56 @@ def git(root: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=root, capture_output=True, text=True, check=True
     ).stdout
+
+
+def all_commands():
+    """Every command, the lazily built ones included, as (path, command)."""
+    from typer.main import get_command
+
+    from panelctl.cli.main import app
+
+    root = get_command(app)
+
+    def walk(command, path, ctx):
+        if getattr(command, "hidden", False):
+            return
+        if hasattr(command, "list_commands"):
+            for name in command.list_commands(ctx):
+                yield from walk(command.get_command(ctx, name), [*path, name], ctx)
+        else:
+            yield path, command
+
+    with root.make_context("panelctl", ["--help"], resilient_parsing=True) as ctx:
+        return list(walk(root, [], ctx))
+
+
+def store_state(root: Path) -> dict:
+    """Everything a failed command must not change, as comparable values."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0] == ".git":
+            continue
+        files[str(relative)] = path.read_bytes() if path.is_file() else "folder"
+    private = root / ".git" / "panelctl"
+    return {
+        "HEAD": git(root, "rev-parse", "HEAD"),
+        "HEAD names": (root / ".git" / "HEAD").read_text(),
+        "refs": git(root, "for-each-ref"),
+        "git index": git(root, "ls-files", "--stage"),
+        "status": git(root, "status", "--porcelain", "--untracked-files=all", "--ignored"),
+        "files": files,
+        "journal": (private / "journal.json").exists(),
+        "temp files": sorted(p.name for p in (private / "tmp").glob("*"))
+        if (private / "tmp").exists()
+        else [],
+    }
+
+
+def assert_unchanged(before: dict, after: dict) -> None:
+    changed = [key for key in before if before[key] != after[key]]
+    if "files" in changed:
+        names = set(before["files"]) | set(after["files"])
+        differ = sorted(n for n in names if before["files"].get(n) != after["files"].get(n))
+        pytest.fail(f"the store changed: {changed}; files {differ}")
+    assert not changed, f"the store changed: {changed}: {[after[k] for k in changed]}"

@@ -7,12 +7,21 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, REPO, SAMPLE_STORE, git, run_panelctl
+from conftest import (
+    CANARY,
+    REPO,
+    SAMPLE_STORE,
+    all_commands,
+    git,
+    run_panelctl,
+    store_state,
+)
 from panelctl.base import yamlio
 from panelctl.base.errors import ExitCode
 from panelctl.crypto import envelope
@@ -20,11 +29,9 @@ from panelctl.crypto import envelope
 CASE = {"status": "open", "child": {"name": CANARY, "dob": date(2011, 4, 2)}, "risk": "High"}
 
 
-def snapshot(root: Path) -> tuple[str, str]:
-    """HEAD and the working tree's status: an error must leave both as they were."""
-    return git(root, "rev-parse", "HEAD"), git(
-        root, "status", "--porcelain", "--untracked-files=all"
-    )
+def snapshot(root: Path) -> dict:
+    """HEAD, refs, git's index and the working tree: an error must leave them as they were."""
+    return store_state(root)
 
 
 # --- identities ----------------------------------------------------------------------
@@ -65,12 +72,13 @@ def test_identity_without_passphrase_needs_out(cli, tmp_path):
 
 
 def test_no_terminal_never_prompts(tmp_path):
-    result = subprocess.run(
-        ["python", "-m", "panelctl", "identity", "new", "--name", "Sam"],
+    result = run_panelctl(
+        "identity",
+        "new",
+        "--name",
+        "Sam",
         stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PANELCTL_CONFIG_DIR": str(tmp_path / "cfg")},
+        env={"PANELCTL_CONFIG_DIR": str(tmp_path / "cfg")},
     )
     assert result.returncode == ExitCode.NO_TERMINAL
     assert "PANELCTL_PASSPHRASE_FILE" in result.stderr
@@ -363,27 +371,6 @@ def test_sample_store_verifies(sample, cli):
     assert (result.exit_code, result.output) == (0, "")
 
 
-def all_commands():
-    """Every command, the lazily built ones included, as (path, command)."""
-    from typer.main import get_command
-
-    from panelctl.cli.main import app
-
-    root = get_command(app)
-
-    def walk(command, path, ctx):
-        if getattr(command, "hidden", False):
-            return
-        if hasattr(command, "list_commands"):
-            for name in command.list_commands(ctx):
-                yield from walk(command.get_command(ctx, name), [*path, name], ctx)
-        else:
-            yield path, command
-
-    with root.make_context("panelctl", ["--help"], resilient_parsing=True) as ctx:
-        return list(walk(root, [], ctx))
-
-
 def test_every_command_has_help_with_an_example_and_is_in_the_readme():
     readme = (REPO / "README.md").read_text()
     for path, command in all_commands():
@@ -405,7 +392,7 @@ def test_help_runs_without_loading_the_library():
         "heavy = {'cryptography', 'yaml', 'ruamel', 'jinja2', 'msgspec'} & {n.split('.')[0] for n in sys.modules}\n"
         "assert not heavy, heavy\n"
     )
-    subprocess.run(["python", "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True)
     assert run_panelctl("--help").returncode == 0
 
 

@@ -130,12 +130,24 @@ def agenda_build(
     Example: panelctl agenda build M-0003 --out ~/papers/M-0003
     """
     from panelctl.base.dates import show_date
+    from panelctl.base.errors import InvalidInputError
     from panelctl.meetings import core as meetings
+    from panelctl.outputs.papers import FORMATS
 
-    store = open_store()
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    bad = [f for f in chosen if f not in FORMATS]
+    if bad or not chosen:
+        raise InvalidInputError(
+            f"--formats takes {' and '.join(FORMATS)}, not {', '.join(bad) or 'nothing'}; "
+            "e.g. --formats md,html."
+        )
     today = as_of_day(as_of)
+    store = open_store()
     mid = meeting_id or meetings.next_meeting(store, today)
-    agenda = meetings.build_agenda(store, mid, today, dry_run=dry_run)
+    papers_to = out if out is not None and not dry_run else None
+    agenda = meetings.build_agenda(
+        store, mid, today, dry_run=dry_run, papers_to=papers_to, formats=chosen
+    )
     rows = [
         {"time": f"{s['start']}-{s['end']}", "item": s["title"], "case": "", "reason": ""}
         for s in agenda.standing
@@ -166,17 +178,9 @@ def agenda_build(
         say(f"Papers must go out by {show_date(agenda.papers_due)}.")
     for warning in agenda.warnings:
         say(f"Warning: {warning}")
-    if out is not None and not dry_run:
-        chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
-        bad = [f for f in chosen if f not in ("md", "html")]
-        if bad:
-            from panelctl.base.errors import InvalidInputError
-
-            raise InvalidInputError(f"--formats takes md and html, not {', '.join(bad)}.")
-        files = meetings.papers_for(store, agenda, today, chosen)
-        written = meetings.write_papers(out, files)
+    if agenda.written:
         say(
-            f"Wrote {len(written)} files to {out}. They are NOT encrypted (OFFICIAL-SENSITIVE): "
+            f"Wrote {len(agenda.written)} files to {out}. They are NOT encrypted (OFFICIAL-SENSITIVE): "
             "send them only by secure e-mail and delete them when done."
         )
     elif dry_run:

@@ -100,6 +100,7 @@ class Agenda:
     papers_due: date | None
     papers_late: bool
     warnings: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)  # the papers, when asked for
 
 
 def case_history(store: Store, before: date) -> dict[str, tuple[date, str | None]]:
@@ -115,9 +116,26 @@ def case_history(store: Store, before: date) -> dict[str, tuple[date, str | None
     return last
 
 
-def build_agenda(store: Store, meeting_id: str, today: date, *, dry_run: bool = False) -> Agenda:
-    """Choose, order and time the cases for a meeting, and work out the papers' deadline."""
+def build_agenda(
+    store: Store,
+    meeting_id: str,
+    today: date,
+    *,
+    dry_run: bool = False,
+    papers_to: Path | None = None,
+    formats: tuple[str, ...] = papers.FORMATS,
+) -> Agenda:
+    """Choose, order and time the cases for a meeting, and work out the papers' deadline.
+
+    With ``papers_to`` (and not ``dry_run``), also write the papers in ``formats`` into that
+    folder. Everything that could refuse them (the formats, the folder, files already
+    there) is checked before the agenda is saved, so a refusal leaves the store as it was.
+    """
     profile = store.profile
+    files: dict[str, str] = {}
+    if papers_to is not None and not dry_run:
+        formats = papers.check_formats(formats)
+        papers.check_destination(papers_to)
     with store.transaction() as tx:
         meeting = get_meeting(store, meeting_id)
         if meeting.get("status") != "planned":
@@ -189,6 +207,11 @@ def build_agenda(store: Store, meeting_id: str, today: date, *, dry_run: bool = 
             if due is not None:
                 meeting["papers_due"] = due
             tx.put(meeting)
+            if papers_to is not None:
+                files = papers_for(store, agenda, today, formats)
+                papers.check_destination(papers_to, files)
+    if files:
+        agenda.written = write_papers(papers_to, files)
     return agenda
 
 

@@ -317,6 +317,39 @@ def render_ics(ctx: dict) -> str:
 # --- writing -------------------------------------------------------------------------------
 
 
+def check_formats(formats) -> tuple[str, ...]:
+    """The paper formats asked for, refused unless each is one of :data:`FORMATS`."""
+    chosen = tuple(formats)
+    bad = [str(f) for f in chosen if f not in FORMATS]
+    if bad or not chosen:
+        raise InvalidInputError(
+            f"Paper formats are {' and '.join(FORMATS)}, not {', '.join(bad) or 'none'}."
+        )
+    return chosen
+
+
+def check_destination(out_dir: Path, names=(), overwrite: bool = False) -> None:
+    """Refuse, before anything is made or written, a folder :func:`write_papers` could not
+    fill: one that is a file, names that are not plain file names, or (unless
+    ``overwrite``) files already there."""
+    out_dir = Path(out_dir)
+    for name in names:
+        if not _SAFE_NAME.fullmatch(name) or ".." in name:
+            raise InvalidInputError(
+                f"Paper file name {name!r} is not allowed; use letters, digits, '.', '-' "
+                "and '_' only, e.g. M-0003-agenda.html."
+            )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInputError(f"{out_dir} is not a folder; give a folder for the papers.")
+    if not overwrite:
+        existing = [name for name in names if os.path.lexists(out_dir / name)]
+        if existing:
+            raise NotAllowedError(
+                f"{out_dir} already holds {', '.join(existing)}; nothing was written. "
+                "Choose another folder or ask to overwrite."
+            )
+
+
 def write_papers(out_dir: Path, files: dict[str, str], overwrite: bool = False) -> list[Path]:
     """Write each paper as a 0600 file in ``out_dir`` (made 0700 if missing).
 
@@ -325,25 +358,11 @@ def write_papers(out_dir: Path, files: dict[str, str], overwrite: bool = False) 
     replaced atomically by a new 0600 file.
     """
     out_dir = Path(out_dir)
-    for name in files:
-        if not _SAFE_NAME.fullmatch(name) or ".." in name:
-            raise InvalidInputError(
-                f"Paper file name {name!r} is not allowed; use letters, digits, '.', '-' "
-                "and '_' only, e.g. M-0003-agenda.html."
-            )
+    check_destination(out_dir, files, overwrite=overwrite)
     if not out_dir.exists():
         out_dir.mkdir(mode=PRIVATE_DIR, parents=True)
         os.chmod(out_dir, PRIVATE_DIR)
-    elif not out_dir.is_dir():
-        raise InvalidInputError(f"{out_dir} is not a folder; give a folder for the papers.")
     paths = [out_dir / name for name in files]
-    if not overwrite:
-        existing = [p.name for p in paths if os.path.lexists(p)]
-        if existing:
-            raise NotAllowedError(
-                f"{out_dir} already holds {', '.join(existing)}; nothing was written. "
-                "Choose another folder or ask to overwrite."
-            )
     for path, text in zip(paths, files.values(), strict=True):
         data = text.encode("utf-8")
         if overwrite:

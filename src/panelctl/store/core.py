@@ -299,6 +299,11 @@ class Store:
 
     def index(self):
         """The query index, one per Store (re-checked against HEAD under the lock)."""
+        if (self.private / "journal.json").exists():
+            # A write is under way, or died halfway: wait for it, or roll it back, so that
+            # no half-written file is indexed as if HEAD held it.
+            with self.lock():
+                pass
         current = gitio.head_quick(self.root)
         if self._index is None or current is None or self._index.seen_head != current:
 
@@ -403,6 +408,7 @@ class Transaction:
             for p, u in self.index_updates.items()
             if u is None
         )
+        gitio.check_index_free(store.root, store.private.parent)
         journal = store.private / "journal.json"
         atomic_write(journal, json.dumps({"paths": paths}).encode())
         try:

@@ -142,6 +142,17 @@ def commit(root: Path, paths: Iterable[str], message: str, author: Author) -> No
     run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
 
 
+def check_index_free(root: Path, git_folder: Path) -> None:
+    """Refuse to start a commit while git's own index is locked: the commit would land but
+    git's index could not follow it. Checked before any file is written."""
+    if (git_folder / "index.lock").exists():
+        raise GitError(
+            f"git's index in {root} is locked ({git_folder / 'index.lock'}): another git command "
+            "is running there, or one was killed; wait for it to finish, or remove that file "
+            "if no git command is running, and try again."
+        )
+
+
 @contextmanager
 def _temporary_index(root: Path) -> Iterator[dict]:
     folder = git_dir(root) / "panelctl"

@@ -1,0 +1,888 @@
+"""The README's promise, held for every command that writes: an error exits with its
+documented code, says one sentence on stderr without a traceback, and leaves the store
+exactly as it was (HEAD and every ref, git's index, the working tree byte for byte, and no
+journal of a half-made change).
+
+Each writing command is driven into at least one failure (a bad option value, an unknown
+id, the wrong role, a bad input file...), and every class of the error catalogue
+(`panelctl.base.errors`) is reached through at least one command. A new command, or a new
+error class, makes a test here fail until it is given a case.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from conftest import (
+    CANARY,
+    SAMPLE_STORE,
+    TEST_LOG_N,
+    all_commands,
+    assert_unchanged,
+    git,
+    store_state,
+)
+from panelctl.base import errors, yamlio
+from panelctl.base.errors import ExitCode
+from panelctl.crypto import envelope
+from panelctl.crypto.identity import create_identity_file, read_identity_file
+from panelctl.panel.access import add_reader
+from panelctl.panel.demo import prepare_demo
+from panelctl.store.core import Store
+
+# --- the state an error must leave alone ------------------------------------------------
+
+
+# --- the world the cases run in ---------------------------------------------------------
+
+
+@dataclass
+class World:
+    """A copy of the sample store with a member, a chair, a passphrase-protected reader and
+    a stranger; mail settings for `remind`; the files cases need."""
+
+    root: Path
+    tmp: Path
+    identities: dict[str, Path]
+    env: dict = field(default_factory=dict)
+
+    def store(self) -> Store:
+        return Store(self.root, read_identity_file(self.identities["coordinator"]).unlock())
+
+    def commit(self, message: str) -> None:
+        git(self.root, "add", "-A")
+        git(self.root, "commit", "-qm", message, "--no-verify")
+
+    def file(self, name: str, content: str | bytes) -> str:
+        path = self.tmp / name
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return str(path)
+
+
+PASSPHRASE = "a long enough passphrase"
+READERS = {  # name: (role in the store, passphrase)
+    "member": ("member", None),
+    "chair": ("chair", None),
+    "protected": ("member", PASSPHRASE),
+}
+
+
+@pytest.fixture(scope="module")
+def world_template(tmp_path_factory) -> Path:
+    """Built once per module (identities cost an scrypt each): the sample store with its
+    readers, and the identities, under one folder that each test copies."""
+    base = tmp_path_factory.mktemp("world")
+    with pytest.MonkeyPatch.context() as patch:  # the isolation conftest gives each test
+        for name in [n for n in os.environ if n.startswith("PANELCTL_")]:
+            patch.delenv(name)
+        patch.setenv("HOME", str(base))
+        patch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        demo = prepare_demo(SAMPLE_STORE, base / "demo")
+        store = Store(demo.store, read_identity_file(demo.identity).unlock())
+        for name, (role, passphrase) in READERS.items():
+            created = create_identity_file(
+                base / f"{name}.json", f"{name.title()} Reader", "", passphrase, log_n=TEST_LOG_N
+            )
+            add_reader(store, created.recipient, created.name, "Staffordshire Police", role)
+        create_identity_file(base / "stranger.json", "Stan Stranger", "", None, log_n=TEST_LOG_N)
+    return base
+
+
+@pytest.fixture
+def world(world_template, tmp_path) -> World:
+    base = tmp_path / "world"
+    shutil.copytree(world_template, base, symlinks=True)
+    files = tmp_path / "files"
+    files.mkdir()
+    identities = {name: base / f"{name}.json" for name in [*READERS, "stranger"]}
+    identities["coordinator"] = base / "demo" / "identity.json"
+    identities["missing"] = tmp_path / "no-such-identity.json"
+    return World(base / "demo" / "store", files, identities)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def set_mail(world: World, **mail) -> None:
+    settings = yamlio.load((world.root / "panelctl.yaml").read_bytes())
+    settings["settings"] = {**(settings.get("settings") or {}), "mail": mail}
+    (world.root / "panelctl.yaml").write_bytes(yamlio.dump(settings))
+    world.commit("Mail settings")
+
+
+def mail_to_owner(world: World, email: str) -> None:
+    """A member who owns the sample store's overdue actions, and a mail server nobody runs."""
+    with world.store().transaction() as tx:
+        tx.create(
+            "member",
+            {"name": "Demo Social Worker", "agency": "Police", "role": "core", "email": email},
+        )
+    mail = {"host": "127.0.0.1", "port": free_port(), "security": "none"}
+    set_mail(world, **mail, **{"from": "mace@stoke.gov.uk"})
+
+
+def rewrite(world: World, record_id: str, blob_of: Callable[[World, bytes], bytes]) -> None:
+    path = world.root / world.store().path_of(record_id)
+    path.write_bytes(blob_of(world, path.read_bytes()))
+    world.commit(f"outside change to {record_id}")
+
+
+def bad_yaml(world: World, _blob: bytes) -> bytes:
+    keyring = world.store().keyring
+    text = f"id: C-0002\nchild: [{CANARY}\n".encode()
+    return envelope.encrypt(
+        keyring.key, keyring.epoch, world.store().store_id, "cases/C-0002.enc", text
+    )
+
+
+# --- the cases --------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    args: list[str]
+    code: ExitCode
+    words: str  # the sentence names this (an id, a field, an option, a path)
+    who: str = "coordinator"
+    setup: Callable[[World], None] | None = None
+    files: dict[str, str] = field(default_factory=dict)  # {file name: content}; "{name}" in args
+    env: dict = field(default_factory=dict)
+    #: remind's warnings and refusals come first, each its own "panelctl: " line (by design)
+    notes_before: bool = False
+    #: an import names each bad row on its own line after the sentence (by design)
+    details_after: bool = False
+
+
+IMPORT_HEADER = "case_id,name,dob,referring_agency,assessment_date,assessor,assessor_agency,level\n"
+SCRIPT = "attendance: []\n"
+ROW = ",{child},14/03/2011,Staffordshire Police,{day},Jo Lead,Staffordshire Police,{level}\n"
+
+CASES: dict[str, Case] = {
+    # nominate
+    "nominate bad dob": Case(
+        [
+            "nominate",
+            "--name",
+            CANARY,
+            "--dob",
+            "31/02/2011",
+            "--referring-agency",
+            "Staffordshire Police",
+            "--risk-level",
+            "Medium",
+        ],
+        ExitCode.INVALID_INPUT,
+        "date",
+    ),
+    "nominate unreadable file": Case(
+        ["nominate", "--from", "{missing}"], ExitCode.INVALID_INPUT, "Cannot read"
+    ),
+    "nominate bad yaml": Case(
+        ["nominate", "--from", "{nomination.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "line",
+        files={"nomination.yaml": f"child: [{CANARY}\n"},
+    ),
+    "nominate refused by the entry rules": Case(
+        [
+            "nominate",
+            "--name",
+            CANARY,
+            "--dob",
+            "14/03/2011",
+            "--referring-agency",
+            "Staffordshire Police",
+        ],
+        ExitCode.NOT_ALLOWED,
+        "mace profile",
+    ),
+    # case
+    "case update unknown case": Case(
+        ["case", "update", "C-0099", "--team", "Adolescent Team"], ExitCode.NOT_FOUND, "C-0099"
+    ),
+    "case update bad review date": Case(
+        ["case", "update", "C-0001", "--team", "New Team", "--review-due", "2026-13-01"],
+        ExitCode.INVALID_INPUT,
+        "--review-due",
+    ),
+    "case update bad date": Case(
+        ["case", "update", "C-0001", "--team", "New Team", "--date", "yesterday"],
+        ExitCode.INVALID_INPUT,
+        "--date",
+    ),
+    "case close bad date": Case(
+        [
+            "case",
+            "close",
+            "C-0001",
+            "--reason",
+            "Risk reduced",
+            "--agreed-by",
+            "Staffordshire Police",
+            "--date",
+            "32/01/2027",
+        ],
+        ExitCode.INVALID_INPUT,
+        "--date",
+    ),
+    "case close closed case": Case(
+        ["case", "close", "C-0003", "--reason", "Again", "--agreed-by", "Staffordshire Police"],
+        ExitCode.NOT_ALLOWED,
+        "C-0003",
+        setup=lambda w: _close(w, "C-0003"),
+    ),
+    "case reopen open case": Case(["case", "reopen", "C-0001"], ExitCode.NOT_ALLOWED, "C-0001"),
+    "case missing bad time": Case(
+        ["case", "missing", "C-0001", "--from", "half past six"], ExitCode.INVALID_INPUT, "from"
+    ),
+    "case missing back before gone": Case(
+        ["case", "missing", "C-0001", "--from", "14/03/2026 18:30", "--to", "13/03/2026 09:00"],
+        ExitCode.INVALID_INPUT,
+        "--to",
+    ),
+    "case flag bad review date": Case(
+        [
+            "case",
+            "flag",
+            "C-0001",
+            "--flag",
+            "Older associates",
+            "--owner",
+            "Jo Worker",
+            "--review",
+            "soon",
+        ],
+        ExitCode.INVALID_INPUT,
+        "review",
+    ),
+    # rfm
+    "rfm add bad date": Case(
+        [
+            "rfm",
+            "add",
+            "C-0001",
+            "--date",
+            "2026-02-30",
+            "--assessor",
+            "Jo Lead",
+            "--agency",
+            "Staffordshire Police",
+        ],
+        ExitCode.INVALID_INPUT,
+        "--date",
+    ),
+    "rfm add unknown factor": Case(
+        [
+            "rfm",
+            "add",
+            "C-0001",
+            "--date",
+            "01/12/2026",
+            "--assessor",
+            "Jo Lead",
+            "--agency",
+            "Staffordshire Police",
+            "--factor",
+            "no_such_factor",
+        ],
+        ExitCode.INVALID_INPUT,
+        "no_such_factor",
+    ),
+    "rfm add unknown case": Case(
+        [
+            "rfm",
+            "add",
+            "C-0099",
+            "--date",
+            "01/12/2026",
+            "--assessor",
+            "Jo Lead",
+            "--agency",
+            "Staffordshire Police",
+        ],
+        ExitCode.NOT_FOUND,
+        "C-0099",
+    ),
+    "rfm import one bad row": Case(
+        ["rfm", "import", "{rows.csv}", "--date", "01/12/2026"],
+        ExitCode.INVALID_INPUT,
+        "1 bad row",
+        details_after=True,
+        files={
+            "rows.csv": IMPORT_HEADER
+            + ROW.format(child="Alex Newchild", day="01/11/2026", level="Medium")
+            + ROW.format(child="Sam Otherchild", day="31/11/2026", level="Medium"),
+        },
+    ),
+    "rfm import missing mapping": Case(
+        ["rfm", "import", "{rows.csv}", "--mapping", "{missing}"],
+        ExitCode.INVALID_INPUT,
+        "mapping",
+        files={"rows.csv": IMPORT_HEADER + ROW.format(child="Alex", day="01/11/2026", level="Low")},
+    ),
+    # people and links
+    "person add bad kind": Case(
+        ["person", "add", "--kind", "alien", "--name", "Dax Ferrowby"],
+        ExitCode.INVALID_INPUT,
+        "alien",
+    ),
+    "location add bad kind": Case(
+        ["location", "add", "--kind", "castle", "--name", "The keep"],
+        ExitCode.INVALID_INPUT,
+        "castle",
+    ),
+    "link unknown record": Case(
+        ["link", "C-0001", "P-0099", "--nature", "seen together", "--source", "police"],
+        ExitCode.NOT_FOUND,
+        "P-0099",
+    ),
+    "link bad date": Case(
+        [
+            "link",
+            "C-0001",
+            "P-0001",
+            "--nature",
+            "seen together",
+            "--source",
+            "police",
+            "--date",
+            "31/04/2026",
+        ],
+        ExitCode.INVALID_INPUT,
+        "--date",
+    ),
+    # agencies and members
+    "agency add bad sector": Case(
+        ["agency", "add", "--name", "Fire Service", "--sector", "fire"],
+        ExitCode.INVALID_INPUT,
+        "fire",
+    ),
+    "member add bad role": Case(
+        [
+            "member",
+            "add",
+            "--name",
+            "Alex Vice",
+            "--agency",
+            "Staffordshire Police",
+            "--role",
+            "emperor",
+        ],
+        ExitCode.INVALID_INPUT,
+        "emperor",
+    ),
+    "member remove unknown": Case(["member", "remove", "MB-0099"], ExitCode.NOT_FOUND, "MB-0099"),
+    # meetings
+    "meeting schedule bad date": Case(
+        ["meeting", "schedule", "31/02/2027", "--time", "09:30"], ExitCode.INVALID_INPUT, "date"
+    ),
+    "meeting schedule bad time": Case(
+        ["meeting", "schedule", "03/02/2027", "--time", "25:61"], ExitCode.INVALID_INPUT, "25:61"
+    ),
+    "agenda build bad formats": Case(
+        ["agenda", "build", "M-0002", "--out", "{folder}", "--formats", "pdf"],
+        ExitCode.INVALID_INPUT,
+        "--formats",
+    ),
+    "agenda build into a file": Case(
+        ["agenda", "build", "M-0002", "--out", "{notes.txt}"],
+        ExitCode.INVALID_INPUT,
+        "not a folder",
+        files={"notes.txt": "my notes\n"},
+    ),
+    "agenda build over earlier papers": Case(
+        ["agenda", "build", "M-0002", "--out", "{folder}"],
+        ExitCode.NOT_ALLOWED,
+        "agenda-M-0002.html",
+        setup=lambda w: _earlier_papers(w),
+    ),
+    "agenda build held meeting": Case(
+        ["agenda", "build", "M-0001"], ExitCode.NOT_ALLOWED, "M-0001"
+    ),
+    "agenda build bad as-of": Case(
+        ["agenda", "build", "M-0002", "--as-of", "someday"], ExitCode.INVALID_INPUT, "--as-of"
+    ),
+    "meeting run without a terminal": Case(
+        ["meeting", "run", "M-0002"], ExitCode.NO_TERMINAL, "--script"
+    ),
+    "meeting run unreadable script": Case(
+        ["meeting", "run", "M-0002", "--script", "{missing}"], ExitCode.INVALID_INPUT, "script"
+    ),
+    "meeting run bad yaml": Case(
+        ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "line",
+        files={"script.yaml": "attendance: [\n"},
+    ),
+    "meeting run unknown meeting": Case(
+        ["meeting", "run", "M-0099", "--script", "{script.yaml}"],
+        ExitCode.NOT_FOUND,
+        "M-0099",
+        files={"script.yaml": SCRIPT},
+    ),
+    "meeting run script without attendance": Case(
+        ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "attendance",
+        files={"script.yaml": "cases: {}\n"},
+        setup=lambda w: _agenda(w, "M-0002"),
+    ),
+    "minutes approve not chair": Case(
+        ["minutes", "approve", "M-0001"], ExitCode.NOT_ALLOWED, "chair"
+    ),
+    "minutes approve not held": Case(
+        ["minutes", "approve", "M-0002"], ExitCode.NOT_ALLOWED, "M-0002", who="chair"
+    ),
+    "decision confirm unknown": Case(
+        ["decision", "confirm", "D-00099"], ExitCode.NOT_FOUND, "D-00099"
+    ),
+    "decision confirm twice": Case(
+        ["decision", "confirm", "D-00001"],
+        ExitCode.NOT_ALLOWED,
+        "D-00001",
+        setup=lambda w: _confirm(w, "D-00001"),
+    ),
+    # actions
+    "actions update unknown": Case(
+        ["actions", "update", "A-00099", "--note", "Booked"], ExitCode.NOT_FOUND, "A-00099"
+    ),
+    "actions update empty note": Case(
+        ["actions", "update", "A-00001", "--note", "  "], ExitCode.INVALID_INPUT, "note"
+    ),
+    "actions done twice": Case(
+        ["actions", "done", "A-00002"],
+        ExitCode.NOT_ALLOWED,
+        "A-00002",
+        setup=lambda w: _done(w, "A-00002"),
+    ),
+    "actions reassign bad email": Case(
+        [
+            "actions",
+            "reassign",
+            "A-00001",
+            "--agency",
+            "Staffordshire Police",
+            "--owner",
+            "Jo Worker",
+            "--email",
+            "not an address",
+        ],
+        ExitCode.INVALID_INPUT,
+        "A-00001",
+    ),
+    "actions extend earlier": Case(
+        ["actions", "extend", "A-00001", "--due", "01/01/2026", "--reason", "More time"],
+        ExitCode.INVALID_INPUT,
+        "A-00001",
+    ),
+    "actions extend bad date": Case(
+        ["actions", "extend", "A-00001", "--due", "whenever", "--reason", "More time"],
+        ExitCode.INVALID_INPUT,
+        "due",
+    ),
+    # access
+    "access add bad recipient": Case(
+        [
+            "access",
+            "add",
+            "pcr1nonsense",
+            "--name",
+            "Alex",
+            "--agency",
+            "Police",
+            "--role",
+            "member",
+        ],
+        ExitCode.INVALID_INPUT,
+        "Recipient",
+    ),
+    "access add bad role": Case(
+        [
+            "access",
+            "add",
+            "{recipient}",
+            "--name",
+            "Alex",
+            "--agency",
+            "Police",
+            "--role",
+            "emperor",
+        ],
+        ExitCode.INVALID_INPUT,
+        "emperor",
+    ),
+    "access add by a member": Case(
+        [
+            "access",
+            "add",
+            "{recipient}",
+            "--name",
+            "Alex",
+            "--agency",
+            "Police",
+            "--role",
+            "member",
+        ],
+        ExitCode.NOT_ALLOWED,
+        "coordinator",
+        who="member",
+    ),
+    "access remove last coordinator": Case(
+        ["access", "remove", "Demo Coordinator"], ExitCode.NOT_ALLOWED, "last coordinator"
+    ),
+    "access remove unknown": Case(
+        ["access", "remove", "Nobody Known"], ExitCode.NOT_FOUND, "access list"
+    ),
+    # remind
+    "remind bad as-of": Case(["remind", "--as-of", "tomorrow"], ExitCode.INVALID_INPUT, "--as-of"),
+    "remind bad mail settings": Case(
+        ["remind", "--as-of", "01/12/2026"],
+        ExitCode.INVALID_INPUT,
+        "settings.mail.host",
+        setup=lambda w: set_mail(w, port=25, security="none"),
+    ),
+    "remind server down": Case(
+        ["remind", "--as-of", "01/12/2026"],
+        ExitCode.MAIL,
+        "127.0.0.1",
+        setup=lambda w: mail_to_owner(w, "demo.sw@stoke.gov.uk"),
+        notes_before=True,
+    ),
+    "remind outside the allowlist": Case(
+        ["remind", "--as-of", "01/12/2026"],
+        ExitCode.MAIL_REFUSED,
+        "not sent",
+        setup=lambda w: mail_to_owner(w, "demo.sw@example.com"),
+        notes_before=True,
+    ),
+    # store set-up commands, refused on an existing store
+    "init over a store": Case(
+        ["init", "{root}", "--profile", "mace", "--name", "Again", "--agency", "Council"],
+        ExitCode.INVALID_INPUT,
+        "not empty",
+    ),
+    "setup outside a store": Case(
+        ["--store", "{folder}", "setup"], ExitCode.NOT_A_STORE, "not a panelctl store"
+    ),
+    # the rest of the error catalogue, through writing commands
+    "not a store": Case(
+        ["--store", "{folder}", "case", "update", "C-0001", "--team", "T"],
+        ExitCode.NOT_A_STORE,
+        "not a panelctl store",
+    ),
+    "identity missing": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.IDENTITY,
+        "identity",
+        who="missing",
+    ),
+    "wrong passphrase": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.WRONG_PASSPHRASE,
+        "passphrase",
+        who="protected",
+        files={"passphrase.txt": "not it\n"},
+        env={"PANELCTL_PASSPHRASE_FILE": "{passphrase.txt}"},
+    ),
+    "passphrase without a terminal": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.NO_TERMINAL,
+        "PANELCTL_PASSPHRASE_FILE",
+        who="protected",
+    ),
+    "not a reader": Case(
+        ["actions", "done", "A-00001"], ExitCode.NOT_A_READER, "not a reader", who="stranger"
+    ),
+    "tampered record": Case(
+        ["case", "update", "C-0002", "--team", "T"],
+        ExitCode.TAMPERED,
+        "cases/C-0002.enc",
+        setup=lambda w: rewrite(w, "C-0002", lambda _w, blob: blob[:-3]),
+    ),
+    "misplaced record": Case(
+        ["case", "update", "C-0002", "--team", "T"],
+        ExitCode.MISPLACED,
+        "cases/C-0001.enc",
+        setup=lambda w: rewrite(
+            w, "C-0002", lambda w, _blob: (w.root / "cases/C-0001.enc").read_bytes()
+        ),
+    ),
+    "invalid record": Case(
+        ["case", "update", "C-0002", "--team", "T"],
+        ExitCode.INVALID_RECORD,
+        "C-0002",
+        setup=lambda w: rewrite(w, "C-0002", bad_yaml),
+    ),
+    "store locked": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.LOCKED,
+        "busy",
+        env={"PANELCTL_LOCK_TIMEOUT": "0.2"},
+    ),
+    "git refuses the commit": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.GIT,
+        "git",
+        setup=lambda w: (w.root / ".git" / "refs" / "heads" / "main.lock").write_text(""),
+    ),
+    "git index locked": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.GIT,
+        "git",
+        setup=lambda w: (w.root / ".git" / "index.lock").write_text(""),
+    ),
+}
+
+
+def _close(world: World, case_id: str) -> None:
+    from panelctl.casework import cases
+
+    cases.close_case(
+        world.store(), case_id, "Risk reduced", ["Staffordshire Police"], date(2026, 11, 30)
+    )
+
+
+def _agenda(world: World, meeting_id: str) -> None:
+    from panelctl.meetings import core as meetings
+
+    meetings.build_agenda(world.store(), meeting_id, date(2026, 12, 1))
+
+
+def _confirm(world: World, decision_id: str) -> None:
+    from panelctl.base.dates import now
+    from panelctl.meetings import core as meetings
+
+    meetings.confirm_decision(world.store(), decision_id, now())
+
+
+def _done(world: World, action_id: str) -> None:
+    from panelctl.base.dates import now
+    from panelctl.followup import actions
+
+    actions.complete(world.store(), action_id, now())
+
+
+def _earlier_papers(world: World) -> None:
+    folder = world.tmp / "folder"
+    folder.mkdir()
+    (folder / "agenda-M-0002.html").write_text("an earlier agenda\n")
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+
+def _fill(text: str, world: World, case: Case) -> str:
+    recipient = read_identity_file(world.identities["stranger"]).recipient
+    values = {
+        "missing": str(world.tmp / "missing.yaml"),
+        "folder": str(world.tmp / "folder"),
+        "root": str(world.root),
+        "recipient": recipient,
+        **{name: str(world.tmp / name) for name in case.files},
+    }
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_an_error_leaves_the_store_exactly_as_it_was(world, cli, name):
+    case = CASES[name]
+    for name, content in case.files.items():
+        world.file(name, content)
+    if case.setup:
+        case.setup(world)
+    args = [_fill(a, world, case) for a in case.args]
+    env = {k: _fill(v, world, case) for k, v in case.env.items()}
+    before = store_state(world.root)
+    holder = world.store().lock() if case.code is ExitCode.LOCKED else None
+    if holder:
+        holder.__enter__()
+    try:
+        result = cli(
+            *args,
+            store=None if "--store" in args else world.root,
+            identity=world.identities[case.who],
+            env=env,
+        )
+    finally:
+        if holder:
+            holder.__exit__(None, None, None)
+    assert result.exit_code == case.code, result.output
+    lines = result.stderr.splitlines(keepends=True)
+    if case.notes_before:
+        assert all(line.startswith("panelctl: ") for line in lines), result.stderr
+        lines = lines[-1:]
+    if case.details_after:
+        assert all(line.startswith("  row ") for line in lines[1:]), result.stderr
+        lines = lines[:1]
+    assert len(lines) == 1 and lines[0].startswith("panelctl: "), result.stderr
+    assert lines[0].rstrip().endswith((".", ":")), result.stderr
+    assert case.words in lines[0], result.stderr
+    assert "Traceback" not in result.output and CANARY not in result.output
+    assert_unchanged(before, store_state(world.root))
+
+
+WRITING = {
+    "nominate",
+    "case update",
+    "case close",
+    "case reopen",
+    "case missing",
+    "case flag",
+    "rfm add",
+    "rfm import",
+    "person add",
+    "location add",
+    "link",
+    "agency add",
+    "member add",
+    "member remove",
+    "meeting schedule",
+    "agenda build",
+    "meeting run",
+    "minutes approve",
+    "decision confirm",
+    "actions update",
+    "actions done",
+    "actions reassign",
+    "actions extend",
+    "access add",
+    "access remove",
+    "remind",
+    "init",
+    "setup",
+}
+#: Commands that change no store (they read it, or write only outside it).
+NOT_WRITING = {
+    "identity new",
+    "identity show",
+    "verify",
+    "log",
+    "access list",
+    "record list",
+    "record show",
+    "demo",
+    "case list",
+    "case show",
+    "rfm list",
+    "rfm tools",
+    "rfm factors",
+    "rfm compliance",
+    "person list",
+    "person show",
+    "location list",
+    "location show",
+    "agency list",
+    "member list",
+    "profile list",
+    "profile show",
+    "meeting list",
+    "meeting plan",
+    "minutes render",
+    "decision list",
+    "actions list",
+    "actions overdue",
+    "actions show",
+    "review due",
+    "report bimonthly",
+    "report annual",
+    "map",
+}
+
+
+def test_every_command_is_known_to_write_or_not():
+    commands = {" ".join(path) for path, _command in all_commands()}
+    assert commands - WRITING - NOT_WRITING == set(), "classify the new command here"
+    assert (WRITING | NOT_WRITING) - commands == set(), "a command here no longer exists"
+
+
+def test_every_writing_command_has_a_failing_case():
+    covered = set()
+    for case in CASES.values():
+        words = [a for a in case.args if not a.startswith("-") and "{" not in a]
+        for size in (2, 1):
+            if " ".join(words[:size]) in WRITING:
+                covered.add(" ".join(words[:size]))
+                break
+    assert WRITING - covered == set()
+
+
+def _error_classes(base=errors.PanelctlError) -> list[type]:
+    found = []
+    for sub in base.__subclasses__():
+        if sub.__module__ == errors.__name__:
+            found += [sub, *_error_classes(sub)]
+    return found
+
+
+@pytest.mark.parametrize("error", _error_classes(), ids=lambda e: e.__name__)
+def test_every_error_class_is_reached_through_a_writing_command(error):
+    reaching = [name for name, case in CASES.items() if case.code == error.exit_code]
+    assert reaching, f"no case here reaches {error.__name__} (exit {int(error.exit_code)})"
+
+
+def test_exit_codes_of_the_catalogue_are_distinct():
+    """A case's exit code names its error class only while no two classes share a code."""
+    codes = [error.exit_code for error in _error_classes()]
+    assert len(codes) == len(set(codes))
+
+
+# --- the library refuses before it opens a transaction -----------------------------------
+
+
+def test_build_agenda_refuses_papers_it_cannot_write_before_saving_the_agenda(world):
+    from panelctl.base.errors import InvalidInputError, NotAllowedError
+    from panelctl.meetings import core as meetings
+
+    store, today, out = world.store(), date(2026, 12, 1), world.tmp / "papers"
+    before = store_state(world.root)
+    with pytest.raises(InvalidInputError, match="Paper formats are md and html, not pdf"):
+        meetings.build_agenda(store, "M-0002", today, papers_to=out, formats=("pdf",))
+    out.mkdir()
+    (out / "action-log-M-0002.md").write_text("an earlier action log\n")
+    with pytest.raises(NotAllowedError, match="action-log-M-0002.md"):
+        meetings.build_agenda(store, "M-0002", today, papers_to=out, formats=("md",))
+    assert_unchanged(before, store_state(world.root))
+    assert [p.name for p in out.iterdir()] == ["action-log-M-0002.md"]
+
+    (out / "action-log-M-0002.md").unlink()
+    agenda = meetings.build_agenda(store, "M-0002", today, papers_to=out, formats=("md",))
+    assert {p.name for p in agenda.written} == {p.name for p in out.iterdir()}
+    assert all(p.suffix in (".md", ".ics") for p in agenda.written)
+    assert git(world.root, "rev-parse", "HEAD") != before["HEAD"]
+
+
+@pytest.mark.parametrize(
+    "stop, code",
+    [(KeyboardInterrupt, ExitCode.INTERRUPTED), (RuntimeError, ExitCode.INTERNAL)],
+    ids=["ctrl-c", "a bug"],
+)
+def test_a_write_stopped_at_its_commit_is_rolled_back(world, cli, monkeypatch, stop, code):
+    """Ctrl-C, or a bug, with the record files already written: one line, nothing kept."""
+    from panelctl.store import gitio
+
+    def stopped(*_args, **_kwargs):
+        raise stop
+
+    monkeypatch.setattr(gitio, "commit", stopped)
+    before = store_state(world.root)
+    args = ["case", "update", "C-0001", "--team", "New Team"]
+    result = cli(*args, store=world.root, identity=world.identities["coordinator"])
+    assert result.exit_code == code, result.output
+    assert result.stderr.startswith("panelctl: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output and CANARY not in result.output
+    assert_unchanged(before, store_state(world.root))
