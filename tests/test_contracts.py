@@ -385,12 +385,13 @@ CASES: dict[str, Case] = {
         "emperor",
     ),
     "member remove unknown": Case(["member", "remove", "MB-0099"], ExitCode.NOT_FOUND, "MB-0099"),
+    "record edit unknown": Case(["record", "edit", "C-0099"], ExitCode.NOT_FOUND, "C-0099"),
     # meetings
     "meeting schedule bad date": Case(
         ["meeting", "schedule", "31/02/2027", "--time", "09:30"], ExitCode.INVALID_INPUT, "date"
     ),
     "meeting schedule bad time": Case(
-        ["meeting", "schedule", "03/02/2027", "--time", "25:61"], ExitCode.INVALID_INPUT, "25:61"
+        ["meeting", "schedule", "03/02/2027", "--time", "25:61"], ExitCode.INVALID_INPUT, "--time"
     ),
     "agenda build bad formats": Case(
         ["agenda", "build", "M-0002", "--out", "{folder}", "--formats", "pdf"],
@@ -765,6 +766,7 @@ WRITING = {
     "remind",
     "init",
     "setup",
+    "record edit",
 }
 #: Commands that change no store (they read it, or write only outside it).
 NOT_WRITING = {
