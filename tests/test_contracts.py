@@ -657,16 +657,16 @@ def _close(world: World, case_id: str) -> None:
 
 
 def _agenda(world: World, meeting_id: str) -> None:
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.agenda import build_agenda
 
-    meetings.build_agenda(world.store(), meeting_id, date(2026, 12, 1))
+    build_agenda(world.store(), meeting_id, date(2026, 12, 1))
 
 
 def _confirm(world: World, decision_id: str) -> None:
     from panelctl.base.dates import now
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.minutes import confirm_decision
 
-    meetings.confirm_decision(world.store(), decision_id, now())
+    confirm_decision(world.store(), decision_id, now())
 
 
 def _done(world: World, action_id: str) -> None:
@@ -848,21 +848,21 @@ def test_exit_codes_of_the_catalogue_are_distinct():
 
 def test_build_agenda_refuses_papers_it_cannot_write_before_saving_the_agenda(world):
     from panelctl.base.errors import InvalidInputError, NotAllowedError
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.agenda import build_agenda
 
     store, today, out = world.store(), date(2026, 12, 1), world.tmp / "papers"
     before = store_state(world.root)
     with pytest.raises(InvalidInputError, match="Paper formats are md and html, not pdf"):
-        meetings.build_agenda(store, "M-0002", today, papers_to=out, formats=("pdf",))
+        build_agenda(store, "M-0002", today, papers_to=out, formats=("pdf",))
     out.mkdir()
     (out / "action-log-M-0002.md").write_text("an earlier action log\n")
     with pytest.raises(NotAllowedError, match="action-log-M-0002.md"):
-        meetings.build_agenda(store, "M-0002", today, papers_to=out, formats=("md",))
+        build_agenda(store, "M-0002", today, papers_to=out, formats=("md",))
     assert_unchanged(before, store_state(world.root))
     assert [p.name for p in out.iterdir()] == ["action-log-M-0002.md"]
 
     (out / "action-log-M-0002.md").unlink()
-    agenda = meetings.build_agenda(store, "M-0002", today, papers_to=out, formats=("md",))
+    agenda = build_agenda(store, "M-0002", today, papers_to=out, formats=("md",))
     assert {p.name for p in agenda.written} == {p.name for p in out.iterdir()}
     assert all(p.suffix in (".md", ".ics") for p in agenda.written)
     assert git(world.root, "rev-parse", "HEAD") != before["HEAD"]

@@ -13,7 +13,8 @@ import pytest
 from conftest import CANARY, REPO, git
 from panelctl.base.errors import ExitCode, InvalidInputError
 from panelctl.casework import cases
-from panelctl.meetings import core as meetings
+from panelctl.meetings.agenda import build_agenda
+from panelctl.meetings.schedule import schedule
 from panelctl.model import risk
 from panelctl.panel.directory import seed_agencies
 from panelctl.panel.setup import create_store
@@ -61,8 +62,8 @@ def test_readme_meeting_script_example(cli, tmp_path, coordinator):
     seed_agencies(store)
     for name in ("Aa Child", "Bb Child"):
         cases.nominate(store, {"child": {"name": name, "dob": "2011-01-01"}}, date(2026, 11, 2))
-    meetings.schedule(store, date(2026, 11, 19), "14:00", None)
-    meetings.build_agenda(store, "M-0001", date(2026, 11, 5))
+    schedule(store, date(2026, 11, 19), "14:00", None)
+    build_agenda(store, "M-0001", date(2026, 11, 5))
     path = tmp_path / "answers.yaml"
     path.write_text(readme_example("meeting script"))
     result = run(cli, store, coordinator, "meeting", "run", "M-0001", "--script", str(path))
@@ -218,7 +219,7 @@ def test_a_broken_nomination_file_is_named_by_line_and_column(
 
 
 def test_an_alias_bomb_in_a_meeting_script_is_refused_quickly(cli, store, coordinator, tmp_path):
-    meetings.schedule(store, date(2026, 11, 19), "14:00", None)
+    schedule(store, date(2026, 11, 19), "14:00", None)
     lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     lines += [
         f"{x}: &{x} [{', '.join([f'*{p}'] * 9)}]"

@@ -291,16 +291,19 @@ def comparable(store: Store) -> dict:
 )  # attendance, confidentiality, declarations, case 1, case 2
 def test_resume_after_an_interruption_at_every_step(tmp_path, coordinator, interrupt_at):
     def prepared(name):
-        store = create_store(tmp_path / name, "mcse", "Resume test", coordinator.unlock(), "Council")
+        store = create_store(
+            tmp_path / name, "mcse", "Resume test", coordinator.unlock(), "Council"
+        )
         from panelctl.casework import cases
-        from panelctl.meetings import core as meetings
+        from panelctl.meetings.agenda import build_agenda
+        from panelctl.meetings.schedule import schedule
 
         for child in ("Aa Child", "Bb Child"):
             cases.nominate(
                 store, {"child": {"name": child, "dob": "2011-01-01"}}, date(2026, 11, 2)
             )
-        meetings.schedule(store, date(2026, 11, 19), "14:00", None)
-        meetings.build_agenda(store, "M-0001", date(2026, 11, 5))
+        schedule(store, date(2026, 11, 19), "14:00", None)
+        build_agenda(store, "M-0001", date(2026, 11, 5))
         return store
 
     now = datetime(2026, 11, 19, 14, 0, tzinfo=LONDON)
@@ -336,12 +339,13 @@ def test_agenda_dry_run_saves_nothing_and_late_papers_are_warned(panel, cli, coo
 
 def test_script_errors_name_the_step_and_keep_what_was_saved(tmp_path, coordinator):
     from panelctl.casework import cases
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.agenda import build_agenda
+    from panelctl.meetings.schedule import schedule
 
     store = create_store(tmp_path / "s", "mcse", "Script test", coordinator.unlock(), "Council")
     cases.nominate(store, {"child": {"name": "Aa Child"}}, date(2026, 11, 2))
-    meetings.schedule(store, date(2026, 11, 19), "14:00", None)
-    meetings.build_agenda(store, "M-0001", date(2026, 11, 5))
+    schedule(store, date(2026, 11, 19), "14:00", None)
+    build_agenda(store, "M-0001", date(2026, 11, 5))
     script = script_for(["C-0001"])
     del script["cases"]
     now = datetime(2026, 11, 19, 14, 0, tzinfo=LONDON)

@@ -19,7 +19,8 @@ import pytest
 
 from panelctl.base.dates import LONDON
 from panelctl.base.errors import InvalidInputError, NotAllowedError
-from panelctl.meetings.core import action_log_sections, agenda_sections, attendance_sections
+from panelctl.meetings.agenda import action_log_sections, agenda_sections
+from panelctl.meetings.minutes import attendance_sections
 from panelctl.outputs import papers
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -97,7 +97,8 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
     from datetime import date
 
     from panelctl.casework import cases
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.agenda import build_agenda
+    from panelctl.meetings.schedule import schedule
     from panelctl.panel.directory import seed_agencies
 
     store = create_store(
@@ -106,8 +107,8 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
     seed_agencies(store)  # the quorum is worked out from the agencies' sectors
     for name in ("Aa Child", "Bb Child"):
         cases.nominate(store, {"child": {"name": name, "dob": "2011-01-01"}}, date(2026, 11, 2))
-    meetings.schedule(store, date(2026, 11, 19), "14:00", None)
-    meetings.build_agenda(store, "M-0001", date(2026, 11, 5))
+    schedule(store, date(2026, 11, 19), "14:00", None)
+    build_agenda(store, "M-0001", date(2026, 11, 5))
     args = (
         "--store",
         str(store.root),

@@ -18,8 +18,9 @@ from pathlib import Path
 from panelctl.base.dates import LONDON
 from panelctl.casework import assessments, cases, people
 from panelctl.crypto.identity import create_identity_file
-from panelctl.meetings import core as meetings
 from panelctl.meetings import run as meetingrun
+from panelctl.meetings.agenda import build_agenda
+from panelctl.meetings.schedule import schedule
 from panelctl.panel import directory
 from panelctl.panel.demo import DEMO_IDENTITY
 from panelctl.panel.setup import create_store
@@ -94,8 +95,8 @@ def build(target: Path) -> None:
                 },
             }
             cases.nominate(store, nomination, date(2026, 9, number * 5))
-        held = meetings.schedule(store, date(2026, 10, 14), "10:00", "Demo Civic Centre, Room 2")
-        meetings.build_agenda(store, held, date(2026, 10, 1))
+        held = schedule(store, date(2026, 10, 14), "10:00", "Demo Civic Centre, Room 2")
+        build_agenda(store, held, date(2026, 10, 1))
         script = {
             "attendance": [
                 {"name": "Demo Chair", "agency": SOCIAL_CARE, "status": "present"},
@@ -189,7 +190,7 @@ def build(target: Path) -> None:
             reason="New police intelligence about an older associate",
             today=date(2026, 11, 10),
         )
-        meetings.schedule(store, date(2026, 12, 16), "10:00", "Demo Civic Centre, Room 2")
+        schedule(store, date(2026, 12, 16), "10:00", "Demo Civic Centre, Room 2")
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(store.root, target, ignore=shutil.ignore_patterns(".git"))

@@ -43,7 +43,7 @@ def map_command(
     data = mapping.load(store, meeting)
     panel = None
     if fmt == "html":
-        from panelctl.meetings.core import panel_context
+        from panelctl.meetings.agenda import panel_context
 
         panel = panel_context(store)
     text = mapping.render_map(data, fmt, panel=panel, generated=today(), store_root=store.root)

@@ -54,9 +54,9 @@ def meeting_schedule(
     Example: panelctl meeting schedule 14/03/2026 --time 09:30 --venue "Civic Centre, Room 2"
     """
     from panelctl.base.dates import parse_date
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.schedule import schedule
 
-    typer.echo(meetings.schedule(open_store(), parse_date(on, "on", "The meeting date"), time, venue))
+    typer.echo(schedule(open_store(), parse_date(on, "on", "The meeting date"), time, venue))
 
 
 @meeting_app.command("list")
@@ -67,9 +67,9 @@ def meeting_list(
 
     Example: panelctl meeting list --format csv
     """
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.schedule import list_meetings
 
-    rows = meetings.list_meetings(open_store())
+    rows = list_meetings(open_store())
     for row in rows:
         row["cases"] = len(row.get("cases") or [])
     emit(
@@ -96,10 +96,10 @@ def meeting_plan(
     Example: panelctl meeting plan --until 31/03/2027
     """
     from panelctl.base.dates import parse_date, show_date
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.schedule import plan
 
     store = open_store()
-    proposed = meetings.plan(store, parse_date(until, "until", "--until"), as_of_day(as_of))
+    proposed = plan(store, parse_date(until, "until", "--until"), as_of_day(as_of))
     if not proposed:
         say(
             f"The {store.profile['name']} profile meets {store.profile['meetings']['frequency']}: no dates to propose."
@@ -131,7 +131,8 @@ def agenda_build(
     """
     from panelctl.base.dates import show_date
     from panelctl.base.errors import InvalidInputError
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.agenda import build_agenda
+    from panelctl.meetings.schedule import next_meeting
     from panelctl.outputs.papers import FORMATS
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
@@ -143,11 +144,9 @@ def agenda_build(
         )
     today = as_of_day(as_of)
     store = open_store()
-    mid = meeting_id or meetings.next_meeting(store, today)
+    mid = meeting_id or next_meeting(store, today)
     papers_to = out if out is not None and not dry_run else None
-    agenda = meetings.build_agenda(
-        store, mid, today, dry_run=dry_run, papers_to=papers_to, formats=chosen
-    )
+    agenda = build_agenda(store, mid, today, dry_run=dry_run, papers_to=papers_to, formats=chosen)
     rows = [
         {"time": f"{s['start']}-{s['end']}", "item": s["title"], "case": "", "reason": ""}
         for s in agenda.standing
@@ -234,15 +233,16 @@ def minutes_render(
     Example: panelctl minutes render M-0003 --format html --out ~/papers/M-0003
     """
     from panelctl.base.errors import InvalidInputError
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.agenda import write_papers
+    from panelctl.meetings.minutes import render_minutes
 
     if fmt not in ("md", "html"):
         raise InvalidInputError(f"--format takes md or html, not {fmt}.")
-    text = meetings.render_minutes(open_store(), meeting_id, fmt)
+    text = render_minutes(open_store(), meeting_id, fmt)
     if out is None:
         sys.stdout.write(text)
         return
-    written = meetings.write_papers(out, {f"minutes-{meeting_id}.{fmt}": text}, overwrite=True)
+    written = write_papers(out, {f"minutes-{meeting_id}.{fmt}": text}, overwrite=True)
     say(f"Wrote {written[0]}; it is NOT encrypted (OFFICIAL-SENSITIVE).")
 
 
@@ -252,9 +252,9 @@ def minutes_approve(meeting_id: Annotated[str, typer.Argument(metavar="MEETING")
 
     Example: panelctl minutes approve M-0003
     """
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.minutes import approve_minutes
 
-    meetings.approve_minutes(open_store(), meeting_id, now())
+    approve_minutes(open_store(), meeting_id, now())
     say(f"Minutes of {meeting_id} approved.")
 
 
@@ -270,9 +270,9 @@ def decision_list(
 
     Example: panelctl decision list --overdue --check
     """
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.minutes import decisions
 
-    rows = meetings.decisions(open_store(), now(), overdue_only=overdue)
+    rows = decisions(open_store(), now(), overdue_only=overdue)
     emit(
         rows,
         [
@@ -297,6 +297,6 @@ def decision_confirm(decision_id: Annotated[str, typer.Argument(metavar="DECISIO
 
     Example: panelctl decision confirm D-00012
     """
-    from panelctl.meetings import core as meetings
+    from panelctl.meetings.minutes import confirm_decision
 
-    meetings.confirm_decision(open_store(), decision_id, now())
+    confirm_decision(open_store(), decision_id, now())

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from panelctl.base.errors import InvalidInputError
-from panelctl.meetings.core import case_history
+from panelctl.meetings.schedule import case_history
 from panelctl.model import records
 from panelctl.rules import meetingrules
 from panelctl.store.core import Store

@@ -19,7 +19,8 @@ from panelctl.base.errors import InvalidInputError, NotAllowedError
 from panelctl.base.names import fold
 from panelctl.casework.assessments import stage
 from panelctl.casework.cases import closed_case
-from panelctl.meetings.core import deadline, get_meeting
+from panelctl.meetings.minutes import deadline
+from panelctl.meetings.schedule import get_meeting
 from panelctl.model import risk
 from panelctl.model.entry import sector_name
 from panelctl.rules import meetingrules

@@ -27,15 +27,15 @@ from panelctl.base.dates import now as uk_now
 from panelctl.base.errors import MailError
 from panelctl.base.names import fold
 from panelctl.followup.reviews import REVIEW, due_items
-from panelctl.meetings.core import case_history
+from panelctl.meetings.schedule import case_history
 from panelctl.model import records
 from panelctl.notify import mail
 from panelctl.notify.mail import MailSettings
+from panelctl.outputs import papers
 from panelctl.store.core import Transaction
 
 KINDS = ("actions", "reviews", "digest")
 ROLE = {"actions": "action owner", "reviews": "lead professional", "digest": "coordinator"}
-MARKING = "OFFICIAL-SENSITIVE"
 
 
 @dataclass(frozen=True)
@@ -354,7 +354,7 @@ def body_for(
 ) -> str:
     what = "actions" if kind == "actions" else "case reviews and risk assessment refreshes"
     lines = [
-        MARKING,
+        papers.MARKING,
         "",
         f"{panel}: your {what} overdue or due by {show_date(as_of + timedelta(days=settings.soon_days))}, "
         f"as of {show_date(as_of)}.",
@@ -379,7 +379,7 @@ def digest_body(
     details: Details | None,
 ) -> str:
     lines = [
-        MARKING,
+        papers.MARKING,
         "",
         f"{panel}: everything overdue or due by {show_date(as_of + timedelta(days=settings.soon_days))}, "
         f"as of {show_date(as_of)}.",

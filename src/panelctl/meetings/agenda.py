@@ -1,23 +1,20 @@
-"""Meetings: scheduling, the agenda and its papers, minutes and decisions.
-
-The pure rules (working days, slots, which cases are due) are in :mod:`meetingrules`;
-the templates in :mod:`papers`; running the meeting itself in :mod:`meetingrun`.
-"""
+"""A meeting's agenda and its papers: which cases, in which slots, when papers are due, and
+the agenda, case papers, action log and invitations rendered from them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 
-from panelctl.base.dates import LONDON, today
-from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
+from panelctl.base.dates import LONDON
+from panelctl.base.errors import NotAllowedError
+from panelctl.meetings.schedule import case_history, get_meeting
 from panelctl.model import records
 from panelctl.outputs import papers
 from panelctl.rules import meetingrules
 from panelctl.store.core import Store
 
-MARKING = "OFFICIAL-SENSITIVE"
 STANDING_MINUTES = 10
 DECISION_LABELS = {
     "child.name": "Name of young person",
@@ -35,63 +32,6 @@ DECISION_LABELS = {
 }
 
 
-# --- scheduling ----------------------------------------------------------------------
-
-
-def check_time(text: str) -> str:
-    try:
-        parsed = datetime.strptime(text.strip(), "%H:%M")
-    except ValueError:
-        raise InvalidInputError("The time is not a time of day; write it as 09:30.", "time") from None
-    return parsed.strftime("%H:%M")
-
-
-def schedule(store: Store, on: date, at: str, venue: str | None) -> str:
-    record = {"date": on, "time": check_time(at), "status": "planned"}
-    if venue:
-        record["venue"] = venue
-    return store.create("meeting", record)
-
-
-def list_meetings(store: Store) -> list[dict]:
-    rows = [{"id": mid, **fields} for mid, fields in store.index().rows("meeting")]
-    return sorted(rows, key=lambda r: (r["date"], r.get("time") or "", records.number_of(r["id"])))
-
-
-def plan(store: Store, until: date, today: date) -> list[date]:
-    """Dates the profile's frequency proposes after the last scheduled meeting (or today)."""
-    profile = store.profile
-    meetings = list_meetings(store)
-    if meetings:
-        last = meetings[-1]["date"]
-        proposed = meetingrules.plan_dates(
-            profile["meetings"]["frequency"], last, until, profile["nation"]
-        )
-        return [d for d in proposed if d > last]
-    return meetingrules.plan_dates(
-        profile["meetings"]["frequency"], today, until, profile["nation"]
-    )
-
-
-def get_meeting(store: Store, meeting_id: str) -> dict:
-    if records.type_of_id(meeting_id) is not records.MEETING:
-        raise InvalidInputError(f"{meeting_id} is not a meeting id (meeting ids look like M-0007).")
-    return store.read(meeting_id)
-
-
-def next_meeting(store: Store, today: date) -> str:
-    """The first planned meeting on or after today."""
-    for row in list_meetings(store):
-        if row.get("status") == "planned" and row["date"] >= today:
-            return row["id"]
-    raise NotFoundError(
-        "No planned meeting from today on; schedule one with `panelctl meeting schedule`."
-    )
-
-
-# --- the agenda ----------------------------------------------------------------------
-
-
 @dataclass
 class Agenda:
     meeting: dict
@@ -101,19 +41,6 @@ class Agenda:
     papers_late: bool
     warnings: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)  # the papers, when asked for
-
-
-def case_history(store: Store, before: date) -> dict[str, tuple[date, str | None]]:
-    """For each case, its last discussion before ``before``: (date, risk agreed then)."""
-    last: dict[str, tuple[date, str | None]] = {}
-    for _mid, fields in store.index().rows("meeting"):
-        held_on = fields["date"]
-        if held_on >= before:
-            continue
-        for case_id in fields.get("discussed") or []:
-            if case_id not in last or last[case_id][0] < held_on:
-                last[case_id] = (held_on, (fields.get("risks") or {}).get(case_id))
-    return last
 
 
 def build_agenda(
@@ -215,9 +142,6 @@ def build_agenda(
     return agenda
 
 
-# --- papers --------------------------------------------------------------------------
-
-
 def panel_context(store: Store) -> dict:
     profile = store.profile
     return {
@@ -247,7 +171,7 @@ def papers_for(
     profile = store.profile
     meeting = agenda.meeting
     mid = meeting["id"]
-    common = {"panel": panel_context(store), "marking": MARKING, "generated": today}
+    common = {"panel": panel_context(store), "marking": papers.MARKING, "generated": today}
     mctx = meeting_context(meeting, agenda)
     files: dict[str, str] = {}
     items = [{**i, "team": None} for i in agenda.items]  # each item's team is filled below
@@ -439,106 +363,3 @@ def fill_descriptions(store: Store, rows: list[dict]) -> list[dict]:
 def write_papers(out: Path, files: dict[str, str], overwrite: bool = False) -> list[Path]:
 
     return papers.write_papers(out, files, overwrite=overwrite)
-
-
-# --- minutes and decisions -----------------------------------------------------------
-
-
-def minutes_context(store: Store, meeting: dict) -> dict:
-    minutes = meeting.get("minutes") or {"status": "draft"}
-    discussions = []
-    for d in meeting.get("discussions") or []:
-        actions = [store.read(a) for a in d.get("actions") or []]
-        discussions.append(
-            {
-                "case": d["case"],
-                "items": [{"title": t, "text": x} for t, x in (d.get("items") or {}).items()],
-                "risk_agreed": d.get("risk_agreed"),
-                "decision": d.get("decision"),
-                "actions": [
-                    {k: a.get(k) for k in ("id", "description", "agency", "owner", "due")}
-                    for a in actions
-                ],
-            }
-        )
-    return {
-        "panel": panel_context(store),
-        "marking": MARKING,
-        "generated": today(),
-        "meeting": meeting_context(meeting),
-        "draft": minutes.get("status") != "approved",
-        "approved_by": minutes.get("approved_by"),
-        "approved_at": minutes.get("approved_at"),
-        **attendance_sections(meeting.get("attendance") or []),
-        "confidentiality": meeting.get("confidentiality") or [],
-        "declarations": meeting.get("declarations") or [],
-        "quorate": bool(meeting.get("quorate")),
-        "quorum_note": meeting.get("quorum_note") or "",
-        "discussions": discussions,
-    }
-
-
-def attendance_sections(attendance: list[dict]) -> dict:
-    """Who was there (members and deputies) and who sent apologies, for the minutes."""
-    return {
-        "attendance": attendance,
-        "present": [a for a in attendance if a.get("status") != "apologies"],
-        "apologies": [a for a in attendance if a.get("status") == "apologies"],
-    }
-
-
-def render_minutes(store: Store, meeting_id: str, fmt: str) -> str:
-
-    meeting = get_meeting(store, meeting_id)
-    if meeting.get("status") != "held":
-        raise NotAllowedError(
-            f"{meeting_id} has not been held yet; run it with `panelctl meeting run {meeting_id}`."
-        )
-    ctx = minutes_context(store, meeting)
-    return papers.render_minutes(ctx, fmt, store.root)
-
-
-def approve_minutes(store: Store, meeting_id: str, now: datetime) -> None:
-    """The chair approves the minutes; after that they are frozen."""
-    with store.transaction() as tx:
-        store.require_role("chair", "vice-chair")
-        meeting = get_meeting(store, meeting_id)
-        if meeting.get("status") != "held":
-            raise NotAllowedError(
-                f"{meeting_id} has not been held yet; its minutes cannot be approved."
-            )
-        if (meeting.get("minutes") or {}).get("status") == "approved":
-            raise NotAllowedError(
-                f"The minutes of {meeting_id} are already approved and cannot change."
-            )
-        meeting["minutes"] = {
-            "status": "approved",
-            "approved_by": store.identity.name,
-            "approved_at": now,
-        }
-        tx.put(meeting)
-
-
-def decisions(store: Store, now: datetime, overdue_only: bool = False) -> list[dict]:
-    """Decision records for team managers, with their confirmation deadline."""
-    rows = []
-    for did, f in store.index().rows("decision"):
-        due = f.get("due")
-        overdue = due is not None and not f.get("confirmed") and due < now
-        if overdue_only and not overdue:
-            continue
-        rows.append({"id": did, **f, "overdue": overdue})
-    return sorted(rows, key=lambda r: records.number_of(r["id"]))
-
-
-def confirm_decision(store: Store, decision_id: str, now: datetime) -> None:
-    with store.transaction() as tx:
-        record = store.read(decision_id)
-        if record.get("confirmed"):
-            raise NotAllowedError(f"{decision_id} was already confirmed.")
-        record.update(confirmed=now, confirmed_by=store.identity.name)
-        tx.put(record)
-
-
-def deadline(finished: datetime, hours: int | None) -> datetime | None:
-    return finished + timedelta(hours=hours) if hours else None
