@@ -22,6 +22,20 @@ def now() -> datetime:
     return datetime.now(LONDON).replace(microsecond=0)
 
 
+def as_date(value: object) -> date | None:
+    """A date from plain data: a date, a moment (its day) or ISO text; None for nothing.
+    ValueError when it is none of these."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    raise ValueError("not a date")
+
+
 def show_date(value: date | str) -> str:
     """14 Mar 2026 (no leading zero on the day)."""
     if isinstance(value, str):

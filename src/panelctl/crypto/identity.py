@@ -171,7 +171,7 @@ def create_identity_file(
     secret, public = crypto.generate_x25519()
     recipient = encode_recipient(public)
     if passphrase is None:
-        sealed = {"scheme": "none", "key": _enc(secret)}
+        sealed = {"scheme": "none", "key": crypto.b64(secret)}
     else:
         params = crypto.passphrase_seal(secret, passphrase, public, log_n=log_n)
         sealed = {
@@ -179,8 +179,8 @@ def create_identity_file(
             "log_n": params["log_n"],
             "r": params["r"],
             "p": params["p"],
-            "salt": _enc(params["salt"]),
-            "sealed": _enc(params["sealed"]),
+            "salt": crypto.b64(params["salt"]),
+            "sealed": crypto.b64(params["sealed"]),
         }
     document = {
         "panelctl_identity": FORMAT,
@@ -285,14 +285,10 @@ def read_passphrase(*, confirm: bool, prompt: str = "Passphrase: ") -> str:
     return passphrase
 
 
-def _enc(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
 def _b64(value: object, path: Path) -> bytes:
     if not isinstance(value, str):
         raise IdentityError(f"Identity file {path} is incomplete.")
     try:
-        return base64.b64decode(value, validate=True)
+        return crypto.unb64(value)
     except (binascii.Error, ValueError):
         raise IdentityError(f"Identity file {path} holds malformed base64.") from None

@@ -15,7 +15,6 @@ nothing written after.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from dataclasses import asdict, dataclass, field, replace
@@ -99,7 +98,7 @@ class Keyring:
         for reader in self.readers:
             ephemeral, wrapped = crypto.wrap_key(self.key, decode_recipient(reader.recipient))
             stanzas.append(
-                {"to": reader.recipient, "ephemeral": _enc(ephemeral), "key": _enc(wrapped)}
+                {"to": reader.recipient, "ephemeral": crypto.b64(ephemeral), "key": crypto.b64(wrapped)}
             )
         header = {
             "panelctl_keyring": FORMAT,
@@ -111,10 +110,10 @@ class Keyring:
             "store_id": self.store_id.hex(),
             "epoch": self.epoch,
             "readers": [asdict(r) for r in self.readers],
-            "keys": {str(e): _enc(k) for e, k in sorted(self.keys.items())},
+            "keys": {str(e): crypto.b64(k) for e, k in sorted(self.keys.items())},
         }
         sealed = crypto.seal(self.key, _canonical(body), _aad(header))
-        return (json.dumps({**header, "body": _enc(sealed)}, indent=2) + "\n").encode("utf-8")
+        return (json.dumps({**header, "body": crypto.b64(sealed)}, indent=2) + "\n").encode("utf-8")
 
     @classmethod
     def open(cls, raw: bytes, identity: Identity, store_id: bytes, where: Path) -> Keyring:
@@ -126,7 +125,7 @@ class Keyring:
         try:
             document = json.loads(raw.decode("utf-8"))
             header = {k: document[k] for k in ("panelctl_keyring", "store_id", "epoch", "stanzas")}
-            sealed = _dec(document["body"])
+            sealed = crypto.unb64(document["body"])
             stanzas = {s["to"]: s for s in header["stanzas"]}
         except (ValueError, KeyError, TypeError, binascii.Error):
             raise damaged from None
@@ -141,10 +140,10 @@ class Keyring:
                 "ask its coordinator to run `panelctl access add` with your recipient."
             )
         try:
-            key = crypto.unwrap_key(identity.secret, _dec(stanza["ephemeral"]), _dec(stanza["key"]))
+            key = crypto.unwrap_key(identity.secret, crypto.unb64(stanza["ephemeral"]), crypto.unb64(stanza["key"]))
             body = json.loads(crypto.open_sealed(key, sealed, _aad(header)))
             readers = tuple(Reader(**r) for r in body["readers"])
-            keys = {int(e): _dec(k) for e, k in body["keys"].items()}
+            keys = {int(e): crypto.unb64(k) for e, k in body["keys"].items()}
         except (crypto.CryptoFailure, ValueError, KeyError, TypeError, binascii.Error):
             raise damaged from None
         epoch = header["epoch"]
@@ -166,9 +165,4 @@ def _canonical(value: dict) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def _enc(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
 
-
-def _dec(text: str) -> bytes:
-    return base64.b64decode(text, validate=True)

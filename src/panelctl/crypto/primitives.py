@@ -14,6 +14,7 @@ panelctl error, since only they know which file and which cause is meant.
 
 from __future__ import annotations
 
+import base64
 import os
 from functools import lru_cache
 
@@ -199,3 +200,13 @@ def sha256(data: bytes) -> bytes:
     digest = hashes.Hash(hashes.SHA256())
     digest.update(data)
     return digest.finalize()
+
+
+def b64(raw: bytes) -> str:
+    """Bytes as the base64 text that keyrings and identity files hold."""
+    return base64.b64encode(raw).decode("ascii")
+
+
+def unb64(text: str) -> bytes:
+    """The bytes of strict base64 text (binascii.Error or ValueError when it is not)."""
+    return base64.b64decode(text, validate=True)

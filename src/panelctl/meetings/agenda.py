@@ -10,7 +10,7 @@ from pathlib import Path
 from panelctl.base.dates import LONDON
 from panelctl.base.errors import NotAllowedError
 from panelctl.meetings.schedule import case_history, get_meeting
-from panelctl.model import records
+from panelctl.model import entry, records
 from panelctl.outputs import papers
 from panelctl.rules import meetingrules
 from panelctl.store.core import Store
@@ -250,7 +250,7 @@ def case_paper_context(
         if name == "child.dob" and child.get("dob"):
             value = f"{meetingrules.age_on(child['dob'], on)} ({child['dob']:%d/%m/%Y})"
         elif name not in ("actions", "resources"):
-            value = _lookup(case, name)
+            value = entry.lookup(case, name)
         sheet.append(
             {
                 "label": DECISION_LABELS.get(name, name.replace("_", " ").capitalize()),
@@ -316,13 +316,6 @@ PAPER_ASSESSMENT_FIELDS = (
     "override_reason",
     "factors",
 )
-
-
-def _lookup(record: dict, dotted: str):
-    value = record
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 def action_log(actions: list, meeting: dict) -> list[dict]:

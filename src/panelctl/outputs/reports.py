@@ -25,9 +25,10 @@ import io
 import json
 import re
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
+from panelctl.base.dates import as_date
 from panelctl.base.dates import today as uk_today
 from panelctl.base.errors import InvalidInputError
 from panelctl.model import risk
@@ -257,18 +258,8 @@ def _redact(text: str, name: object) -> str:
 # --- the figures (pure) -------------------------------------------------------------------
 
 
-def _d(value: object) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
 def _within(value: object, start: date, end: date) -> bool:
-    day = _d(value)
+    day = as_date(value)
     return day is not None and start <= day <= end
 
 
@@ -280,7 +271,7 @@ def _sorted(counter: Counter, order: list[str] | tuple[str, ...] = ()) -> dict:
 
 
 def age_band(dob: object, on: date) -> str:
-    born = _d(dob)
+    born = as_date(dob)
     if born is None:
         return NOT_RECORDED
     age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
@@ -293,7 +284,7 @@ def age_band(dob: object, on: date) -> str:
 
 def _open_on(case: dict, day: date, before: bool = False) -> bool:
     """Open at the start of ``day`` (``before``) or at its end."""
-    nominated, closed = _d(case.get("nominated")), _d(case.get("closed"))
+    nominated, closed = as_date(case.get("nominated")), as_date(case.get("closed"))
     if nominated is None or (nominated >= day if before else nominated > day):
         return False
     if closed is None:
@@ -317,8 +308,8 @@ def compute(
     on_panel = [
         c
         for c in cases
-        if _d(c.get("nominated")) is not None
-        and _d(c["nominated"]) <= end
+        if as_date(c.get("nominated")) is not None
+        and as_date(c["nominated"]) <= end
         and (_open_on(c, start, before=True) or _within(c.get("nominated"), start, end))
     ]
     held = [
@@ -437,7 +428,7 @@ def _intelligence(data: dict, start: date, end: date) -> dict:
 def _risk(assessments: list[dict], on_panel: list[dict], end: date, levels: list[str]) -> dict:
     by_case: dict[str, list[tuple[date, str]]] = {}
     for a in assessments:
-        day = _d(a.get("date"))
+        day = as_date(a.get("date"))
         if day is not None and day <= end and a.get("agreed"):
             by_case.setdefault(a["case"], []).append((day, a["agreed"]))
     first: Counter = Counter()
@@ -480,7 +471,7 @@ def _actions(actions: list[dict], start: date, end: date) -> dict:
     for a in actions:
         agency = a.get("agency") or NOT_RECORDED
         row = by_agency.setdefault(agency, dict.fromkeys(totals, 0))
-        due, completed = _d(a.get("due")), _d(a.get("completed"))
+        due, completed = as_date(a.get("due")), as_date(a.get("completed"))
         counts = {
             "set": _within(a.get("set"), start, end),
             "completed": a.get("status") == "done" and _within(completed, start, end),
@@ -531,7 +522,7 @@ def _compliance(
 
     last: dict[str, date] = {}
     for a in assessments:
-        day = _d(a.get("date"))
+        day = as_date(a.get("date"))
         if day is not None and day <= end and (a["case"] not in last or last[a["case"]] < day):
             last[a["case"]] = day
     result = {
@@ -565,7 +556,7 @@ def _trends(data: dict, start: date, end: date) -> dict:
     }
 
     def add(value: object, column: str) -> None:
-        day = _d(value)
+        day = as_date(value)
         if day is not None and start <= day <= end:
             rows[f"{day.year:04d}-{day.month:02d}"][column] += 1
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, time, timedelta
 from functools import lru_cache
 
+from panelctl.base.dates import as_date
 from panelctl.base.errors import InvalidInputError
 from panelctl.model.records import ID_PATTERN, SECTORS
 
@@ -477,14 +478,12 @@ def _hhmm(minutes: int) -> str:
 
 
 def _as_date(value: object, case: dict, name: str) -> date | None:
-    if value is None or (isinstance(value, date) and not hasattr(value, "hour")):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise InvalidInputError(f"case {case.get('id')}: field {name} must be a date (YYYY-MM-DD).")
+    try:
+        return as_date(value)
+    except ValueError:
+        raise InvalidInputError(
+            f"case {case.get('id')}: field {name} must be a date (YYYY-MM-DD).", name
+        ) from None
 
 
 def _id_number(record_id: str) -> int:
