@@ -22,7 +22,7 @@ from panelctl.crypto import primitives as crypto
 from panelctl.model import records
 from panelctl.store import gitio
 
-FORMAT = 5  # bump whenever what a table holds changes
+FORMAT = 6  # bump whenever what a table holds, or how it is stored, changes
 _AAD = b"panelctl/v2/index\0"
 
 
@@ -30,9 +30,10 @@ class Table:
     """The index of one record type: path -> [record id, {indexed field: value}].
 
     On disk a table is stored by columns (one list per field), which decodes several times
-    faster than 100,000 small maps; the per-record mapping is built only when something
-    needs it (rows, a refresh, a write). :meth:`columns` answers a query straight from the
-    stored columns.
+    faster than 100,000 small maps, and each column is encoded on its own, so a query
+    decodes only the columns it reads: :meth:`columns` answers it straight from the stored
+    columns. The per-record mapping is built only when something needs it (rows, a
+    refresh, a write).
     """
 
     def __init__(
@@ -54,11 +55,19 @@ class Table:
             self._columns = None
         return self._entries
 
-    def columns(self) -> tuple[list[str], dict[str, list]]:
-        """(record ids, {field: values in the same order}) without building a map per record."""
-        if self._columns is None:
-            self._columns = _columns_of(self.entries)
-        return self._columns["ids"], self._columns["fields"]
+    def columns(self, names: Iterable[str] | None = None) -> tuple[list[str], dict[str, list]]:
+        """(record ids, {field: values in the same order}) without building a map per record:
+        every field, or those of ``names`` that the table holds (only these are decoded)."""
+        stored = self._columns if self._entries is None else _columns_of(self._entries)
+        fields = stored["fields"]
+        wanted = list(fields) if names is None else [name for name in names if name in fields]
+        return _column(stored, "ids"), {name: _column(fields, name) for name in wanted}
+
+    def field_names(self) -> list[str]:
+        """The fields the table holds, in the order :meth:`columns` gives them (nothing is
+        decoded)."""
+        stored = self._columns if self._entries is None else _columns_of(self._entries)
+        return list(stored["fields"])
 
     @property
     def path(self) -> Path:
@@ -68,7 +77,10 @@ class Table:
     def open(cls, store, rtype: records.RecordType) -> Table:
         """The table as of HEAD, brought up to date (and saved) if it was behind."""
         table = cls._load(store, rtype)
-        current = gitio.head(store.root)
+        # (read from .git's files when they say it plainly, as Store.index does: no git process)
+        current = gitio.head_quick(store.root) or gitio.head(store.root)
+        if table is not None and table.head is not None and table.head == current:
+            return table  # up to date
         if (
             table is None
             or table.head is None
@@ -76,11 +88,9 @@ class Table:
         ):
             table = cls(store, rtype, {}, None)
             table._refresh([rtype.path_for(i) for i in store.ids(rtype)])
-        elif table.head != current:
+        else:
             changes = gitio.changed_since(store.root, table.head, current, [rtype.folder])
             table._refresh([path for _status, path in changes])
-        else:
-            return table
         table.head = current
         table.save()
         return table
@@ -98,8 +108,12 @@ class Table:
             data = _decode(raw)
             if data.get("v") != FORMAT or data.get("fields") != list(rtype.index_fields):
                 return None  # another panelctl version indexed other fields: rebuild
-            return cls(store, rtype, None, data["head"], columns=data["columns"])
-        except (crypto.CryptoFailure, msgspec.DecodeError, KeyError, AttributeError):
+            columns = data["columns"]
+            stored = [columns["paths"], columns["ids"], *columns["fields"].values()]
+            if not all(isinstance(column, bytes) for column in stored):
+                return None  # damaged: rebuild
+            return cls(store, rtype, None, data["head"], columns=columns)
+        except (crypto.CryptoFailure, msgspec.DecodeError, KeyError, AttributeError, TypeError):
             return None  # stale (an old key epoch) or damaged: rebuild from the records
 
     def save(self) -> None:
@@ -109,7 +123,7 @@ class Table:
                 "v": FORMAT,
                 "fields": list(self.rtype.index_fields),
                 "head": self.head,
-                "columns": _columns_of(self.entries),
+                "columns": _encoded(_columns_of(self.entries)),
             }
         )
         atomic_write(
@@ -182,6 +196,7 @@ class Index:
 
 
 def _columns_of(entries: dict) -> dict:
+    """The columns of a table's entries: {"paths", "ids", "fields": {name: values}}."""
     paths = list(entries)
     names: dict[str, None] = {}
     for _id, fields in entries.values():
@@ -196,15 +211,55 @@ def _columns_of(entries: dict) -> dict:
 
 def _rows_of(columns: dict) -> dict:
     names = list(columns["fields"])
-    lists = [columns["fields"][n] for n in names]
+    lists = [_column(columns["fields"], n) for n in names]
+    paths, ids = _column(columns, "paths"), _column(columns, "ids")
     return {
         path: [record_id, dict(zip(names, [column[i] for column in lists], strict=True))]
-        for i, (path, record_id) in enumerate(zip(columns["paths"], columns["ids"], strict=True))
+        for i, (path, record_id) in enumerate(zip(paths, ids, strict=True))
     }
 
 
-def _decode(raw: bytes) -> dict:
-    """Decode with the garbage collector paused: 100,000 small dicts otherwise trigger
+def _encoded(columns: dict) -> dict:
+    """Columns as stored: each encoded on its own (msgpack bytes, see :func:`_encode_column`),
+    so that reading one needs no other."""
+    return {
+        "paths": _encode_column(columns["paths"]),
+        "ids": _encode_column(columns["ids"]),
+        "fields": {name: _encode_column(values) for name, values in columns["fields"].items()},
+    }
+
+
+_PLAIN = (str, int, float, bool, type(None))  # values a decoded column may share
+
+
+def _encode_column(values: list) -> bytes:
+    """One column: ``[distinct values, each row's position among them]`` when it repeats a
+    few plain values (a status, an agency, a due date: small numbers decode much faster
+    than 100,000 strings, and the table is a third of the size), else ``[None, values]``."""
+    positions: dict[tuple, int] = {}
+    codes = []
+    for value in values:
+        if type(value) not in _PLAIN:  # (a list would be shared between rows: keep it plain)
+            break
+        codes.append(positions.setdefault((type(value), value), len(positions)))
+    else:
+        if len(positions) * 2 <= len(values):
+            return msgspec.msgpack.encode([[value for _type, value in positions], codes])
+    return msgspec.msgpack.encode([None, values])
+
+
+def _column(holder: dict, key: str) -> list:
+    """One column of ``holder`` (a table's stored columns, or their fields), decoded the
+    first time it is asked for."""
+    value = holder[key]
+    if isinstance(value, bytes):
+        distinct, data = _decode(value)
+        value = holder[key] = data if distinct is None else [distinct[i] for i in data]
+    return value
+
+
+def _decode(raw: bytes):
+    """Decode with the garbage collector paused: 100,000 small objects otherwise trigger
     collections that cost more than the decoding itself."""
     enabled = gc.isenabled()
     gc.disable()
