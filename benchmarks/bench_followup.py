@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_store  # noqa: E402  (sets the git environment)
+import bench_store  # noqa: E402  (sets the git environment; bytecode on)
 
 from panelctl.crypto.identity import create_identity_file  # noqa: E402
 

@@ -44,6 +44,9 @@ os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
 for _name in list(os.environ):
     if _name.startswith("PANELCTL_"):
         del os.environ[_name]
+# Child processes load compiled bytecode, as an installed panelctl does: with
+# PYTHONDONTWRITEBYTECODE set, every run would compile panelctl's modules again (~0.2 s).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 import yaml  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
