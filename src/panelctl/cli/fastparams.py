@@ -18,7 +18,6 @@ command, and that a real command runs without importing pydantic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -34,12 +33,18 @@ _TYPER = object()
 _MAX_DIGITS = 18  # any such string of digits is an int for int() and pydantic alike
 
 
-@dataclass(frozen=True)
 class PlainRuntimeParam(RuntimeParam):
-    """The plain cases here; the rest through typer's runtime parameter, built on demand."""
+    """The plain cases here; the rest through typer's runtime parameter, built on demand.
 
-    descriptor: TypeDescriptor | None = None
-    _typer: list = field(default_factory=list, compare=False, repr=False)
+    (A plain subclass of typer's frozen dataclass: making it a dataclass too costs about
+    a millisecond of every start-up, --help included.)"""
+
+    def __init__(self, descriptor: TypeDescriptor):
+        set_attribute = object.__setattr__  # (the dataclass is frozen)
+        set_attribute(self, "parameter_info", descriptor.parameter_info)
+        set_attribute(self, "annotation", descriptor.annotation)
+        set_attribute(self, "descriptor", descriptor)
+        set_attribute(self, "_typer", None)
 
     def _coerce_value(self, value: Any, param, ctx) -> Any:
         if get_origin(self.annotation) is list:
@@ -55,9 +60,9 @@ class PlainRuntimeParam(RuntimeParam):
         return self.typer()._coerce_value(value, param=param, ctx=ctx)
 
     def typer(self) -> RuntimeParam:
-        if not self._typer:
-            self._typer.append(build_runtime_param(self.descriptor))
-        return self._typer[0]
+        if self._typer is None:
+            object.__setattr__(self, "_typer", build_runtime_param(self.descriptor))
+        return self._typer
 
 
 def _plain(annotation: Any, info, value: Any, param, ctx) -> Any:
@@ -121,7 +126,7 @@ def plain_runtime_param(descriptor: TypeDescriptor) -> RuntimeParam | None:
         leaf in (str, int, bool) or lenient_issubclass(leaf, Enum) or lenient_issubclass(leaf, Path)
     ):
         return None
-    return PlainRuntimeParam(parameter_info=info, annotation=annotation, descriptor=descriptor)
+    return PlainRuntimeParam(descriptor)
 
 
 def install() -> None:
