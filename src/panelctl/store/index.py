@@ -254,7 +254,13 @@ def _column(holder: dict, key: str) -> list:
     value = holder[key]
     if isinstance(value, bytes):
         distinct, data = _decode(value)
-        value = holder[key] = data if distinct is None else [distinct[i] for i in data]
+        if distinct is None:
+            value = data
+        elif len(distinct) == 1:  # (a column never set: one None for every row)
+            value = distinct * len(data)
+        else:
+            value = [distinct[i] for i in data]
+        holder[key] = value
     return value
 
 
