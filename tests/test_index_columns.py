@@ -16,6 +16,7 @@ plain = st.one_of(
     st.booleans(),
     st.integers(min_value=-(2**63), max_value=2**64 - 1),
     st.floats(allow_nan=False),
+    st.just(-0.0),
     st.sampled_from(["open", "done", "2025-01-03", "Police", ""]),
     st.text(max_size=8),
 )
@@ -28,7 +29,14 @@ def test_a_column_comes_back_as_it_went_in(column):
     back = index._column(holder, "c")
     assert back == column
     assert [type(v) for v in back] == [type(v) for v in column]  # True stays True, 1.0 stays 1.0
+    assert [repr(v) for v in back] == [repr(v) for v in column]  # and -0.0 stays -0.0
     assert index._column(holder, "c") is back  # decoded once
+
+
+def test_equal_but_different_values_stay_apart():
+    column = [0.0, -0.0, 0.0, -0.0, 1, True, 1, True]
+    back = index._column({"c": index._encode_column(column)}, "c")
+    assert [repr(v) for v in back] == [repr(v) for v in column]
 
 
 def test_repeated_values_are_stored_once_and_lists_never_shared():

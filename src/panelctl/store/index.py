@@ -229,7 +229,9 @@ def _encoded(columns: dict) -> dict:
     }
 
 
-_PLAIN = (str, int, float, bool, type(None))  # values a decoded column may share
+#: values a decoded column may share between rows (immutable, and equal only when the same:
+#: not floats, where 0.0 == -0.0)
+_PLAIN = (str, int, bool, type(None))
 
 
 def _encode_column(values: list) -> bytes:
