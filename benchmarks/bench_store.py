@@ -8,7 +8,8 @@
 Each size builds a store of N cases with 10 actions each (N * 11 encrypted record files)
 through the library's own Store.transaction, then times:
 
-  a. ``panelctl --help`` as a process, against ``python -c "import typer, rich"``;
+  a. ``panelctl --help`` and ``panelctl actions overdue ...`` (a real command: options
+     parsed, store opened, index read) as processes, against ``python -c "import typer, rich"``;
   b. a full load of every case and action through ``Store.read`` (decrypt, epoch check, schema check), against a plain
      read + AES-GCM decrypt + ``yaml.load(CSafeLoader)`` of every file;
   c. the query index: a cold build, an "overdue actions" query in-process on a freshly
@@ -43,6 +44,9 @@ os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
 for _name in list(os.environ):
     if _name.startswith("PANELCTL_"):
         del os.environ[_name]
+# Child processes load compiled bytecode, as an installed panelctl does: with
+# PYTHONDONTWRITEBYTECODE set, every run would compile panelctl's modules again (~0.2 s).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 import yaml  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
@@ -58,6 +62,8 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 ACTIONS_PER_CASE = 10
 HELP_TARGET = 1.3
+COMMAND_TARGET = 2.5  # a real command (OVERDUE_COMMAND) over `import typer, rich`
+OVERDUE_COMMAND = ("actions", "overdue", "--as-of", "03/01/2025", "--format", "json")
 LOAD_TARGET = 1.5
 SLOW = 1.0  # seconds: anything whose first run takes longer gets 3 runs instead of 5
 
@@ -271,17 +277,27 @@ def build_store(root: Path, identity_path: Path, n_cases: int, chunk: int, seed:
 # --- the figures ------------------------------------------------------------------------------
 
 
-def bench_help() -> dict:
+def bench_help(root: Path, identity_path: Path) -> dict:
+    """Start-up: ``--help`` (parses no option) and a real cron command (parses options,
+    opens the store, reads the index), each against ``import typer, rich``."""
     panelctl = [sys.executable, "-m", "panelctl", "--help"]
+    command = panelctl_command(root, identity_path, *OVERDUE_COMMAND)
     imports = [sys.executable, "-c", "import typer, rich"]
     run_process(panelctl)  # warm: compile .pyc files, fill the page cache
+    run_process(command)  # (and bring the index up to date)
     run_process(imports)
-    help_runs, import_runs = [], []
-    for _ in range(7):  # interleaved, so drift hits both the same
+    help_runs, command_runs, import_runs = [], [], []
+    for _ in range(7):  # interleaved, so drift hits all the same
         help_runs.append(timed(lambda: run_process(panelctl))[0])
+        command_runs.append(timed(lambda: run_process(command))[0])
         import_runs.append(timed(lambda: run_process(imports))[0])
     return {
         "help_process": {"median": statistics.median(help_runs), "runs": help_runs},
+        "overdue_process": {
+            "median": statistics.median(command_runs),
+            "runs": command_runs,
+            "command": " ".join(OVERDUE_COMMAND),
+        },
         "import_typer_rich_process": {
             "median": statistics.median(import_runs),
             "runs": import_runs,
@@ -661,6 +677,7 @@ def ratio(figures: dict, top: str, bottom: str, target: float) -> dict:
 
 LABELS = [
     ("help_process", "a  panelctl --help (process)"),
+    ("overdue_process", "a  actions overdue --as-of 03/01/2025 (process)"),
     ("import_typer_rich_process", "a  python -c 'import typer, rich'"),
     ("load_all_library", "b  store.read() of every case and action"),
     ("load_all_baseline", "b  baseline: read+AESGCM+CSafeLoader"),
@@ -789,7 +806,7 @@ def run_size(base: Path, identity_path: Path, n_cases: int, args) -> dict:
     wanted = set(args.figures)
     if "a" in wanted:
         print("  a. start-up ...", flush=True)
-        figures.update(bench_help())
+        figures.update(bench_help(root, identity_path))
     if "b" in wanted:
         print("  b. full load ...", flush=True)
         figures.update(bench_load(store, args.load_runs))
@@ -834,6 +851,10 @@ def run_size(base: Path, identity_path: Path, n_cases: int, args) -> dict:
     if "help_process" in figures:
         result["ratios"]["help"] = ratio(
             figures, "help_process", "import_typer_rich_process", HELP_TARGET
+        )
+    if "overdue_process" in figures:
+        result["ratios"]["command"] = ratio(
+            figures, "overdue_process", "import_typer_rich_process", COMMAND_TARGET
         )
     if "load_all_library" in figures:
         result["ratios"]["load_all"] = ratio(

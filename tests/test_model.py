@@ -452,13 +452,14 @@ def test_any_valid_record_round_trips_through_yaml_and_its_struct(pair):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_records())
 def test_any_index_row_keeps_its_dates_and_offsets_through_a_saved_table(pair):
-    from panelctl.store.index import _stored_column, _typed_column
+    from panelctl.store.index import _column, _encoded, _typed_column
 
     rtype, record = pair
     entry = records.index_entry(rtype, record)
     for name in rtype.dated_index_fields:
-        stored = msgspec.msgpack.decode(msgspec.msgpack.encode(_stored_column([entry[name]])))
-        again = _typed_column(rtype, name, stored)
+        columns = {"paths": ["p"], "ids": [record["id"]], "fields": {name: [entry[name]]}}
+        stored = msgspec.msgpack.decode(msgspec.msgpack.encode(_encoded(columns, rtype)))
+        again = _column(stored["fields"], name, lambda v, n=name: _typed_column(rtype, n, v))
         assert again == [entry[name]]
         assert [type(v) for v in again] == [type(entry[name])]
         if isinstance(entry[name], dt.datetime):

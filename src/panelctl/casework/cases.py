@@ -266,21 +266,25 @@ def list_cases(
     lead_agency: str | None = None,
     exploitation_type: str | None = None,
 ) -> list[dict]:
+    table = store.index().table("case")
+    # the columns a row shows (not the name and date of birth), without a map per case
+    ids, columns = table.columns([k for k in table.field_names() if k not in ("name", "dob")])
+    empty = [None] * len(ids)
+    statuses, risks = columns.get("status", empty), columns.get("risk", empty)
+    agencies, types = columns.get("lead_agency", empty), columns.get("exploitation_types", empty)
     rows = []
-    for case_id, fields in store.index().rows("case"):
-        if status and fields.get("status") != status:
+    for i, case_id in enumerate(ids):
+        if status and statuses[i] != status:
             continue
-        if risk and (fields.get("risk") or "").casefold() != risk.casefold():
+        if risk and (risks[i] or "").casefold() != risk.casefold():
             continue
-        if lead_agency and fold(fields.get("lead_agency")) != fold(lead_agency):
+        if lead_agency and fold(agencies[i]) != fold(lead_agency):
             continue
         if exploitation_type and exploitation_type.casefold() not in [
-            t.casefold() for t in fields.get("exploitation_types") or []
+            t.casefold() for t in types[i] or []
         ]:
             continue
-        rows.append(
-            {"id": case_id, **{k: v for k, v in fields.items() if k not in ("name", "dob")}}
-        )
+        rows.append({"id": case_id, **{k: values[i] for k, values in columns.items()}})
     return sorted(rows, key=lambda r: records.number_of(r["id"]))
 
 

@@ -15,8 +15,11 @@ import typer
 from typer.core import TyperGroup
 
 from panelctl.base.errors import ExitCode, InvalidInputError, PanelctlError
+from panelctl.cli import fastparams
 from panelctl.cli.common import Options, open_store, options
 from panelctl.cli.output import Format, emit, say
+
+fastparams.install()  # option values without importing pydantic (see the module)
 
 #: Commands whose modules are imported only when they run (start-up stays fast):
 #: name -> (module, attribute: a Typer app or a command function, one-line help).

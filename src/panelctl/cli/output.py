@@ -20,10 +20,9 @@ def emit(
         import json
 
         # One row per line through the C encoder: 100,000 rows in well under a second.
-        lines = (
-            json.dumps({k: row.get(k) for k in keys}, default=_plain, ensure_ascii=False)
-            for row in rows
-        )
+        # (One encoder for all: json.dumps with these options would make one per row.)
+        encode = json.JSONEncoder(default=_plain, ensure_ascii=False).encode
+        lines = (encode({k: row.get(k) for k in keys}) for row in rows)
         body = ",\n  ".join(lines)
         sys.stdout.write(f"[\n  {body}\n]\n" if body else "[]\n")
     elif fmt is Format.csv:

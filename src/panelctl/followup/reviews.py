@@ -18,6 +18,8 @@ from panelctl.rules import meetingrules
 from panelctl.store.core import Store
 
 REVIEW, REFRESH, FIRST = "review", "assessment refresh", "first assessment"
+#: the index fields of a case that the rules here and their rows read
+CASE_FIELDS = ("status", "nominated", "review_due", "assessed", "lead_professional", "lead_agency")
 
 
 # --- one case (pure) ----------------------------------------------------------------------
@@ -165,7 +167,14 @@ def _rules(store: Store) -> tuple[int | None, int | None]:
 
 
 def _open_cases(store: Store) -> Iterable[tuple[str, dict]]:
-    return ((cid, f) for cid, f in store.index().rows("case") if f.get("status") == "open")
+    """(id, the CASE_FIELDS it has) for every open case, from those columns of the index."""
+    ids, columns = store.index().table("case").columns(CASE_FIELDS)
+    status = columns.get("status") or [None] * len(ids)
+    return (
+        (case_id, {name: values[i] for name, values in columns.items()})
+        for i, case_id in enumerate(ids)
+        if status[i] == "open"
+    )
 
 
 def _case_row(case_id: str, fields: dict, what: str, due: date, today: date) -> dict:

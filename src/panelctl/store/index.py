@@ -11,7 +11,7 @@ pull, a checkout) only the records that changed between the two commits are read
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -22,7 +22,7 @@ from panelctl.crypto import primitives as crypto
 from panelctl.model import records
 from panelctl.store import gitio
 
-FORMAT = 6  # bump whenever what a table holds changes (6: dates typed on reading)
+FORMAT = 7  # bump whenever what a table holds, or how it is stored, changes
 _AAD = b"panelctl/v2/index\0"
 
 
@@ -30,9 +30,10 @@ class Table:
     """The index of one record type: path -> [record id, {indexed field: value}].
 
     On disk a table is stored by columns (one list per field), which decodes several times
-    faster than 100,000 small maps; the per-record mapping is built only when something
-    needs it (rows, a refresh, a write). :meth:`columns` answers a query straight from the
-    stored columns.
+    faster than 100,000 small maps, and each column is encoded on its own, so a query
+    decodes only the columns it reads: :meth:`columns` answers it straight from the stored
+    columns. The per-record mapping is built only when something needs it (rows, a
+    refresh, a write).
     """
 
     def __init__(
@@ -50,15 +51,26 @@ class Table:
     @property
     def entries(self) -> dict:
         if self._entries is None:
-            self._entries = _rows_of(self._columns)
+            self._entries = _rows_of(self._columns, self.rtype)
             self._columns = None
         return self._entries
 
-    def columns(self) -> tuple[list[str], dict[str, list]]:
-        """(record ids, {field: values in the same order}) without building a map per record."""
-        if self._columns is None:
-            self._columns = _columns_of(self.entries)
-        return self._columns["ids"], self._columns["fields"]
+    def columns(self, names: Iterable[str] | None = None) -> tuple[list[str], dict[str, list]]:
+        """(record ids, {field: values in the same order}) without building a map per record:
+        every field, or those of ``names`` that the table holds (only these are decoded)."""
+        stored = self._columns if self._entries is None else _columns_of(self._entries)
+        fields = stored["fields"]
+        wanted = list(fields) if names is None else [name for name in names if name in fields]
+        return _column(stored, "ids"), {name: self._field(fields, name) for name in wanted}
+
+    def _field(self, fields: dict, name: str) -> list:
+        return _column(fields, name, lambda values: _typed_column(self.rtype, name, values))
+
+    def field_names(self) -> list[str]:
+        """The fields the table holds, in the order :meth:`columns` gives them (nothing is
+        decoded)."""
+        stored = self._columns if self._entries is None else _columns_of(self._entries)
+        return list(stored["fields"])
 
     @property
     def path(self) -> Path:
@@ -68,7 +80,10 @@ class Table:
     def open(cls, store, rtype: records.RecordType) -> Table:
         """The table as of HEAD, brought up to date (and saved) if it was behind."""
         table = cls._load(store, rtype)
-        current = gitio.head(store.root)
+        # (read from .git's files when they say it plainly, as Store.index does: no git process)
+        current = gitio.head_quick(store.root) or gitio.head(store.root)
+        if table is not None and table.head is not None and table.head == current:
+            return table  # up to date
         if (
             table is None
             or table.head is None
@@ -76,11 +91,9 @@ class Table:
         ):
             table = cls(store, rtype, {}, None)
             table._refresh([rtype.path_for(i) for i in store.ids(rtype)])
-        elif table.head != current:
+        else:
             changes = gitio.changed_since(store.root, table.head, current, [rtype.folder])
             table._refresh([path for _status, path in changes])
-        else:
-            return table
         table.head = current
         table.save()
         return table
@@ -99,31 +112,21 @@ class Table:
             if data.get("v") != FORMAT or data.get("fields") != list(rtype.index_fields):
                 return None  # another panelctl version indexed other fields: rebuild
             columns = data["columns"]
-            fields = columns["fields"]
-            for name in rtype.dated_index_fields.keys() & fields.keys():
-                fields[name] = _typed_column(rtype, name, fields[name])
+            stored = [columns["paths"], columns["ids"], *columns["fields"].values()]
+            if not all(isinstance(column, bytes) for column in stored):
+                return None  # damaged: rebuild
             return cls(store, rtype, None, data["head"], columns=columns)
-        except (
-            crypto.CryptoFailure,
-            msgspec.DecodeError,
-            msgspec.ValidationError,
-            KeyError,
-            AttributeError,
-        ):
+        except (crypto.CryptoFailure, msgspec.DecodeError, KeyError, AttributeError, TypeError):
             return None  # stale (an old key epoch) or damaged: rebuild from the records
 
     def save(self) -> None:
         keyring = self.store.keyring
-        columns = _columns_of(self.entries)
-        fields = columns["fields"]
-        for name in self.rtype.dated_index_fields.keys() & fields.keys():
-            fields[name] = _stored_column(fields[name])
         raw = msgspec.msgpack.encode(
             {
                 "v": FORMAT,
                 "fields": list(self.rtype.index_fields),
                 "head": self.head,
-                "columns": columns,
+                "columns": _encoded(_columns_of(self.entries), self.rtype),
             }
         )
         atomic_write(
@@ -196,6 +199,7 @@ class Index:
 
 
 def _columns_of(entries: dict) -> dict:
+    """The columns of a table's entries: {"paths", "ids", "fields": {name: values}}."""
     paths = list(entries)
     names: dict[str, None] = {}
     for _id, fields in entries.values():
@@ -208,19 +212,30 @@ def _columns_of(entries: dict) -> dict:
     }
 
 
-def _rows_of(columns: dict) -> dict:
+def _rows_of(columns: dict, rtype: records.RecordType) -> dict:
     names = list(columns["fields"])
-    lists = [columns["fields"][n] for n in names]
+    fields = columns["fields"]
+    lists = [_column(fields, n, lambda v, n=n: _typed_column(rtype, n, v)) for n in names]
+    paths, ids = _column(columns, "paths"), _column(columns, "ids")
     return {
         path: [record_id, dict(zip(names, [column[i] for column in lists], strict=True))]
-        for i, (path, record_id) in enumerate(zip(columns["paths"], columns["ids"], strict=True))
+        for i, (path, record_id) in enumerate(zip(paths, ids, strict=True))
     }
 
 
-def _stored_column(values: list) -> list:
-    """A column with dates and moments as ISO text (msgpack would keep a moment only as UTC,
-    losing its offset); :func:`_typed_column` turns them back."""
-    return msgspec.to_builtins(values)
+def _encoded(columns: dict, rtype: records.RecordType) -> dict:
+    """Columns as stored: each encoded on its own (msgpack bytes, see :func:`_encode_column`),
+    so that reading one needs no other; dates and moments as ISO text (msgpack would keep a
+    moment only as UTC, losing its offset), which :func:`_typed_column` turns back."""
+    dated = rtype.dated_index_fields
+    return {
+        "paths": _encode_column(columns["paths"]),
+        "ids": _encode_column(columns["ids"]),
+        "fields": {
+            name: _encode_column(msgspec.to_builtins(values) if name in dated else values)
+            for name, values in columns["fields"].items()
+        },
+    }
 
 
 def _typed_column(rtype: records.RecordType, name: str, values: list) -> list:
@@ -233,8 +248,47 @@ def _typed_column(rtype: records.RecordType, name: str, values: list) -> list:
     return msgspec.convert(values, list[kind | None])
 
 
-def _decode(raw: bytes) -> dict:
-    """Decode with the garbage collector paused: 100,000 small dicts otherwise trigger
+#: values a decoded column may share between rows (immutable, and equal only when the same:
+#: not floats, where 0.0 == -0.0)
+_PLAIN = (str, int, bool, type(None))
+
+
+def _encode_column(values: list) -> bytes:
+    """One column: ``[distinct values, each row's position among them]`` when it repeats a
+    few plain values (a status, an agency, a due date: small numbers decode much faster
+    than 100,000 strings, and the table is a third of the size), else ``[None, values]``."""
+    positions: dict[tuple, int] = {}
+    codes = []
+    for value in values:
+        if type(value) not in _PLAIN:  # (a list would be shared between rows: keep it plain)
+            break
+        codes.append(positions.setdefault((type(value), value), len(positions)))
+    else:
+        if len(positions) * 2 <= len(values):
+            return msgspec.msgpack.encode([[value for _type, value in positions], codes])
+    return msgspec.msgpack.encode([None, values])
+
+
+def _column(holder: dict, key: str, typed: Callable[[list], list] | None = None) -> list:
+    """One column of ``holder`` (a table's stored columns, or their fields), decoded (and
+    given its types by ``typed``) the first time it is asked for."""
+    value = holder[key]
+    if isinstance(value, bytes):
+        distinct, data = _decode(value)
+        if distinct is not None and typed is not None:
+            distinct, typed = typed(distinct), None  # a date shared by many rows: typed once
+        if distinct is None:
+            value = data
+        elif len(distinct) == 1:  # (a column never set: one None for every row)
+            value = distinct * len(data)
+        else:
+            value = [distinct[i] for i in data]
+        holder[key] = typed(value) if typed is not None else value
+    return holder[key]
+
+
+def _decode(raw: bytes):
+    """Decode with the garbage collector paused: 100,000 small objects otherwise trigger
     collections that cost more than the decoding itself."""
     enabled = gc.isenabled()
     gc.disable()
