@@ -102,3 +102,13 @@ def test_a_table_of_another_format_is_rebuilt(store, coordinator, monkeypatch):
     again = Store(store.root, coordinator.unlock())
     assert index.Table._load(again, again.index().table("action").rtype) is not None  # resaved
     assert [i for i, _f in again.index().rows("action")] == ids
+
+
+def test_picking_rows_gives_what_the_columns_hold_at_those_rows(store, coordinator):
+    ids = _store_with_actions(store)
+    names = ["status", "due", "owner", "no such field"]
+    full = Store(store.root, coordinator.unlock()).index().table("action").columns(names)[1]
+    for rows in ([], [0], [2, 0], [0, 1, 2]):
+        table = Store(store.root, coordinator.unlock()).index().table("action")  # undecoded
+        assert table.pick(names, rows) == {k: [v[i] for i in rows] for k, v in full.items()}
+    assert len(ids) == 3

@@ -267,13 +267,15 @@ def list_cases(
     exploitation_type: str | None = None,
 ) -> list[dict]:
     table = store.index().table("case")
-    # the columns a row shows (not the name and date of birth), without a map per case
-    ids, columns = table.columns([k for k in table.field_names() if k not in ("name", "dob")])
+    # no map per case: the columns the filters test, then what a row shows (not the name
+    # and date of birth) for the rows chosen
+    filters = ("status", "risk", "lead_agency", "exploitation_types")
+    ids, columns = table.columns(filters)
     empty = [None] * len(ids)
     statuses, risks = columns.get("status", empty), columns.get("risk", empty)
     agencies, types = columns.get("lead_agency", empty), columns.get("exploitation_types", empty)
-    rows = []
-    for i, case_id in enumerate(ids):
+    chosen = []
+    for i in range(len(ids)):
         if status and statuses[i] != status:
             continue
         if risk and (risks[i] or "").casefold() != risk.casefold():
@@ -284,7 +286,10 @@ def list_cases(
             t.casefold() for t in types[i] or []
         ]:
             continue
-        rows.append({"id": case_id, **{k: values[i] for k, values in columns.items()}})
+        chosen.append(i)
+    shown = [k for k in table.field_names() if k not in ("name", "dob")]
+    picked = table.pick(shown, chosen)
+    rows = [{"id": ids[i], **{k: picked[k][n] for k in shown}} for n, i in enumerate(chosen)]
     return sorted(rows, key=lambda r: records.number_of(r["id"]))
 
 

@@ -7,7 +7,6 @@ cron runs start fast.
 
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -115,6 +114,8 @@ class PanelctlGroup(TyperGroup):
 def with_option(error: PanelctlError) -> str:
     """The error's message, pointing at the option of the running command that gave the
     field it is about (the library names fields; the command line knows their options)."""
+    import traceback
+
     message = error.message
     if not error.field:
         return message

@@ -75,13 +75,11 @@ def overdue_actions(store: Store, today: date) -> list[dict]:
     empty = [None] * len(ids)
     status, due = columns.get("status", empty), columns.get("due", empty)
     wanted = [i for i, d in enumerate(due) if d and d < today and status[i] == "open"]
-    if not wanted:
-        return []
-    columns = table.columns(LIST_FIELDS)[1]  # ...then the columns a row shows
-    lists = {k: columns.get(k, empty) for k in LIST_FIELDS}
+    shown = table.pick(LIST_FIELDS, wanted)  # ...then what a row shows, for those rows only
+    lists = [(k, shown.get(k) or [None] * len(wanted)) for k in LIST_FIELDS]
     rows = []
-    for i in wanted:
-        row = {"id": ids[i], **{k: column[i] for k, column in lists.items()}}
+    for n, i in enumerate(wanted):
+        row = {"id": ids[i], **{k: column[n] for k, column in lists}}
         row["days_overdue"] = (today - due[i]).days
         rows.append(row)
     return _sorted(rows)

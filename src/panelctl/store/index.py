@@ -63,6 +63,26 @@ class Table:
         wanted = list(fields) if names is None else [name for name in names if name in fields]
         return _column(stored, "ids"), {name: self._field(fields, name) for name in wanted}
 
+    def pick(self, names: Iterable[str], rows: list[int]) -> dict[str, list]:
+        """{field: its values at the row positions ``rows``} for those of ``names`` that the
+        table holds: a query that has chosen its rows builds no value for any other row."""
+        stored = self._columns if self._entries is None else _columns_of(self._entries)
+        fields = stored["fields"]
+        picked = {}
+        for name in names:
+            if name not in fields:
+                continue
+            value = fields[name]
+            if isinstance(value, bytes):
+                distinct, data = _decode(value)
+                if distinct is not None:
+                    distinct = _typed_column(self.rtype, name, distinct)
+                    picked[name] = [distinct[data[i]] for i in rows]
+                    continue
+                fields[name] = value = _typed_column(self.rtype, name, data)
+            picked[name] = [value[i] for i in rows]
+        return picked
+
     def _field(self, fields: dict, name: str) -> list:
         return _column(fields, name, lambda values: _typed_column(self.rtype, name, values))
 
