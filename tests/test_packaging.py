@@ -182,3 +182,28 @@ def test_the_library_names_fields_not_options():
                         if re.search(r"(^|[\s(])--[a-z]", part.value):
                             offences.append(f"{'/'.join(module)}:{node.lineno}")
     assert offences == []
+
+
+def test_no_module_imports_itself_round_a_cycle():
+    """The layers forbid cycles between packages; this forbids them between any two modules
+    (grimp builds the graph import-linter checks)."""
+    import grimp
+
+    graph = grimp.build_graph("panelctl")
+    modules = sorted(graph.modules)
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    cycles = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph.find_modules_directly_imported_by(module)):
+            if state.get(target) == 1:
+                cycles.append(" -> ".join([*path[path.index(target) :], target]))
+            elif target not in state:
+                visit(target, [*path, target])
+        state[module] = 2
+
+    for module in modules:
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
