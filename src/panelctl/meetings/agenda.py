@@ -70,53 +70,7 @@ def build_agenda(
                 f"{meeting_id} is {meeting.get('status')}; only a planned meeting's agenda can be built."
             )
         on = meeting["date"]
-        history = case_history(store, on)
-        facts = []
-        for case_id, fields in store.index().rows("case"):
-            if fields.get("status") != "open":
-                continue
-            last_on, last_risk = history.get(case_id, (None, None))
-            facts.append(
-                {
-                    "id": case_id,
-                    "status": "open",
-                    "nominated": fields.get("nominated") or on,
-                    "risk": fields.get("risk"),
-                    "kind": "victim",
-                    "last_discussed": last_on,
-                    "risk_at_last_discussion": last_risk,
-                    "review_due": fields.get("review_due"),
-                }
-            )
-        chosen = meetingrules.select_cases(facts, on, profile)
-        start = time.fromisoformat(
-            meeting.get("time") or profile["meetings"].get("start_time") or "10:00"
-        )
-        standing, slots = meetingrules.allocate_slots(
-            start,
-            profile["meetings"]["slot_minutes"],
-            profile["agenda"]["standing"],
-            STANDING_MINUTES,
-            [c["id"] for c in chosen],
-        )
-        case_rows = dict(store.index().rows("case"))
-        items = []
-        for number, (choice, slot) in enumerate(
-            zip(chosen, slots, strict=True), start=len(standing) + 1
-        ):
-            fields = case_rows[choice["id"]]
-            items.append(
-                {
-                    "number": number,
-                    "case": choice["id"],
-                    "start": slot["start"],
-                    "end": slot["end"],
-                    "reason": choice["reason"],
-                    "kind": choice.get("kind", "victim"),
-                    "presenter": fields.get("lead_professional"),
-                    "risk": fields.get("risk"),
-                }
-            )
+        standing, items = _timetable(store, meeting, profile)
         due = meetingrules.papers_due(on, profile["meetings"].get("papers"), profile["nation"])
         late = due is not None and meetingrules.is_late(due, today)
         agenda = Agenda(meeting, standing, items, due, late)
@@ -140,6 +94,57 @@ def build_agenda(
     if files:
         agenda.written = write_papers(papers_to, files)
     return agenda
+
+
+def _timetable(store: Store, meeting: dict, profile: dict) -> tuple[list[dict], list[dict]]:
+    """The standing items and the chosen cases of a meeting, each with its time slot."""
+    on = meeting["date"]
+    history = case_history(store, on)
+    case_rows = dict(store.index().rows("case"))
+    facts = []
+    for case_id, fields in case_rows.items():
+        if fields.get("status") != "open":
+            continue
+        last_on, last_risk = history.get(case_id, (None, None))
+        facts.append(
+            {
+                "id": case_id,
+                "status": "open",
+                "nominated": fields.get("nominated") or on,
+                "risk": fields.get("risk"),
+                "kind": "victim",
+                "last_discussed": last_on,
+                "risk_at_last_discussion": last_risk,
+                "review_due": fields.get("review_due"),
+            }
+        )
+    chosen = meetingrules.select_cases(facts, on, profile)
+    start = time.fromisoformat(
+        meeting.get("time") or profile["meetings"].get("start_time") or "10:00"
+    )
+    standing, slots = meetingrules.allocate_slots(
+        start,
+        profile["meetings"]["slot_minutes"],
+        profile["agenda"]["standing"],
+        STANDING_MINUTES,
+        [c["id"] for c in chosen],
+    )
+    items = [
+        {
+            "number": number,
+            "case": choice["id"],
+            "start": slot["start"],
+            "end": slot["end"],
+            "reason": choice["reason"],
+            "kind": choice.get("kind", "victim"),
+            "presenter": case_rows[choice["id"]].get("lead_professional"),
+            "risk": case_rows[choice["id"]].get("risk"),
+        }
+        for number, (choice, slot) in enumerate(
+            zip(chosen, slots, strict=True), start=len(standing) + 1
+        )
+    ]
+    return standing, items
 
 
 def panel_context(store: Store) -> dict:
