@@ -130,39 +130,18 @@ def agenda_build(
     Example: panelctl agenda build M-0003 --out ~/papers/M-0003
     """
     from panelctl.base.dates import show_date
-    from panelctl.base.errors import InvalidInputError
     from panelctl.meetings.agenda import build_agenda
     from panelctl.meetings.schedule import next_meeting
-    from panelctl.outputs.papers import FORMATS
+    from panelctl.outputs.papers import check_formats
 
-    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
-    bad = [f for f in chosen if f not in FORMATS]
-    if bad or not chosen:
-        raise InvalidInputError(
-            f"--formats takes {' and '.join(FORMATS)}, not {', '.join(bad) or 'nothing'}; "
-            "e.g. --formats md,html."
-        )
+    chosen = check_formats(f.strip() for f in formats.split(",") if f.strip())  # before the store
     today = as_of_day(as_of)
     store = open_store()
     mid = meeting_id or next_meeting(store, today)
     papers_to = out if out is not None and not dry_run else None
     agenda = build_agenda(store, mid, today, dry_run=dry_run, papers_to=papers_to, formats=chosen)
-    rows = [
-        {"time": f"{s['start']}-{s['end']}", "item": s["title"], "case": "", "reason": ""}
-        for s in agenda.standing
-    ]
-    rows += [
-        {
-            "time": f"{i['start']}-{i['end']}",
-            "item": str(i["number"]),
-            "case": i["case"],
-            "reason": i["reason"],
-            "presenter": i.get("presenter") or "",
-        }
-        for i in agenda.items
-    ]
     emit(
-        rows,
+        _agenda_rows(agenda),
         [
             ("time", "Time"),
             ("item", "Item"),
@@ -184,6 +163,24 @@ def agenda_build(
         )
     elif dry_run:
         say("Dry run: nothing was saved or written.")
+
+
+def _agenda_rows(agenda) -> list[dict]:
+    """The agenda as a table on screen: the standing items, then each case's slot."""
+    rows = [
+        {"time": f"{s['start']}-{s['end']}", "item": s["title"], "case": "", "reason": ""}
+        for s in agenda.standing
+    ]
+    return rows + [
+        {
+            "time": f"{i['start']}-{i['end']}",
+            "item": str(i["number"]),
+            "case": i["case"],
+            "reason": i["reason"],
+            "presenter": i.get("presenter") or "",
+        }
+        for i in agenda.items
+    ]
 
 
 @meeting_app.command("run")

@@ -323,7 +323,8 @@ def check_formats(formats) -> tuple[str, ...]:
     bad = [str(f) for f in chosen if f not in FORMATS]
     if bad or not chosen:
         raise InvalidInputError(
-            f"Paper formats are {' and '.join(FORMATS)}, not {', '.join(bad) or 'none'}."
+            f"Paper formats are {' and '.join(FORMATS)}, not {', '.join(bad) or 'none'}.",
+            "formats",
         )
     return chosen
 
