@@ -235,17 +235,36 @@ def test_duplicate_and_repeat_nomination_warnings(cli, marac, coordinator):
         marac,
         coordinator,
         "--name",
-        "Kasey Brightwater",
+        "Casey Brightwater",
         "--dob",
         "14/03/2011",
         *MARAC_OK,
         "--date",
         "02/03/2027",
     )
+    assert long_after.exit_code == 0
     assert "repeat" not in long_after.stderr.replace(
         new_id, ""
     )  # C-0001 closed over 12 months before
     assert f"{new_id} is an open case" in long_after.stderr
+
+
+def test_nominating_a_child_whose_case_is_open_is_refused_naming_the_case(
+    cli, marac, coordinator
+):
+    """Exactly the same child (name as name_key compares it, and date of birth) with an open
+    case: refused, store unchanged. A closed case's child may be nominated again."""
+    first = nominate(cli, marac, coordinator, "--name", CANARY, "--dob", "14/03/2011", *MARAC_OK)
+    assert first.stdout == "C-0001\n"
+    head = git(marac.root, "rev-parse", "HEAD")
+    same = CANARY.upper().replace("-", " ")  # case, hyphens and spacing aside: the same child
+    again = nominate(cli, marac, coordinator, "--name", same, "--dob", "14/03/2011", *MARAC_OK)
+    assert again.exit_code == ExitCode.NOT_ALLOWED
+    assert "C-0001 is already an open case for this child" in again.stderr
+    assert CANARY.split()[0].casefold() not in again.output.casefold()
+    assert git(marac.root, "rev-parse", "HEAD") == head
+    other = nominate(cli, marac, coordinator, "--name", same, "--dob", "15/03/2011", *MARAC_OK)
+    assert other.exit_code == 0 and other.stdout == "C-0002\n"
 
 
 def test_case_list_filters_and_formats_parse_back(cli, marac, coordinator):

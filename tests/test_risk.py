@@ -322,7 +322,7 @@ def test_staging_several_assessments_in_one_transaction_keeps_the_latest(store, 
 
 def test_a_refused_assessment_changes_nothing(store, case_id):
     head = git(store.root, "rev-parse", "HEAD")
-    with pytest.raises(InvalidInputError, match="'nonsense'"):
+    with pytest.raises(InvalidInputError, match=r"Unknown factor \(the 1st given\)"):
         add(store, case_id, date(2026, 3, 14), ["nonsense"])
     with pytest.raises(InvalidInputError, match="after today"):
         add(store, case_id, date(2026, 3, 21))

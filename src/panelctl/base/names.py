@@ -1,20 +1,38 @@
-"""Are two names probably the same child's? Spelling variants allowed (Kasey / Casey,
-Mohammed / Muhammad, Jayden-Lee / Jaden Lee). Pure functions, no disk."""
+"""Who a child is (an exact identity key) and whether two names are probably the same
+child's (a warning). Pure functions, no disk.
+
+Identity (`name_key`) works in every script: the name is Unicode-normalised (NFKC) and
+case-folded; letters of any script and digits are kept; punctuation, symbols, hyphens,
+apostrophes and runs of spaces become one space; accents are taken off Latin and Greek
+letters only (é -> e, ά -> α), never off the letters of other scripts (й stays й,
+Devanagari vowel signs stay), and Arabic's optional vowel marks and tatweel are dropped.
+Two children are the same child only when their keys are equal: "Child 1" and
+"Child 2" are two children, and so are two different Chinese or Cyrillic names.
+
+Similarity (`similar`) is for warnings only, never for identity: both keys are
+transliterated to Latin letters (anyascii) and compared with Jaro-Winkler (rapidfuzz).
+`THRESHOLD` is set from the table of pairs in tests/test_names.py: it catches spelling
+variants (Kasey / Casey, Mohammed / Muhammad, Jayden-Lee / Jaden Lee, Олександр /
+Oleksandr) and leaves clearly different names apart; names whose numbers differ
+("Child 1", "Child 2") are never similar.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from difflib import SequenceMatcher
 
-_CODES = {
-    **dict.fromkeys("bfpv", "1"),
-    **dict.fromkeys("cgjkqsxz", "2"),
-    **dict.fromkeys("dt", "3"),
-    "l": "4",
-    **dict.fromkeys("mn", "5"),
-    "r": "6",
-}
+# Jaro-Winkler similarity (0..1) of the transliterated keys at or above which two names are
+# "similar". Mohammed / Muhammad scores 0.85 and Kasey / Casey 0.867; names a coordinator
+# would call different (Amy Jones / Zoe Brown 0.56, Wang Xiaoming / Li Hua 0.47) score far
+# below. Twins' names (Ava / Eva Smith, 0.88) are similar: a warning, or in an import an
+# error until the row says which case it is.
+THRESHOLD = 0.84
+
+# accents come off letters of these scripts only (their names in the Unicode database)
+_STRIP_MARKS_FROM = ("LATIN", "GREEK")
+_ARABIC_OPTIONAL = {chr(c) for c in range(0x064B, 0x0660)} | {"\u0670", "\u0640"}
+_DIGITS = re.compile(r"\d+")
 
 
 def fold(text: object) -> str:
@@ -25,33 +43,68 @@ def fold(text: object) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+def _script_of(char: str) -> str:
+    try:
+        return unicodedata.name(char).split(" ", 1)[0]
+    except ValueError:
+        return ""
+
+
 def name_key(name: str) -> str:
-    """Lower case, accents and punctuation gone, one space between parts."""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    return " ".join(re.sub(r"[^a-z]+", " ", text).split())
+    """A child's name as compared for identity (see the module's docstring). Never empty for
+    a name with a letter or digit in it, whatever its script."""
+    if not isinstance(name, str):
+        return ""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    out: list[str] = []
+    base = ""
+    for char in unicodedata.normalize("NFD", text):
+        category = unicodedata.category(char)
+        if char in _ARABIC_OPTIONAL:
+            continue
+        if category.startswith("M"):
+            if base and _script_of(base) in _STRIP_MARKS_FROM:
+                continue  # an accent on a Latin or Greek letter
+            out.append(char)
+        elif category.startswith(("L", "N")) and char not in "ʹʻʼʽ":
+            base = char
+            out.append(char)
+        elif category == "Cf":
+            continue  # zero-width joiners, soft hyphens, direction marks: invisible
+        else:
+            base = ""
+            out.append(" ")
+    return " ".join(unicodedata.normalize("NFC", "".join(out)).split())
 
 
-def sound(token: str) -> str:
-    """A Soundex-like code over every letter, the first included (so K and C agree)."""
-    token = token.replace("ph", "f")
-    code = []
-    for letter in token:
-        digit = _CODES.get(letter, "")
-        if digit and (not code or code[-1] != digit):
-            code.append(digit)
-    return "".join(code)
+def _latin(key: str) -> str:
+    """A key in Latin letters, for the similarity warning only."""
+    from anyascii import anyascii  # (here: most commands never compare names)
+
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", anyascii(key).casefold()).split())
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaro-Winkler similarity (0..1) of two names, transliterated; 0 when either is empty
+    or their numbers differ."""
+    ka, kb = name_key(a), name_key(b)
+    if not ka or not kb:
+        return 0.0
+    if ka == kb:
+        return 1.0
+    if _DIGITS.findall(ka) != _DIGITS.findall(kb):
+        return 0.0  # "Child 1" and "Child 2": numbers tell children apart
+    from rapidfuzz.distance import JaroWinkler
+
+    la, lb = _latin(ka), _latin(kb)
+    if not la or not lb:
+        return 0.0
+    whole = JaroWinkler.similarity(la, lb)
+    # "Jayden-Lee" / "Jaydenlee", "Wang Xiaoming" / 王小明 ("wangxiaoming"): spaces aside
+    joined = JaroWinkler.similarity(la.replace(" ", ""), lb.replace(" ", ""))
+    return max(whole, joined)
 
 
 def similar(a: str, b: str) -> bool:
     """True when two names are close enough that a coordinator should be told."""
-    ka, kb = name_key(a), name_key(b)
-    if not ka or not kb:
-        return False
-    if ka == kb or SequenceMatcher(None, ka, kb).ratio() >= 0.8:
-        return True
-    ta, tb = ka.split(), kb.split()
-    first_and_last = lambda t: (t[0], t[-1])  # noqa: E731
-    sa = tuple(sound(t) for t in first_and_last(ta))
-    sb = tuple(sound(t) for t in first_and_last(tb))
-    return sa == sb
+    return similarity(a, b) >= THRESHOLD

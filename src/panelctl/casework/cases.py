@@ -151,9 +151,11 @@ def nominate(store: Store, raw: dict, today: date) -> Nominated:
             f"Nomination refused under the {profile['name']} profile: {'; '.join(reasons)}."
         )
     check_agencies(store, nomination)
-    warnings, repeat_of = known_child_warnings(store, nomination["child"], today)
-    case = case_from_nomination(nomination, today, "Nominated", repeat_of)
     with store.transaction() as tx:
+        # under the lock, so that two nominations of one child cannot both get in
+        refuse_open_duplicate(store, nomination["child"])
+        warnings, repeat_of = known_child_warnings(store, nomination["child"], today)
+        case = case_from_nomination(nomination, today, "Nominated", repeat_of)
         case_id = tx.create("case", case)
         if assessment:
 
@@ -217,16 +219,44 @@ def check_agencies(store: Store, data: dict) -> None:
     known = {fold(fields.get("name")) for _id, fields in store.index().rows("agency")}
     if not known:
         return
+    involved = data.get("involved_agencies") or []
     named = [
-        data.get("referring_agency"),
-        data.get("lead_agency"),
-        *(data.get("involved_agencies") or []),
+        ("referring_agency", data.get("referring_agency")),
+        ("lead_agency", data.get("lead_agency")),
+        *(("involved_agencies", agency) for agency in involved),
     ]
-    for agency in named:
+    for where, agency in named:
         if agency and fold(agency) not in known:
+            # the field, never the value: a child's name in the wrong column must not show
             raise InvalidInputError(
-                f"Unknown agency {agency!r}; add it with `panelctl agency add` or check its spelling "
-                "(see `panelctl agency list`)."
+                f"Unknown agency in {where}; add it with `panelctl agency add` or check its "
+                "spelling (see `panelctl agency list`).",
+                where,
+            )
+
+
+def same_child(store: Store, child: dict) -> list[tuple[str, dict]]:
+    """The cases (id, index fields) of exactly this child: the same date of birth and the
+    same name as `name_key` compares them (any script; digits count)."""
+    dob, key = child.get("dob"), name_key(child.get("name") or "")
+    if dob is None or not key:
+        return []
+    return [
+        (case_id, fields)
+        for case_id, fields in sorted(store.index().rows("case"))
+        if fields.get("dob") == dob and name_key(fields.get("name") or "") == key
+    ]
+
+
+def refuse_open_duplicate(store: Store, child: dict) -> None:
+    """A nomination of a child who already has an open case is refused, naming that case:
+    update or reassess it instead. (A child whose name is only similar gets a warning.)"""
+    for case_id, fields in same_child(store, child):
+        if fields.get("status") == "open":
+            raise NotAllowedError(
+                f"{case_id} is already an open case for this child (the same name and date of "
+                "birth); update or reassess that case instead of nominating again.",
+                "child.name",
             )
 
 

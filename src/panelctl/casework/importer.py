@@ -1,14 +1,20 @@
 """Bulk import of risk matrices from CSV, Excel (.xlsx), YAML or JSON.
 
 Every row is one assessment of one child. A row names its case by ``case_id``, or by the
-child's name and date of birth (matched to an existing case, allowing for case and
-punctuation), or else it nominates a new case under the profile's entry rules.
+child's name and date of birth, or else it nominates a new case under the profile's entry
+rules. A row joins a case only when the child is exactly the same: the same date of birth
+and the same name as `panelctl.base.names.name_key` compares them (any script; case,
+accents on Latin letters, punctuation and spacing aside; digits count). A row whose child
+has the same date of birth as a case, or as a child earlier in the file, and only a
+*similar* name (`names.similar`) is an error naming the row and that case (or row): it
+is never merged, and never made a second case, silently. The row then says which: the
+case's id in ``case_id``, or ``case_id: new`` for a different child (twins, say).
 
 The default column layout (a mapping file can rename any column, see below):
 
 | column | meaning |
 |---|---|
-| case_id | an existing case (optional) |
+| case_id | an existing case (optional), or `new` for a new child whose name is only similar to a known one |
 | name | the child's name (needed unless case_id is given) |
 | dob | date of birth: 14/03/2011 or 2011-03-14 |
 | gender, ethnicity, school, area | the child's details (new cases) |
@@ -43,7 +49,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -53,7 +58,7 @@ from panelctl.base import yamlio
 from panelctl.base.dates import parse_date
 from panelctl.base.dates import today as uk_today
 from panelctl.base.errors import InvalidInputError, PanelctlError
-from panelctl.base.names import name_key
+from panelctl.base.names import name_key, similar
 from panelctl.casework import cases
 from panelctl.casework.assessments import stage
 from panelctl.model import entry, records, risk
@@ -80,6 +85,8 @@ COLUMNS = (
     "override_reason",
 )
 MAX_ERRORS_SHOWN = 200
+# case_id's value for "a new child", when a row's child is only similar to a known one
+NEW_CASE = "new"
 
 
 @dataclass
@@ -273,7 +280,7 @@ class _Row:
             return parse_date(str(value), "date", "The date")
         except InvalidInputError:
             self.fail(
-                column, f"{_quoted(value)} is not a real date (write 14/03/2026 or 2026-03-14)"
+                column, "the value is not a real date (write 14/03/2026 or 2026-03-14)"
             )
             return None
 
@@ -294,17 +301,22 @@ class _Row:
             return True
         if text in ("no", "n", "false", "0"):
             return False
-        self.fail(column, f"{_quoted(value)} is not yes or no")
+        self.fail(column, "the value is not yes or no")
         return None
 
 
-def _quoted(value: object) -> str:
-    """A bad value, quoted only when it cannot be a name (digits, punctuation, short ids):
-    a child's name typed into the wrong column must not reach an error message."""
-    text = str(value).strip()
-    if re.fullmatch(r"[0-9/.:\- ]{1,12}|[A-Za-z]{1,3}-?[0-9]{0,6}|[a-z_]{1,20}", text):
-        return repr(text)
-    return "the value"
+def _near(known: list[tuple[str, str]], key: str) -> list[str]:
+    """The cases (or earlier rows) with a name similar to `key` but not the same."""
+    return [where for other, where in known if other != key and similar(other, key)]
+
+
+def _which(where: str) -> str:
+    """Case C-0001, or "row 7" for a child an earlier row of the file would create."""
+    if where.startswith("row "):
+        return f"the child of {where} of this file"
+    if where.startswith("new case"):
+        return "a child earlier in this file"
+    return f"case {where}"
 
 
 def plan(
@@ -314,10 +326,15 @@ def plan(
     errors: list[RowError] = []
     steps: list[Step] = []
     index = store.index()
+    # who each child is: (date of birth, name_key) -> a case id, or "new case N"
     by_child: dict[tuple[date, str], str] = {}
+    # every child by date of birth, for the near-match check: (key, case id or row number)
+    born: dict[date, list[tuple[str, str]]] = {}
     for case_id, fields in sorted(index.rows("case")):
         if fields.get("dob"):
-            by_child.setdefault((fields["dob"], fields.get("name") or ""), case_id)
+            key = name_key(fields.get("name") or "")
+            by_child.setdefault((fields["dob"], key), case_id)
+            born.setdefault(fields["dob"], []).append((key, case_id))
     recorded = {
         (f.get("case"), f.get("date"), f.get("tool"), f.get("assessor"), f.get("agreed"))
         for _id, f in index.rows("assessment")
@@ -333,9 +350,12 @@ def plan(
         case_id = row.text("case_id")
         name, dob = row.text("name"), row.date("dob")
         nomination = None
+        wants_new = bool(case_id) and case_id.casefold() == NEW_CASE
+        if wants_new:
+            case_id = None
         if case_id:
             if not records.ID_PATTERN.match(case_id) or not case_id.startswith("C-"):
-                row.fail("case_id", f"{_quoted(case_id)} is not a case id")
+                row.fail("case_id", f"the value is not a case id (or {NEW_CASE})")
             elif case_id not in statuses:
                 row.fail("case_id", f"there is no case {case_id}")
             elif statuses[case_id] != "open":
@@ -348,12 +368,24 @@ def plan(
         else:
             key = (dob, name_key(name))
             case_id = by_child.get(key)
-            if case_id and statuses.get(case_id) != "open":
+            near = [] if case_id or wants_new else _near(born.get(dob, []), key[1])
+            if case_id and wants_new:
+                row.fail("case_id", f"says {NEW_CASE}, but the child is {_which(case_id)} already")
+                case_id = None
+            elif case_id and statuses.get(case_id) != "open":
                 row.fail("name", f"matches closed case {case_id}; reopen it first")
+            elif near:
+                row.fail(
+                    "name",
+                    f"the child has the same date of birth as {_which(near[0])} and a similar "
+                    "name but not the same one, so the row is not matched; to add to that case "
+                    f"give its case_id, or give case_id {NEW_CASE} for a different child",
+                )
             elif case_id is None:
                 new_cases += 1
                 case_id = f"new case {new_cases}"
                 by_child[key] = case_id
+                born.setdefault(dob, []).append((key[1], f"row {number}"))
                 statuses[case_id] = "open"
                 nomination = _nomination(store, row, name, dob, assessment)
         if len(errors) > before or assessment is None:
@@ -383,7 +415,7 @@ def _assessment(store: Store, row: _Row, tools: dict, today: date) -> dict | Non
         try:
             tools[tool_name] = risk.load_tool(tool_name, store.root)
         except PanelctlError:
-            row.fail("tool", f"{_quoted(tool_name)} is not a risk tool of this store")
+            row.fail("tool", "the value is not a risk tool of this store")
             return None
     if on is not None and on > today:
         row.fail("assessment_date", "is in the future")

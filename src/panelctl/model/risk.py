@@ -30,6 +30,7 @@ STORE_FOLDER = ".panelctl/risktools"
 METHODS = ("bands", "counts", "judgement")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 _FACTOR_ID = re.compile(r"^[a-z][a-z0-9_]{0,60}$")
+_UNDERSCORED = re.compile(r"[a-z][a-z0-9]{0,30}(_[a-z0-9]{1,30}){1,6}")
 _TOOL_KEYS = {"name", "title", "levels", "sections", "derive", "description"}
 _SECTION_KEYS = {"id", "title", "points", "factors"}
 _FACTOR_KEYS = {"id", "text", "points", "level"}
@@ -261,11 +262,19 @@ def check_factors(tool: dict, factor_ids: Iterable[str]) -> list[str]:
     """The given factor ids, known to the tool, without repeats, in the tool's order."""
     known = factors(tool)
     chosen = set()
-    for given in factor_ids:
+    for position, given in enumerate(factor_ids, start=1):
         factor_id = str(given).strip().lower().replace("-", "_")
         if factor_id not in known:
+            # a child's name typed into the wrong column must not reach a message: the value
+            # is quoted only when it is an id joined by underscores (no one's name is), and
+            # otherwise named by its place in the list
+            shown = (
+                repr(factor_id)
+                if _UNDERSCORED.fullmatch(factor_id)
+                else f"(the {_ordinal(position)} given)"
+            )
             raise InvalidInputError(
-                f"Unknown factor {str(given)[:60]!r} for the {tool['name']} tool; "
+                f"Unknown factor {shown} for the {tool['name']} tool; "
                 f"`panelctl rfm factors {tool['name']}` lists its factor ids."
             )
         chosen.add(factor_id)
@@ -293,11 +302,10 @@ def derive(tool: dict, factor_ids: Iterable[str]) -> tuple[str | None, int | Non
     return None, None
 
 
-def _shown(text: object) -> str:
-    """A mistyped level, quoted only when it cannot be a name (a name typed into the level
-    column must not reach an error message)."""
-    value = str(text).strip()
-    return repr(value) if re.fullmatch(r"[A-Za-z]{1,12}( [a-z]{1,6}){0,2}", value) else "given"
+def _ordinal(n: int) -> str:
+    if 10 <= n % 100 <= 20:
+        return f"{n}th"
+    return f"{n}" + {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
 
 
 def level_of(tool: dict, text: str, what: str = "level") -> str:
@@ -306,7 +314,8 @@ def level_of(tool: dict, text: str, what: str = "level") -> str:
         if str(text).strip().casefold() == level.casefold():
             return level
     raise InvalidInputError(
-        f"The {what} {_shown(text)} is not a {tool['name']} level; "
+        # never the value: a name typed into the level column must not reach a message
+        f"The {what} given is not a {tool['name']} level; "
         f"use one of: {', '.join(tool['levels'])}."
     )
 
