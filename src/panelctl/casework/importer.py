@@ -355,7 +355,9 @@ def plan(
             case_id = None
         if case_id:
             if not records.ID_PATTERN.match(case_id) or not case_id.startswith("C-"):
-                row.fail("case_id", f"the value is not a case id (or {NEW_CASE})")
+                row.fail(
+                    "case_id", f"the value is neither a case id such as C-0042 nor {NEW_CASE}"
+                )
             elif case_id not in statuses:
                 row.fail("case_id", f"there is no case {case_id}")
             elif statuses[case_id] != "open":
