@@ -209,6 +209,22 @@ CASES: dict[str, Case] = {
         ExitCode.NOT_ALLOWED,
         "mace profile",
     ),
+    "nominate a child whose case is open": Case(
+        [
+            "nominate",
+            "--name",
+            "ALEXIS nearmatch",
+            "--dob",
+            "14/03/2011",
+            "--referring-agency",
+            "Staffordshire Police",
+            "--risk-level",
+            "Medium",
+        ],
+        ExitCode.NOT_ALLOWED,
+        "is already an open case for this child",
+        setup=lambda w: _imported(w, "Alexis Nearmatch"),
+    ),
     # case
     "case update unknown case": Case(
         ["case", "update", "C-0099", "--team", "Adolescent Team"], ExitCode.NOT_FOUND, "C-0099"
@@ -325,6 +341,17 @@ CASES: dict[str, Case] = {
             "rows.csv": IMPORT_HEADER
             + ROW.format(child="Alex Newchild", day="01/11/2026", level="Medium")
             + ROW.format(child="Sam Otherchild", day="31/11/2026", level="Medium"),
+        },
+    ),
+    "rfm import near match": Case(
+        ["rfm", "import", "{rows.csv}", "--date", "01/12/2026"],
+        ExitCode.INVALID_INPUT,
+        "1 bad row",
+        details_after=True,
+        setup=lambda w: _imported(w, "Alexis Nearmatch"),
+        files={
+            "rows.csv": IMPORT_HEADER
+            + ROW.format(child="Alexys Near-Match", day="02/11/2026", level="Medium"),
         },
     ),
     "rfm import missing mapping": Case(
@@ -697,6 +724,16 @@ def _fill(text: str, world: World, case: Case) -> str:
     for name, value in values.items():
         text = text.replace("{" + name + "}", value)
     return text
+
+
+def _imported(world: World, child: str) -> None:
+    """A case for `child` (born 14/03/2011), made by an import."""
+    from panelctl.casework import importer
+
+    path = world.file(
+        "setup.csv", IMPORT_HEADER + ROW.format(child=child, day="01/11/2026", level="Medium")
+    )
+    importer.run_import(world.store(), Path(path), today=date(2026, 12, 1))
 
 
 @pytest.mark.parametrize("name", list(CASES))
