@@ -164,15 +164,17 @@ def test_no_value_in_any_column_reaches_an_import_error(cli, store, coordinator,
         row(case_id=CANARY),
         row(name="Leo Marchetti", dob="02/01/2012", referring_agency=CANARY),
         row(name=CANARY.replace("Q", "K"), dob="14/03/2011"),  # near the known child
+        row(name="--", dob="14/03/2011"),  # no letter: never matched to another "--"
     ]
     path = write_csv(tmp_path / "canary.csv", rows)
     result = run_import(cli, store, coordinator, str(path))
     assert result.exit_code == ExitCode.INVALID_INPUT
-    for number in range(2, 13):
+    for number in range(2, 14):
         assert f"row {number}" in result.stderr, number
     assert "row 12, column name: the child has the same date of birth as case C-0001" in (
         result.stderr
     )
+    assert "row 13, column name: has no letter or digit in it" in result.stderr
     output = result.output.casefold()
     for part in [*CANARY.replace("-", " ").split(), short]:
         assert part.casefold() not in output, part

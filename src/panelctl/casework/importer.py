@@ -364,6 +364,8 @@ def plan(
                 row.fail("case_id", f"case {case_id} is closed; reopen it first")
         elif not name:
             row.fail("name", "is empty; a row needs case_id, or the child's name and date of birth")
+        elif not name_key(name):
+            row.fail("name", "has no letter or digit in it, so it cannot name a child")
         elif dob is None:
             if values.get("dob") is None:  # (a bad date was reported already)
                 row.fail("dob", "is empty; needed to match or create the child's case")
