@@ -179,3 +179,30 @@ def test_no_value_in_any_column_reaches_an_import_error(cli, store, coordinator,
     for part in [*CANARY.replace("-", " ").split(), short]:
         assert part.casefold() not in output, part
     check()
+
+
+def test_an_error_names_the_files_own_heading_and_the_field(cli, store, coordinator, tmp_path):
+    known = write_csv(tmp_path / "known.csv", [row(name="Kasey Brightwater", dob="14/03/2011")])
+    assert run_import(cli, store, coordinator, str(known)).exit_code == 0
+    check = unchanged(store)
+    path = tmp_path / "theirs.csv"
+    path.write_text(
+        "Young person,D.O.B,Date completed,Completed by,Agency,Overall risk\n"
+        "Casey Brightwater,14/03/2011,02/11/2026,Jo Worker,Police,High\n"
+        f"Ruby Ashford,{CANARY},02/11/2026,Jo Worker,Police,High\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(
+        "columns:\n  name: Young person\n  dob: D.O.B\n  assessment_date: Date completed\n"
+        "  assessor: Completed by\n  assessor_agency: Agency\n  level: Overall risk\n"
+    )
+    result = run_import(cli, store, coordinator, str(path), "--mapping", str(mapping))
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert (
+        "row 2, column Young person (field name): the child has the same date of birth as "
+        "case C-0001" in result.stderr
+    )
+    assert "row 3, column D.O.B (field dob): the value is not a real date" in result.stderr
+    assert "Casey" not in result.output and CANARY.split()[0] not in result.output
+    check()

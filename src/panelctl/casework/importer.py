@@ -92,11 +92,16 @@ NEW_CASE = "new"
 @dataclass
 class RowError:
     row: int
-    column: str | None
+    column: str | None  # panelctl's field
     message: str
+    heading: str | None = None  # the file's own heading for it, when a mapping renames it
 
     def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
+        where = f"row {self.row}"
+        if self.column and self.heading and self.heading != self.column:
+            where += f", column {self.heading} (field {self.column})"
+        elif self.column:
+            where += f", column {self.column}"
         return f"{where}: {self.message}"
 
 
@@ -486,6 +491,13 @@ def _nomination(
 # --- running -------------------------------------------------------------------------
 
 
+def _headed(errors: list[RowError], mapping: dict) -> list[RowError]:
+    """Each error with the file's own heading of its column, as the mapping gives it."""
+    for error in errors:
+        error.heading = mapping["columns"].get(error.column or "")
+    return errors
+
+
 def run_import(
     store: Store,
     path: Path,
@@ -496,18 +508,19 @@ def run_import(
     progress: Callable[[int, int], None] | None = None,
 ) -> Outcome:
     today = today or uk_today()
-    rows = read_rows(path, read_mapping(mapping))
+    layout = read_mapping(mapping)
+    rows = read_rows(path, layout)
     if dry_run:
         with store.lock():
             steps, errors = plan(store, rows, today)
         if errors:
-            raise ImportRefusedError(path.name, errors)
+            raise ImportRefusedError(path.name, _headed(errors, layout))
         return Outcome(steps, committed=False)
     created: dict[str, str] = {}
     with store.transaction() as tx:
         steps, errors = plan(store, rows, today)  # under the lock: nothing changes meanwhile
         if errors:
-            raise ImportRefusedError(path.name, errors)
+            raise ImportRefusedError(path.name, _headed(errors, layout))
         work = [s for s in steps if s.action != "unchanged"]
         open_cases: dict[str, dict] = {}
         for done, step in enumerate(work, start=1):
