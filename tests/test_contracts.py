@@ -645,6 +645,18 @@ CASES: dict[str, Case] = {
         "git",
         setup=lambda w: (w.root / ".git" / "index.lock").write_text(""),
     ),
+    "read-only store folder": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.WRITE_FAILED,
+        "read-only",
+        setup=lambda w: os.chmod(w.root, 0o500),  # refused by its mode, even for root
+    ),
+    "read-only record folder": Case(
+        ["actions", "done", "A-00002"],
+        ExitCode.WRITE_FAILED,
+        "actions is read-only",
+        setup=lambda w: os.chmod(w.root / "actions", 0o500),
+    ),
 }
 
 
@@ -888,3 +900,56 @@ def test_a_write_stopped_at_its_commit_is_rolled_back(world, cli, monkeypatch, s
     assert result.stderr.startswith("panelctl: ") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.output and CANARY not in result.output
     assert_unchanged(before, store_state(world.root))
+
+
+def _head(root: Path) -> str:
+    return git(root, "rev-parse", "HEAD")
+
+
+def test_a_corrupt_git_index_refuses_the_write_before_it_is_committed(world, cli):
+    """A corrupt .git/index used to let `nominate` commit and then exit 14, so that a retry
+    made a second child: it is now read before anything is written."""
+    garbage = b"DIRC not really an index" + os.urandom(64)
+    (world.root / ".git" / "index").write_bytes(garbage)
+    before = _head(world.root), git(world.root, "ls-tree", "-r", "HEAD")
+    args = ["case", "update", "C-0001", "--team", "New Team"]
+    result = cli(*args, store=world.root, identity=world.identities["coordinator"])
+    assert result.exit_code == ExitCode.GIT, result.output
+    assert result.stderr.startswith("panelctl: ") and result.stderr.count("\n") == 1
+    assert "unreadable" in result.stderr and "git reset" in result.stderr
+    assert "nothing was changed" in result.stderr and "Traceback" not in result.output
+    assert (_head(world.root), git(world.root, "ls-tree", "-r", "HEAD")) == before
+    assert (world.root / ".git" / "index").read_bytes() == garbage
+    assert not (world.root / ".git" / "panelctl" / "journal.json").exists()
+    # the advice works: the same command then succeeds, once
+    (world.root / ".git" / "index").unlink()
+    git(world.root, "reset", "-q")
+    again = cli(*args, store=world.root, identity=world.identities["coordinator"])
+    assert again.exit_code == 0, again.output
+    assert git(world.root, "rev-list", "--count", f"{before[0].strip()}..HEAD").strip() == "1"
+
+
+def test_git_index_failing_after_the_commit_is_a_warning_not_an_error(world, cli, monkeypatch):
+    """If git's own index cannot follow a commit that has landed, the write succeeded: exit 0
+    and a warning with the fix, never an error that invites a retry (and a duplicate)."""
+    from panelctl.store import gitio
+
+    real = gitio.run
+    seen = []
+
+    def run(root, args, **kwargs):
+        if args[0] == "update-index" and "env" not in kwargs and seen:
+            raise errors.GitError("git update-index failed: index file corrupt")
+        if args[0] == "update-ref":
+            seen.append(args)
+        return real(root, args, **kwargs)
+
+    monkeypatch.setattr(gitio, "run", run)
+    head = _head(world.root)
+    args = ["case", "update", "C-0001", "--team", "New Team"]
+    result = cli(*args, store=world.root, identity=world.identities["coordinator"])
+    assert result.exit_code == 0, result.output
+    assert "warning: the change was saved" in result.stderr and "git reset" in result.stderr
+    assert git(world.root, "rev-list", "--count", f"{head.strip()}..HEAD").strip() == "1"
+    assert not (world.root / ".git" / "panelctl" / "journal.json").exists()
+    assert world.store().read("C-0001")["team"] == "New Team"
