@@ -346,10 +346,14 @@ def identity_new(
     path = out or config.default_identity_path()
     if out is None:
         ensure_private_dir(config.config_dir())
-    if path.exists():
+    if os.path.lexists(path):  # never replaced, whatever it is: a lost key is lost access
         raise InvalidInputError(
             f"Identity file {path} already exists; choose another --out or remove it first."
         )
+    if out is not None:  # the same refusals as every other --out (links, read-only folders)
+        from panelctl.outputs.papers import check_destination
+
+        check_destination(out.parent, [out.name], plain_names=False)
     passphrase = None if no_passphrase else read_passphrase(confirm=True, prompt="New passphrase: ")
     created = create_identity_file(path, name, email, passphrase)
     say(f"Identity written to {path} (0600). Your recipient, to give to a coordinator:")
