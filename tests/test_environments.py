@@ -126,6 +126,24 @@ CASES = {
         ExitCode.WRITE_FAILED,
         "read-only",
     ),
+    "stdout a full disk, a write that prints after it commits": (
+        [
+            "nominate",
+            "--name",
+            CANARY,
+            "--dob",
+            "14/03/2011",
+            "--referring-agency",
+            "Staffordshire Police",
+            "--risk-level",
+            "Medium",
+            "--protocol-followed",
+        ],
+        {"stdout": "/dev/full"},
+        {},
+        ExitCode.WRITE_FAILED,
+        "saved whole or not at all (see panelctl log)",
+    ),
     "stdout closed, a write": (  # the change is saved; only its confirmation is lost
         ["case", "update", "C-0002", "--team", "Another Team"],
         {"close": 1},
@@ -190,8 +208,16 @@ def test_an_odd_environment_gives_a_code_and_one_sentence(demo_template, tmp_pat
         lines = stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("panelctl: "), stderr
         assert words in lines[0] and lines[0].endswith("."), stderr
-    if code is ExitCode.OK and args[0] == "case" and args[1] == "update":
-        assert store_state(root)["HEAD"] != before["HEAD"]  # saved, as exit 0 says
+    if args[0] in ("nominate", "case") and args[1] != "list":  # saved before its output
+        after = store_state(root)["HEAD"].strip()
+        assert subprocess.run(
+            ["git", "rev-list", "--count", f"{before['HEAD'].strip()}..{after}"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip() == ("0" if "read-only" in name else "1")
+        if "read-only" in name:
+            assert_unchanged(before, store_state(root))
     else:
         assert_unchanged(before, store_state(root))
 

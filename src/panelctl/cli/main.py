@@ -149,17 +149,20 @@ def output_failure(error: BaseException) -> str | None:
     if isinstance(error, BrokenPipeError) or code in (errno.EPIPE, errno.EBADF):
         return (
             "standard output was closed before everything was written (a closed or broken "
-            "pipe), so the output is incomplete; any change to the store was saved first."
+            "pipe), so the output is incomplete; a change to the store is saved whole or not "
+            "at all (see panelctl log)."
         )
     if code in (errno.ENOSPC, errno.EDQUOT):
         return (
-            f"no space is left on the disk{where}, so nothing more was written (a change to "
-            "the store is rolled back); free some space and run it again."
+            f"no space is left on the device{where}, so the output is incomplete; a change "
+            "to the store is saved whole or not at all (see panelctl log): free some space "
+            "and run it again."
         )
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):
         return (
             f"a file could not be written{where}: the folder is read-only or not yours, so "
-            "nothing more was written (a change to the store is rolled back)."
+            "nothing more was written; a change to the store is saved whole or not at all "
+            "(see panelctl log)."
         )
     return None
 
