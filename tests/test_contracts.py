@@ -912,7 +912,11 @@ def test_a_corrupt_git_index_refuses_the_write_before_it_is_committed(world, cli
     garbage = b"DIRC not really an index" + os.urandom(64)
     (world.root / ".git" / "index").write_bytes(garbage)
     before = _head(world.root), git(world.root, "ls-tree", "-r", "HEAD")
-    args = ["case", "update", "C-0001", "--team", "New Team"]
+    args = [
+        *("nominate", "--name", CANARY, "--dob", "14/03/2011", "--protocol-followed"),
+        *("--referring-agency", "Staffordshire Police", "--risk-level", "Medium"),
+    ]
+    cases_before = len(list((world.root / "cases").iterdir()))
     result = cli(*args, store=world.root, identity=world.identities["coordinator"])
     assert result.exit_code == ExitCode.GIT, result.output
     assert result.stderr.startswith("panelctl: ") and result.stderr.count("\n") == 1
@@ -927,6 +931,7 @@ def test_a_corrupt_git_index_refuses_the_write_before_it_is_committed(world, cli
     again = cli(*args, store=world.root, identity=world.identities["coordinator"])
     assert again.exit_code == 0, again.output
     assert git(world.root, "rev-list", "--count", f"{before[0].strip()}..HEAD").strip() == "1"
+    assert len(list((world.root / "cases").iterdir())) == cases_before + 1  # one child, once
 
 
 def test_git_index_failing_after_the_commit_is_a_warning_not_an_error(world, cli, monkeypatch):
