@@ -71,6 +71,32 @@ def test_identity_without_passphrase_needs_out(cli, tmp_path):
     assert (tmp_path / "cron.json").stat().st_mode & 0o777 == 0o600
 
 
+@pytest.mark.parametrize("how", ["a dangling link", "a symlinked folder", "a FIFO", "read-only"])
+def test_identity_out_is_refused_like_every_other_out(cli, tmp_path, how):
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    out = folder / "cron.json"
+    if how == "a dangling link":
+        os.symlink(tmp_path / "elsewhere.json", out)
+    elif how == "a symlinked folder":
+        (tmp_path / "real").mkdir()
+        os.symlink(tmp_path / "real", tmp_path / "link")
+        out = tmp_path / "link" / "cron.json"
+    elif how == "a FIFO":
+        os.mkfifo(out)
+    else:
+        folder.chmod(0o500)
+    result = cli("identity", "new", "--name", "Cron", "--no-passphrase", "--out", str(out))
+    folder.chmod(0o700)
+    assert result.exit_code == ExitCode.INVALID_INPUT, result.output
+    assert result.stderr.startswith("panelctl: ") and result.stderr.count("\n") == 1
+    assert (
+        not (tmp_path / "elsewhere.json").exists()
+        and not (tmp_path / "real" / "cron.json").exists()
+    )
+    assert how == "a FIFO" or not os.path.isfile(out)
+
+
 def test_no_terminal_never_prompts(tmp_path):
     result = run_panelctl(
         "identity",

@@ -672,6 +672,18 @@ CASES: dict[str, Case] = {
         "git",
         setup=lambda w: (w.root / ".git" / "index.lock").write_text(""),
     ),
+    "read-only store folder": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.WRITE_FAILED,
+        "read-only",
+        setup=lambda w: os.chmod(w.root, 0o500),  # refused by its mode, even for root
+    ),
+    "read-only record folder": Case(
+        ["actions", "done", "A-00002"],
+        ExitCode.WRITE_FAILED,
+        "actions is read-only",
+        setup=lambda w: os.chmod(w.root / "actions", 0o500),
+    ),
 }
 
 
@@ -925,3 +937,174 @@ def test_a_write_stopped_at_its_commit_is_rolled_back(world, cli, monkeypatch, s
     assert result.stderr.startswith("panelctl: ") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.output and CANARY not in result.output
     assert_unchanged(before, store_state(world.root))
+
+
+def _head(root: Path) -> str:
+    return git(root, "rev-parse", "HEAD")
+
+
+def test_a_corrupt_git_index_refuses_the_write_before_it_is_committed(world, cli):
+    """A corrupt .git/index used to let `nominate` commit and then exit 14, so that a retry
+    made a second child: it is now read before anything is written."""
+    garbage = b"DIRC not really an index" + os.urandom(64)
+    (world.root / ".git" / "index").write_bytes(garbage)
+    before = _head(world.root), git(world.root, "ls-tree", "-r", "HEAD")
+    args = [
+        *("nominate", "--name", CANARY, "--dob", "14/03/2011", "--protocol-followed"),
+        *("--referring-agency", "Staffordshire Police", "--risk-level", "Medium"),
+    ]
+    cases_before = len(list((world.root / "cases").iterdir()))
+    result = cli(*args, store=world.root, identity=world.identities["coordinator"])
+    assert result.exit_code == ExitCode.GIT, result.output
+    assert result.stderr.startswith("panelctl: ") and result.stderr.count("\n") == 1
+    assert "unreadable" in result.stderr and "git reset" in result.stderr
+    assert "nothing was changed" in result.stderr and "Traceback" not in result.output
+    assert (_head(world.root), git(world.root, "ls-tree", "-r", "HEAD")) == before
+    assert (world.root / ".git" / "index").read_bytes() == garbage
+    assert not (world.root / ".git" / "panelctl" / "journal.json").exists()
+    # the advice works: the same command then succeeds, once
+    (world.root / ".git" / "index").unlink()
+    git(world.root, "reset", "-q")
+    again = cli(*args, store=world.root, identity=world.identities["coordinator"])
+    assert again.exit_code == 0, again.output
+    assert git(world.root, "rev-list", "--count", f"{before[0].strip()}..HEAD").strip() == "1"
+    assert len(list((world.root / "cases").iterdir())) == cases_before + 1  # one child, once
+
+
+def test_git_index_failing_after_the_commit_is_a_warning_not_an_error(world, cli, monkeypatch):
+    """If git's own index cannot follow a commit that has landed, the write succeeded: exit 0
+    and a warning with the fix, never an error that invites a retry (and a duplicate)."""
+    from panelctl.store import gitio
+
+    real = gitio.run
+    seen = []
+
+    def run(root, args, **kwargs):
+        if args[0] == "update-index" and "env" not in kwargs and seen:
+            raise errors.GitError("git update-index failed: index file corrupt")
+        if args[0] == "update-ref":
+            seen.append(args)
+        return real(root, args, **kwargs)
+
+    monkeypatch.setattr(gitio, "run", run)
+    head = _head(world.root)
+    args = ["case", "update", "C-0001", "--team", "New Team"]
+    result = cli(*args, store=world.root, identity=world.identities["coordinator"])
+    assert result.exit_code == 0, result.output
+    assert "warning: the change was saved" in result.stderr and "git reset" in result.stderr
+    assert git(world.root, "rev-list", "--count", f"{head.strip()}..HEAD").strip() == "1"
+    assert not (world.root / ".git" / "panelctl" / "journal.json").exists()
+    assert world.store().read("C-0001")["team"] == "New Team"
+
+
+# --- --out: every command that writes files out, refused the same way ---------------------
+
+#: command args before --out; whether --out is a folder; the file it writes there
+OUT_COMMANDS = {
+    "agenda build": (["agenda", "build", "M-0002", "--formats", "md"], True, "agenda-M-0002.md"),
+    "minutes render": (["minutes", "render", "M-0001"], True, "minutes-M-0001.md"),
+    "report annual": (["report", "annual", "--year", "2026", "--format", "md"], False, "r.md"),
+    "report bimonthly": (
+        ["report", "bimonthly", "--period", "2026-09..2026-10", "--format", "md"],
+        False,
+        "r.md",
+    ),
+    "map": (["map", "--format", "json"], False, "r.md"),
+}
+
+
+def _listing(folder: Path) -> dict:
+    """What a refusal must leave alone outside the store: each entry, its kind and bytes."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        info = os.lstat(path)
+        kind = oct(info.st_mode)
+        found[str(path.relative_to(folder))] = (
+            kind,
+            path.read_bytes() if path.is_file() and not path.is_symlink() else None,
+        )
+    return found
+
+
+def _out_place(world, folder_command, name, how):
+    """Make the hostile place; return (the --out argument, the folder to watch)."""
+    outside = world.tmp / "outside"
+    outside.mkdir()
+    if how == "the store":
+        target = world.root / "cases"
+        return str(target if folder_command else target / name), world.tmp
+    if how == "a FIFO":
+        os.mkfifo(outside / name)
+    elif how == "a socket":
+        import socket
+
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(outside / name))
+        sock.close()
+    elif how == "a symlinked folder":
+        real = world.tmp / "real"
+        real.mkdir()
+        os.symlink(real, outside / "link")
+        return str(outside / "link" if folder_command else outside / "link" / name), world.tmp
+    elif how == "a symlinked file":
+        (world.tmp / "elsewhere.md").write_text("not yours to replace\n")
+        os.symlink(world.tmp / "elsewhere.md", outside / name)
+    elif how in ("an existing file", "an existing file, --overwrite"):
+        (outside / name).write_text("an earlier copy\n")
+        os.chmod(outside / name, 0o644)
+    elif how == "a read-only folder":
+        os.chmod(outside, 0o500)
+    elif how == "a folder for a file":
+        (outside / name).mkdir()
+    return str(outside if folder_command else outside / name), world.tmp
+
+
+REFUSALS = {
+    "the store": (ExitCode.INVALID_INPUT, "inside the store"),
+    "a FIFO": (ExitCode.INVALID_INPUT, "a FIFO"),
+    "a socket": (ExitCode.INVALID_INPUT, "a socket"),
+    "a symlinked folder": (ExitCode.INVALID_INPUT, "symbolic link"),
+    "a symlinked file": (ExitCode.INVALID_INPUT, "a symbolic link"),
+    "an existing file": (ExitCode.NOT_ALLOWED, "(--overwrite)"),
+    "a read-only folder": (ExitCode.INVALID_INPUT, "read-only"),
+    "a folder for a file": (ExitCode.INVALID_INPUT, "folder"),
+}
+
+
+@pytest.mark.parametrize("how", REFUSALS)
+@pytest.mark.parametrize("command", OUT_COMMANDS)
+def test_out_refuses_unsafe_places_and_writes_nothing(world, cli, command, how):
+    args, folder_command, name = OUT_COMMANDS[command]
+    out, watch = _out_place(world, folder_command, name, how)
+    before, outside_before = store_state(world.root), _listing(watch)
+    result = cli(*args, "--out", out, store=world.root, identity=world.identities["coordinator"])
+    outside_after = _listing(watch)
+    os.chmod(world.tmp / "outside", 0o700)  # for the clean-up
+    code, words = REFUSALS[how]
+    assert result.exit_code == code, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("panelctl: "), result.stderr
+    assert words in lines[0] and lines[0].endswith("."), result.stderr
+    assert "Traceback" not in result.output and CANARY not in result.output
+    assert result.stdout == "" or command == "agenda build"
+    assert_unchanged(before, store_state(world.root))
+    assert outside_after == outside_before  # nothing written, nothing replaced
+
+
+@pytest.mark.parametrize("command", OUT_COMMANDS)
+def test_out_replaces_a_file_only_with_overwrite(world, cli, command):
+    args, folder_command, name = OUT_COMMANDS[command]
+    out, _watch = _out_place(world, folder_command, name, "an existing file, --overwrite")
+    target = world.tmp / "outside" / name
+    result = cli(
+        *args,
+        "--out",
+        out,
+        "--overwrite",
+        store=world.root,
+        identity=world.identities["coordinator"],
+    )
+    assert result.exit_code == 0, result.output
+    assert target.read_text() != "an earlier copy\n" and target.stat().st_size > 0
+    assert os.stat(target).st_mode & 0o777 == 0o600
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".tmp-")]

@@ -36,6 +36,9 @@ class ExitCode(IntEnum):
     #: ``remind``: some reminders were not sent (a recipient outside the mail allowlist, or
     #: refused by the server); the rest were sent.
     MAIL_REFUSED = 17
+    #: Output could not be written: standard output closed or a broken pipe, a full disk, a
+    #: read-only folder, or characters standard output's encoding cannot show.
+    WRITE_FAILED = 18
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -125,6 +128,13 @@ class MailError(PanelctlError):
     """The mail server is down, refused the login, or dropped the connection."""
 
     exit_code = ExitCode.MAIL
+
+
+class WriteFailedError(PanelctlError):
+    """A folder panelctl must write into is read-only (or not the user's), or a write failed
+    for want of space."""
+
+    exit_code = ExitCode.WRITE_FAILED
 
 
 class MailRefusedError(PanelctlError):

@@ -7,6 +7,8 @@ import secrets
 import stat
 from pathlib import Path
 
+from panelctl.base.errors import WriteFailedError
+
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 
@@ -74,3 +76,24 @@ def fsync_dir(directory: Path) -> None:
     finally:
         os.close(fd)
 
+
+
+def is_writable_folder(folder: Path) -> bool:
+    """True when ``folder`` has its owner's write permission and this process may write in
+    it. The permission bit is checked as well as access(2), so that a folder made read-only
+    on purpose is respected even by root (who may write anywhere)."""
+    try:
+        mode = os.stat(folder).st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_IWUSR) and os.access(folder, os.W_OK | os.X_OK)
+
+
+def check_writable(folders, what: str = "folder") -> None:
+    """Refuse, before anything is written, to write into a read-only folder."""
+    for folder in folders:
+        if not is_writable_folder(folder):
+            raise WriteFailedError(
+                f"The {what} {folder} is read-only (or not yours); nothing was changed: "
+                "make it writable and try again."
+            )

@@ -7,6 +7,7 @@ cron runs start fast.
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -87,28 +88,136 @@ class PanelctlGroup(TyperGroup):
 
     def invoke(self, ctx: typer.Context):
         debug = bool(ctx.params.get("debug")) or os.environ.get("PANELCTL_DEBUG") == "1"
-        try:
-            return super().invoke(ctx)
-        except PanelctlError as error:
-            if debug:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                try:
+                    return super().invoke(ctx)
+                finally:
+                    for warning in caught:  # panelctl's own (e.g. git's index lagging a commit)
+                        if type(warning.message).__module__.startswith("panelctl."):
+                            _tell(f"panelctl: warning: {warning.message}")
+                    sys.stdout.flush()  # here, so that a broken pipe is caught below
+            except PanelctlError as error:
+                if debug:
+                    raise
+                _tell(f"panelctl: {with_option(error)}")
+                raise typer.Exit(int(error.exit_code)) from None
+            except (KeyboardInterrupt, typer.Abort):
+                _tell(
+                    "panelctl: interrupted; nothing was half-written (any unfinished change was "
+                    "rolled back)."
+                )
+                raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+            except (typer.Exit, typer.TyperException):
                 raise
-            say(f"panelctl: {with_option(error)}")
-            raise typer.Exit(int(error.exit_code)) from None
-        except (KeyboardInterrupt, typer.Abort):
-            say(
-                "panelctl: interrupted; nothing was half-written (any unfinished change was rolled back)."
-            )
-            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-        except (typer.Exit, typer.TyperException):
-            raise
-        except Exception as error:  # a bug: no traceback (it may hold record data) unless --debug
-            if debug:
-                raise
-            say(
-                f"panelctl: unexpected internal error ({type(error).__name__}); nothing more is "
-                "shown so that no record data reaches the screen. Run again with --debug to see it."
-            )
-            raise typer.Exit(int(ExitCode.INTERNAL)) from None
+            except (OSError, UnicodeEncodeError) as error:
+                sentence = None if debug else output_failure(error)
+                if sentence is None:
+                    raise _internal(error, debug) from None
+                _silence_stdout()
+                _tell(f"panelctl: {sentence}")
+                raise typer.Exit(int(ExitCode.WRITE_FAILED)) from None
+            except Exception as error:  # a bug: no traceback (it may hold record data)
+                raise _internal(error, debug) from None
+
+
+def _internal(error: Exception, debug: bool) -> Exception:
+    if debug:
+        return error
+    _tell(
+        f"panelctl: unexpected internal error ({type(error).__name__}); nothing more is "
+        "shown so that no record data reaches the screen. Run again with --debug to see it."
+    )
+    return typer.Exit(int(ExitCode.INTERNAL))
+
+
+def output_failure(error: BaseException) -> str | None:
+    """The sentence for an error of the environment rather than of panelctl: standard output
+    closed or a broken pipe, a full disk, a read-only folder, an encoding that cannot show
+    the output. None for anything else (a bug)."""
+    import errno
+
+    if isinstance(error, UnicodeEncodeError):
+        encoding = getattr(sys.stdout, "encoding", None) or error.encoding
+        return (
+            f"standard output's encoding ({encoding}) cannot show some of the output, so it "
+            "is incomplete; set PYTHONIOENCODING=utf-8 (or a UTF-8 locale) and run it again."
+        )
+    code = getattr(error, "errno", None)
+    where = f" ({error.filename})" if isinstance(getattr(error, "filename", None), str) else ""
+    if isinstance(error, BrokenPipeError) or code in (errno.EPIPE, errno.EBADF):
+        return (
+            "standard output was closed before everything was written (a closed or broken "
+            "pipe), so the output is incomplete; a change to the store is saved whole or not "
+            "at all (see panelctl log)."
+        )
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"no space is left on the device{where}, so the output is incomplete; a change "
+            "to the store is saved whole or not at all (see panelctl log): free some space "
+            "and run it again."
+        )
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (
+            f"a file could not be written{where}: the folder is read-only or not yours, so "
+            "nothing more was written; a change to the store is saved whole or not at all "
+            "(see panelctl log)."
+        )
+    return None
+
+
+def _tell(message: str) -> None:
+    """A message on stderr without flushing stdout first (it may be what failed)."""
+    try:
+        sys.stderr.write(message.rstrip("\n") + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass  # no stderr either: the exit code is all there is
+
+
+def _silence_stdout() -> None:
+    """Point a failed standard output at /dev/null, so that nothing more (Python's own flush
+    at exit included) fails on it or prints a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test's runner): nothing to silence
+
+
+class _ClosedOutput:
+    """Standard output when its descriptor was closed (``>&-`` under cron): writing to it is
+    an error the one handler reports, not a crash on ``None``."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def write(self, _text: str) -> int:
+        import errno
+
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise ValueError("standard output is closed")
+
+
+def _usable_std_streams() -> None:
+    """Python sets a closed standard stream to None: stdin becomes empty (as under cron),
+    stdout an output that reports itself closed, stderr /dev/null."""
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - for the whole run
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
 
 
 def with_option(error: PanelctlError) -> str:
@@ -240,10 +349,14 @@ def identity_new(
     path = out or config.default_identity_path()
     if out is None:
         ensure_private_dir(config.config_dir())
-    if path.exists():
+    if os.path.lexists(path):  # never replaced, whatever it is: a lost key is lost access
         raise InvalidInputError(
             f"Identity file {path} already exists; choose another --out or remove it first."
         )
+    if out is not None:  # the same refusals as every other --out (links, read-only folders)
+        from panelctl.outputs.papers import check_destination
+
+        check_destination(out.parent, [out.name], plain_names=False)
     passphrase = None if no_passphrase else read_passphrase(confirm=True, prompt="New passphrase: ")
     created = create_identity_file(path, name, email, passphrase)
     say(f"Identity written to {path} (0600). Your recipient, to give to a coordinator:")
@@ -585,4 +698,5 @@ def _invoke(args: list[str]) -> None:
 
 
 def run() -> None:
+    _usable_std_streams()
     app()

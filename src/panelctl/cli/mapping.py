@@ -50,7 +50,7 @@ def map_command(
     if out is None:
         sys.stdout.write(text)
         return
-    from panelctl.outputs.papers import write_papers
+    from panelctl.outputs.papers import write_out_file
 
-    (path,) = write_papers(out.parent, {out.name: text}, overwrite=overwrite)
+    path = write_out_file(out, text, overwrite, store_root=store.root)
     say(f"Wrote {path} ({len(data['clusters'])} clusters, {len(data['flags'])} flags).")

@@ -123,6 +123,9 @@ def agenda_build(
     formats: Annotated[
         str, Opt("--formats", help="Paper formats: md, html or md,html.")
     ] = "md,html",
+    overwrite: Annotated[
+        bool, Opt("--overwrite", help="Replace papers of the same names already in --out.")
+    ] = False,
 ) -> None:
     """Choose the cases for a meeting, give each a time slot, work out when papers must go
     out, and write the agenda, case papers, action log and calendar invitations.
@@ -139,7 +142,15 @@ def agenda_build(
     store = open_store()
     mid = meeting_id or next_meeting(store, today)
     papers_to = out if out is not None and not dry_run else None
-    agenda = build_agenda(store, mid, today, dry_run=dry_run, papers_to=papers_to, formats=chosen)
+    agenda = build_agenda(
+        store,
+        mid,
+        today,
+        dry_run=dry_run,
+        papers_to=papers_to,
+        formats=chosen,
+        overwrite=overwrite,
+    )
     emit(
         _agenda_rows(agenda),
         [
@@ -224,6 +235,9 @@ def minutes_render(
     meeting_id: Annotated[str, typer.Argument(metavar="MEETING")],
     fmt: Annotated[str, Opt("--format", help="md or html.")] = "md",
     out: Annotated[Path | None, Opt(help="Write into this folder instead of stdout.")] = None,
+    overwrite: Annotated[
+        bool, Opt("--overwrite", help="Replace minutes of the same name already in --out.")
+    ] = False,
 ) -> None:
     """Render the minutes (marked DRAFT until the chair approves them).
 
@@ -235,11 +249,14 @@ def minutes_render(
 
     if fmt not in ("md", "html"):
         raise InvalidInputError(f"--format takes md or html, not {fmt}.")
-    text = render_minutes(open_store(), meeting_id, fmt)
+    store = open_store()
+    text = render_minutes(store, meeting_id, fmt)
     if out is None:
         sys.stdout.write(text)
         return
-    written = write_papers(out, {f"minutes-{meeting_id}.{fmt}": text}, overwrite=True)
+    written = write_papers(
+        out, {f"minutes-{meeting_id}.{fmt}": text}, overwrite, store_root=store.root
+    )
     say(f"Wrote {written[0]}; it is NOT encrypted (OFFICIAL-SENSITIVE).")
 
 

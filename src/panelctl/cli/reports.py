@@ -38,6 +38,7 @@ SuppressOption = Annotated[
 OutOption = Annotated[
     Path | None, Opt("--out", help="Write to this file (0600) instead of standard output.")
 ]
+OverwriteOption = Annotated[bool, Opt("--overwrite", help="Replace the --out file if it exists.")]
 AsOfOption = Annotated[
     str | None, Opt("--as-of", help="Work as of this day, e.g. 01/12/2026 (default today).")
 ]
@@ -51,7 +52,9 @@ def report_group() -> None:
     """
 
 
-def _produce(kind, start, end, today, fmt: ReportFormat, suppress: bool, out: Path | None):
+def _produce(
+    kind, start, end, today, fmt: ReportFormat, suppress: bool, out: Path | None, overwrite: bool
+):
     from panelctl.outputs import reports
 
     store = open_store()
@@ -72,11 +75,10 @@ def _produce(kind, start, end, today, fmt: ReportFormat, suppress: bool, out: Pa
     if out is None:
         sys.stdout.write(text)
         return
-    from panelctl.outputs.papers import write_papers
+    from panelctl.outputs.papers import write_out_file
 
-    out = Path(out)
-    written = write_papers(out.parent if str(out.parent) else Path("."), {out.name: text}, True)
-    say(f"Wrote {written[0]}; it is NOT encrypted (OFFICIAL-SENSITIVE).")
+    written = write_out_file(Path(out), text, overwrite, store_root=store.root)
+    say(f"Wrote {written}; it is NOT encrypted (OFFICIAL-SENSITIVE).")
 
 
 @report_app.command("bimonthly")
@@ -88,6 +90,7 @@ def bimonthly(
     fmt: FormatOption = ReportFormat.html,
     suppress_small: SuppressOption = False,
     out: OutOption = None,
+    overwrite: OverwriteOption = False,
     as_of: AsOfOption = None,
 ) -> None:
     """The panel data report: caseload, nominations, closures, risk, children, missing
@@ -99,7 +102,7 @@ def bimonthly(
 
     today = as_of_day(as_of)
     start, end = reports.parse_period(period) if period else reports.default_bimonthly(today)
-    _produce("bimonthly", start, end, today, fmt, suppress_small, out)
+    _produce("bimonthly", start, end, today, fmt, suppress_small, out, overwrite)
 
 
 @report_app.command("annual")
@@ -108,6 +111,7 @@ def annual(
     fmt: FormatOption = ReportFormat.html,
     suppress_small: SuppressOption = False,
     out: OutOption = None,
+    overwrite: OverwriteOption = False,
     as_of: AsOfOption = None,
 ) -> None:
     """The annual review: the panel data report over a calendar year, with month-by-month
@@ -119,4 +123,4 @@ def annual(
 
     today = as_of_day(as_of)
     start, end = reports.year_period(year if year is not None else today.year - 1)
-    _produce("annual", start, end, today, fmt, suppress_small, out)
+    _produce("annual", start, end, today, fmt, suppress_small, out, overwrite)

@@ -51,18 +51,20 @@ def build_agenda(
     dry_run: bool = False,
     papers_to: Path | None = None,
     formats: tuple[str, ...] = papers.FORMATS,
+    overwrite: bool = False,
 ) -> Agenda:
     """Choose, order and time the cases for a meeting, and work out the papers' deadline.
 
     With ``papers_to`` (and not ``dry_run``), also write the papers in ``formats`` into that
-    folder. Everything that could refuse them (the formats, the folder, files already
-    there) is checked before the agenda is saved, so a refusal leaves the store as it was.
+    folder (replacing papers already there only with ``overwrite``). Everything that could
+    refuse them (the formats, the folder, files already there) is checked before the agenda
+    is saved, so a refusal leaves the store as it was.
     """
     profile = store.profile
     files: dict[str, str] = {}
     if papers_to is not None and not dry_run:
         formats = papers.check_formats(formats)
-        papers.check_destination(papers_to)
+        papers.check_destination(papers_to, store_root=store.root)
     with store.transaction() as tx:
         meeting = get_meeting(store, meeting_id)
         if meeting.get("status") != "planned":
@@ -90,9 +92,13 @@ def build_agenda(
             tx.put(meeting)
             if papers_to is not None:
                 files = papers_for(store, agenda, today, formats)
-                papers.check_destination(papers_to, files)
+                papers.check_destination(
+                    papers_to, files, overwrite=overwrite, store_root=store.root
+                )
     if files:
-        agenda.written = write_papers(papers_to, files)
+        agenda.written = papers.write_papers(
+            papers_to, files, overwrite=overwrite, store_root=store.root
+        )
     return agenda
 
 
@@ -358,6 +364,8 @@ def fill_descriptions(store: Store, rows: list[dict]) -> list[dict]:
     return rows
 
 
-def write_papers(out: Path, files: dict[str, str], overwrite: bool = False) -> list[Path]:
-
-    return papers.write_papers(out, files, overwrite=overwrite)
+def write_papers(
+    out: Path, files: dict[str, str], overwrite: bool = False, *, store_root: Path | None = None
+) -> list[Path]:
+    """Papers out of the store, as :func:`panelctl.outputs.papers.write_papers` writes them."""
+    return papers.write_papers(out, files, overwrite=overwrite, store_root=store_root)

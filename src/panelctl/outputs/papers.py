@@ -41,12 +41,14 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
+import stat
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from panelctl.base.dates import show_date, show_datetime
 from panelctl.base.errors import InvalidInputError, NotAllowedError
-from panelctl.base.fsutil import PRIVATE_DIR, PRIVATE_FILE, atomic_write
+from panelctl.base.fsutil import PRIVATE_DIR, PRIVATE_FILE, fsync_dir, is_writable_folder
 from panelctl.outputs import render
 
 FORMATS = ("md", "html")
@@ -329,57 +331,146 @@ def check_formats(formats) -> tuple[str, ...]:
     return chosen
 
 
-def check_destination(out_dir: Path, names=(), overwrite: bool = False) -> None:
+def check_destination(
+    out_dir: Path,
+    names=(),
+    overwrite: bool = False,
+    *,
+    store_root: Path | None = None,
+    plain_names: bool = True,
+) -> None:
     """Refuse, before anything is made or written, a folder :func:`write_papers` could not
-    fill: one that is a file, names that are not plain file names, or (unless
-    ``overwrite``) files already there."""
+    safely fill: one inside the store (papers are not encrypted), one reached through a
+    symbolic link, a file, a read-only folder or one that is not the user's, names that are
+    not plain file names, anything there that is not a regular file (a device, a FIFO, a
+    socket, a link, a folder), or (unless ``overwrite``) regular files already there."""
     out_dir = Path(out_dir)
     for name in names:
-        if not _SAFE_NAME.fullmatch(name) or ".." in name:
+        plain = _SAFE_NAME.fullmatch(name) and ".." not in name
+        if not (plain if plain_names else name not in ("", ".", "..") and "/" not in name):
             raise InvalidInputError(
                 f"Paper file name {name!r} is not allowed; use letters, digits, '.', '-' "
                 "and '_' only, e.g. M-0003-agenda.html."
             )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InvalidInputError(f"{out_dir} is not a folder; give a folder for the papers.")
-    if not overwrite:
-        existing = [name for name in names if os.path.lexists(out_dir / name)]
-        if existing:
-            raise NotAllowedError(
-                f"{out_dir} already holds {', '.join(existing)}; nothing was written. "
-                "Choose another folder or ask to overwrite."
+    absolute = Path(os.path.abspath(out_dir))
+    for folder in (absolute, *absolute.parents):
+        if folder.is_symlink():
+            raise InvalidInputError(
+                f"{out_dir} goes through a symbolic link ({folder}); give the real folder, "
+                "so that the papers land where you can see them.",
+                "out",
             )
+    if store_root is not None:
+        store = Path(store_root).resolve()
+        if absolute.resolve() == store or store in absolute.resolve().parents:
+            raise InvalidInputError(
+                f"{out_dir} is inside the store ({store_root}); the papers are not encrypted, "
+                "so write them to a folder outside it.",
+                "out",
+            )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInputError(f"{out_dir} is not a folder; give a folder for the papers.", "out")
+    existing_folder = next(f for f in (absolute, *absolute.parents) if f.exists())
+    if not is_writable_folder(existing_folder) or existing_folder.stat().st_uid != os.geteuid():
+        raise InvalidInputError(
+            f"{existing_folder} is read-only or not yours; nothing was written: give a folder "
+            "you own and may write in.",
+            "out",
+        )
+    existing = []
+    for name in names:
+        path = out_dir / name
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise InvalidInputError(
+                f"{path} is {kind}; nothing was written: give the path of a new file.", "out"
+            )
+        existing.append(name)
+    if existing and not overwrite:
+        raise NotAllowedError(
+            f"{out_dir} already holds {', '.join(existing)}; nothing was written: choose "
+            "another place, or overwrite it.",
+            "overwrite",
+        )
 
 
-def write_papers(out_dir: Path, files: dict[str, str], overwrite: bool = False) -> list[Path]:
-    """Write each paper as a 0600 file in ``out_dir`` (made 0700 if missing).
+_KINDS = {
+    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFDIR: "a folder",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+}
 
-    Names come from the caller and hold ids only; they must be plain file names. An existing
-    file is refused, before anything is written, unless ``overwrite`` is true; then it is
-    replaced atomically by a new 0600 file.
+
+def write_papers(
+    out_dir: Path,
+    files: dict[str, str],
+    overwrite: bool = False,
+    *,
+    store_root: Path | None = None,
+    plain_names: bool = True,
+) -> list[Path]:
+    """Write each paper as a 0600 regular file in ``out_dir`` (made 0700 if missing): the
+    one way panelctl writes files outside the store.
+
+    Everything :func:`check_destination` refuses is refused before anything is written
+    (pass ``store_root`` so that the store itself is refused). Each file is written whole
+    to a private temp file beside it, then linked into place (so that a file appearing
+    meanwhile is not replaced) or, with ``overwrite``, renamed over the old one.
     """
     out_dir = Path(out_dir)
-    check_destination(out_dir, files, overwrite=overwrite)
+    check_destination(
+        out_dir, files, overwrite=overwrite, store_root=store_root, plain_names=plain_names
+    )
     if not out_dir.exists():
         out_dir.mkdir(mode=PRIVATE_DIR, parents=True)
         os.chmod(out_dir, PRIVATE_DIR)
     paths = [out_dir / name for name in files]
     for path, text in zip(paths, files.values(), strict=True):
-        data = text.encode("utf-8")
-        if overwrite:
-            atomic_write(path, data)
-            continue
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
-        except FileExistsError:
-            raise NotAllowedError(
-                f"{path} appeared while papers were being written; it was left as it is."
-            ) from None
-        try:
-            os.fchmod(fd, PRIVATE_FILE)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        _write_one(path, text.encode("utf-8"), overwrite)
     return paths
+
+
+def _write_one(path: Path, data: bytes, overwrite: bool) -> None:
+    tmp = path.parent / f".tmp-{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_FILE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), PRIVATE_FILE)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path, follow_symlinks=False)
+            except FileExistsError:
+                raise NotAllowedError(
+                    f"{path} appeared while papers were being written; it was left as it is."
+                ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+
+
+def write_out_file(
+    path: Path, text: str, overwrite: bool = False, *, store_root: Path | None = None
+) -> Path:
+    """Write one output (a report, a map) to the file ``path``, as :func:`write_papers` does."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        raise InvalidInputError(
+            f"{path} is a folder; give the name of a file to write, e.g. {path / 'report.html'}.",
+            "out",
+        )
+    (written,) = write_papers(
+        path.parent, {path.name: text}, overwrite, store_root=store_root, plain_names=False
+    )
+    return written

@@ -39,7 +39,12 @@ from panelctl.base.errors import (
     NotFoundError,
     TamperedError,
 )
-from panelctl.base.fsutil import atomic_write, atomic_write_many, ensure_private_dir
+from panelctl.base.fsutil import (
+    atomic_write,
+    atomic_write_many,
+    check_writable,
+    ensure_private_dir,
+)
 from panelctl.crypto import envelope
 from panelctl.crypto.identity import Identity, fingerprint
 from panelctl.crypto.keyring import KEYRING_PATH, Keyring, Reader
@@ -408,6 +413,8 @@ class Transaction:
             for p, u in self.index_updates.items()
             if u is None
         )
+        folders = {store.root, *(store.root / p.partition("/")[0] for p in paths if "/" in p)}
+        check_writable(sorted(f for f in folders if f.exists()), "store folder")
         gitio.check_index_free(store.root, store.private.parent)
         journal = store.private / "journal.json"
         atomic_write(journal, json.dumps({"paths": paths}).encode())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -139,7 +140,24 @@ def commit(root: Path, paths: Iterable[str], message: str, author: Author) -> No
     ).strip()
     run(root, ["update-ref", "-m", f"panelctl: {message}", "HEAD", new, parent or ""])
     marker.write_text(new)
-    run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
+    # The commit has landed: from here a failure is not the write's. Git's own index (what
+    # `git status` compares with) only follows it; if that fails, say so and carry on.
+    try:
+        run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
+    except GitError:
+        warnings.warn(GitIndexWarning(index_advice(root)), stacklevel=2)
+
+
+class GitIndexWarning(UserWarning):
+    """The change was committed, but git's own index (the working tree's) did not follow."""
+
+
+def index_advice(root: Path) -> str:
+    return (
+        f"the change was saved, but git's index in {root} could not be brought up to date "
+        "(`git status` may show the saved files as changed); run `git reset` there, after "
+        "removing .git/index if git says it is corrupt."
+    )
 
 
 def check_index_free(root: Path, git_folder: Path) -> None:
@@ -151,6 +169,16 @@ def check_index_free(root: Path, git_folder: Path) -> None:
             "is running there, or one was killed; wait for it to finish, or remove that file "
             "if no git command is running, and try again."
         )
+    # A corrupt index would let the commit land and then fail to follow it, so that a
+    # retry would make the change twice: read it now, before anything is written.
+    try:
+        run(root, ["ls-files", "-z", "--", ".panelctl-index-check"])
+    except GitError:
+        raise GitError(
+            f"git's index in {root} is unreadable ({git_folder / 'index'}); nothing was "
+            "changed: remove that file and run `git reset` there (your files are kept), "
+            "then try again."
+        ) from None
 
 
 @contextmanager
