@@ -275,6 +275,16 @@ CASES: dict[str, Case] = {
             "assessment: {factors: {missing_overnight: yes}}\n"
         },
     ),
+    "case missing in the future": Case(
+        ["case", "missing", "C-0001", "--from", "14/03/2099 18:30"],
+        ExitCode.INVALID_INPUT,
+        "give the day it happened (--from)",
+    ),
+    "case missing before the child was born": Case(
+        ["case", "missing", "C-0001", "--from", "14/03/1901 18:30"],
+        ExitCode.INVALID_INPUT,
+        "start is before the child's date of birth (--from)",
+    ),
     # case
     "case update unknown case": Case(
         ["case", "update", "C-0099", "--team", "Adolescent Team"], ExitCode.NOT_FOUND, "C-0099"

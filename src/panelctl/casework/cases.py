@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from panelctl.base import yamlio
 from panelctl.base.dates import parse_date, parse_datetime, show_date
+from panelctl.base.dates import today as uk_today
 from panelctl.base.errors import InvalidInputError, NotAllowedError
 from panelctl.base.names import fold, name_key, similar
 from panelctl.casework.assessments import stage
@@ -452,6 +453,12 @@ def add_missing(
         )
     with store.transaction() as tx:
         case = get_case(store, case_id)
+        dob = (case.get("child") or {}).get("dob")
+        plausible.check_past(
+            begin.date(), uk_today(), "start", dob if isinstance(dob, date) else None
+        )
+        if finish is not None:
+            plausible.check_past(finish.date(), uk_today(), "end")
         episode = {
             "start": begin,
             **({"end": finish} if finish else {}),
