@@ -225,6 +225,82 @@ CASES: dict[str, Case] = {
         "is already an open case for this child",
         setup=lambda w: _imported(w, "Alexis Nearmatch"),
     ),
+    "nominate dob in the future": Case(
+        [
+            "nominate",
+            "--name",
+            CANARY,
+            "--dob",
+            "01/01/9999",
+            "--referring-agency",
+            "Staffordshire Police",
+            "--risk-level",
+            "Medium",
+        ],
+        ExitCode.INVALID_INPUT,
+        "check the date of birth (--dob)",
+    ),
+    "nominate dob before 1900": Case(
+        [
+            "nominate",
+            "--name",
+            CANARY,
+            "--dob",
+            "14/03/1850",
+            "--referring-agency",
+            "Staffordshire Police",
+            "--risk-level",
+            "Medium",
+        ],
+        ExitCode.INVALID_INPUT,
+        "child.dob is before 1900",
+    ),
+    "nominate assessment dated 2099": Case(
+        ["nominate", "--from", "{nomination.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "assessment.date is in the future",
+        files={
+            "nomination.yaml": f"child: {{name: {CANARY}, dob: 2011-03-14}}\n"
+            "referring_agency: Staffordshire Police\n"
+            "assessment: {level: Medium, date: 2099-01-01}\n"
+        },
+    ),
+    "nominate assessment before birth": Case(
+        ["nominate", "--from", "{nomination.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "assessment.date is before the child's date of birth",
+        files={
+            "nomination.yaml": f"child: {{name: {CANARY}, dob: 2011-03-14}}\n"
+            "referring_agency: Staffordshire Police\n"
+            "assessment: {level: Medium, date: 2010-01-01}\n"
+        },
+    ),
+    "nominate child as a list": Case(
+        ["nominate", "--from", "{nomination.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "child must be a mapping",
+        files={"nomination.yaml": f"child: [{CANARY}]\nreferring_agency: Staffordshire Police\n"},
+    ),
+    "nominate factors as a mapping": Case(
+        ["nominate", "--from", "{nomination.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "assessment.factors must be a list",
+        files={
+            "nomination.yaml": f"child: {{name: {CANARY}, dob: 2011-03-14}}\n"
+            "referring_agency: Staffordshire Police\n"
+            "assessment: {factors: {missing_overnight: yes}}\n"
+        },
+    ),
+    "case missing in the future": Case(
+        ["case", "missing", "C-0001", "--from", "14/03/2099 18:30"],
+        ExitCode.INVALID_INPUT,
+        "give the day it happened (--from)",
+    ),
+    "case missing before the child was born": Case(
+        ["case", "missing", "C-0001", "--from", "14/03/1901 18:30"],
+        ExitCode.INVALID_INPUT,
+        "start is before the child's date of birth (--from)",
+    ),
     # case
     "case update unknown case": Case(
         ["case", "update", "C-0099", "--team", "Adolescent Team"], ExitCode.NOT_FOUND, "C-0099"
@@ -316,6 +392,23 @@ CASES: dict[str, Case] = {
         ],
         ExitCode.INVALID_INPUT,
         "no_such_factor",
+    ),
+    "rfm add before the child was born": Case(
+        [
+            "rfm",
+            "add",
+            "C-0001",
+            "--date",
+            "01/01/1901",
+            "--assessor",
+            "Jo Lead",
+            "--agency",
+            "Staffordshire Police",
+            "--agreed",
+            "Low",
+        ],
+        ExitCode.INVALID_INPUT,
+        "date is before the child's date of birth",
     ),
     "rfm add unknown case": Case(
         [
@@ -467,6 +560,62 @@ CASES: dict[str, Case] = {
         "attendance",
         files={"script.yaml": "cases: {}\n"},
         setup=lambda w: _agenda(w, "M-0002"),
+    ),
+    "meeting run agreed_by as a string": Case(
+        ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "agreed_by must be a list",
+        files={"script.yaml": ""},
+        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}: {decision: keep, agreed_by: Chris Chair}\n"),
+    ),
+    "meeting run case not on the agenda": Case(
+        ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "not a case on the agenda",
+        files={"script.yaml": ""},
+        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  C-0999: {decision: keep}\n"),
+    ),
+    "meeting run unknown key": Case(
+        ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "unknown key decison",
+        files={"script.yaml": ""},
+        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}: {decison: keep}\n"),
+    ),
+    "meeting run unknown top-level key": Case(
+        ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "unknown key atendance",
+        files={"script.yaml": ""},
+        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\natendance: []\n"),
+    ),
+    "meeting run declarations as strings": Case(
+        ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "declarations.1 must be a mapping",
+        files={"script.yaml": ""},
+        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ndeclarations: [Chris Chair knows the family]\n"),
+    ),
+    "meeting run attendance as a string": Case(
+        ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "attendance must be a list",
+        files={"script.yaml": ""},
+        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: Chris Chair\n"),
+    ),
+    "meeting run action due before the meeting": Case(
+        ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "due is before the meeting",
+        files={"script.yaml": ""},
+        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}:\n    actions:\n      - {description: Share the plan, agency: Police, owner: Chris Chair, due: {before}}\n"),
+    ),
+    "meeting run items as a list": Case(
+        ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
+        ExitCode.INVALID_INPUT,
+        "items must be a mapping",
+        files={"script.yaml": ""},
+        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}: {items: [summary]}\n"),
     ),
     "minutes approve not chair": Case(
         ["minutes", "approve", "M-0001"], ExitCode.NOT_ALLOWED, "chair"
@@ -699,6 +848,21 @@ def _agenda(world: World, meeting_id: str) -> None:
     from panelctl.meetings.agenda import build_agenda
 
     build_agenda(world.store(), meeting_id, date(2026, 12, 1))
+
+
+def _script_on_agenda(world: World, meeting_id: str, text: str) -> None:
+    """Build the meeting's agenda, then write script.yaml with {case} (the first case on
+    the agenda) and {before} (the day before the meeting) filled in."""
+    from datetime import timedelta
+
+    _agenda(world, meeting_id)
+    meeting = world.store().read(meeting_id)
+    world.file(
+        "script.yaml",
+        text.replace("{case}", meeting["cases"][0]).replace(
+            "{before}", str(meeting["date"] - timedelta(days=1))
+        ),
+    )
 
 
 def _confirm(world: World, decision_id: str) -> None:

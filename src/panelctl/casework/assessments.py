@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from panelctl.base.dates import show_date
+from panelctl.base.dates import as_date, show_date
 from panelctl.base.dates import today as uk_today
 from panelctl.base.errors import InvalidInputError, NotFoundError
 from panelctl.model import records, risk
+from panelctl.rules import plausible
 from panelctl.store.core import Store, Transaction
 
 
@@ -82,6 +83,9 @@ def add_assessment(
     with store.transaction() as tx:
         case = _read_case(store, case_id)  # read under the lock: no lost update
         _check_case(case, case_id, allow_closed)
+        plausible.check_past(  # ``date`` is a parameter here: as_date reads the dob
+            record["date"], today or uk_today(), "date", as_date((case.get("child") or {}).get("dob"))
+        )
         assessment_id = stage(tx, case, record)
         tx.message = f"Record risk assessment {assessment_id} of case {case_id}"
     return Assessed(

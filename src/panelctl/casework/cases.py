@@ -9,10 +9,12 @@ from datetime import date, datetime, timedelta
 
 from panelctl.base import yamlio
 from panelctl.base.dates import parse_date, parse_datetime, show_date
+from panelctl.base.dates import today as uk_today
 from panelctl.base.errors import InvalidInputError, NotAllowedError
 from panelctl.base.names import fold, name_key, similar
 from panelctl.casework.assessments import stage
 from panelctl.model import entry, records, risk
+from panelctl.rules import plausible
 from panelctl.store.core import Store
 
 #: Nomination fields a person may give, beside ``child`` and ``assessment``.
@@ -68,7 +70,9 @@ def clean_nomination(raw: dict) -> dict:
         )
     child = raw.get("child") or {}
     if not isinstance(child, dict):
-        raise InvalidInputError("The nomination's child must be a mapping (name, dob, ...).")
+        raise InvalidInputError(
+            "The nomination's child must be a mapping (name, dob, ...).", "child"
+        )
     unknown = set(child) - set(CHILD_FIELDS)
     if unknown:
         raise InvalidInputError(
@@ -81,11 +85,14 @@ def clean_nomination(raw: dict) -> dict:
         raise InvalidInputError("A nomination needs the child's name (child.name).")
     if "dob" in nomination["child"]:
         nomination["child"]["dob"] = _as_date(nomination["child"]["dob"], "child.dob")
-    for name in LIST_FIELDS:
+    for name in LIST_FIELDS:  # a single text is taken as a one-item list (documented)
         if name in nomination and isinstance(nomination[name], str):
             nomination[name] = [nomination[name]]
-        if name in nomination and not all(isinstance(v, str) for v in nomination[name]):
-            raise InvalidInputError(f"Nomination field {name} must be a list of text.")
+        if name in nomination and (
+            not isinstance(nomination[name], list)
+            or not all(isinstance(v, str) for v in nomination[name])
+        ):
+            raise InvalidInputError(f"Nomination field {name} must be a list of text.", name)
     for dotted in BOOL_FIELDS:
         value = entry.lookup(nomination, dotted)
         if value is None:
@@ -126,6 +133,15 @@ def _clean_assessment(raw) -> dict:
     cleaned = dict(raw)
     if "date" in cleaned:
         cleaned["date"] = _as_date(cleaned["date"], "assessment.date")
+    factors = cleaned.get("factors")
+    if isinstance(factors, str):  # one factor written without brackets: a one-item list
+        cleaned["factors"] = [factors]
+    elif factors is not None and not (
+        isinstance(factors, list) and all(isinstance(f, str) for f in factors)
+    ):
+        raise InvalidInputError(
+            "assessment.factors must be a list of factor names.", "assessment.factors"
+        )
     return cleaned
 
 
@@ -141,6 +157,11 @@ def nominate(store: Store, raw: dict, today: date) -> Nominated:
     """Apply the profile's entry rules, warn about a child who may already be known, and
     create the case (with its assessment, if one came with the nomination) in one commit."""
     nomination = clean_nomination(raw)
+    dob = nomination["child"].get("dob")
+    plausible.check_dob(dob, today, nominated=today)
+    plausible.check_past(
+        (nomination.get("assessment") or {}).get("date"), today, "assessment.date", dob
+    )
     profile = store.profile
     assessment = _prepare_assessment(store, nomination, today)
     if assessment:
@@ -462,6 +483,12 @@ def add_missing(
         )
     with store.transaction() as tx:
         case = get_case(store, case_id)
+        dob = (case.get("child") or {}).get("dob")
+        plausible.check_past(
+            begin.date(), uk_today(), "start", dob if isinstance(dob, date) else None
+        )
+        if finish is not None:
+            plausible.check_past(finish.date(), uk_today(), "end")
         episode = {
             "start": begin,
             **({"end": finish} if finish else {}),

@@ -10,6 +10,7 @@ terminal (the CLI's) or a script file (:class:`ScriptAnswers`), so the engine is
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -23,7 +24,7 @@ from panelctl.meetings.minutes import deadline
 from panelctl.meetings.schedule import get_meeting
 from panelctl.model import risk
 from panelctl.model.entry import sector_name
-from panelctl.rules import meetingrules
+from panelctl.rules import meetingrules, plausible
 from panelctl.store.core import Store
 
 DECISIONS = ("keep", "step down", "close")
@@ -65,6 +66,9 @@ def run_meeting(store: Store, meeting_id: str, answers: Answers, now: datetime) 
         raise NotAllowedError(
             f"{meeting_id} has no agenda yet; build it with `panelctl agenda build {meeting_id}`."
         )
+    check = getattr(answers, "check", None)
+    if check is not None:
+        check(meeting)
     done = list(meeting.get("progress") or [])
     remaining = [s for s in steps(meeting) if s not in done]
     resumed_at = remaining[0] if done and remaining else None
@@ -142,7 +146,7 @@ def _done(tx, meeting: dict, step: str) -> None:
 
 def _check_attendance(given: list[dict]) -> list[dict]:
     cleaned = []
-    for number, person in enumerate(given, start=1):
+    for number, person in enumerate(_list_of(given, "attendance", "people"), start=1):
         if not isinstance(person, dict) or not str(person.get("name") or "").strip():
             raise InvalidInputError(f"Attendance entry {number} needs a name.")
         status = person.get("status", "present")
@@ -173,11 +177,21 @@ def _check_attendance(given: list[dict]) -> list[dict]:
 
 def _check_declarations(given: list[dict], present: list[str], cases: list[str]) -> list[dict]:
     cleaned = []
-    for number, item in enumerate(given or [], start=1):
+    for number, item in enumerate(_list_of(given, "declarations", "mappings"), start=1):
+        if not isinstance(item, dict):
+            raise InvalidInputError(
+                f"declarations.{number} must be a mapping (name, interest, excluded_cases).",
+                f"declarations.{number}",
+            )
         name = str(item.get("name") or "")
         if name not in present:
             raise InvalidInputError(f"Declaration {number} is by someone not recorded as present.")
-        excluded = [str(c) for c in item.get("excluded_cases") or []]
+        excluded = [
+            str(c)
+            for c in _list_of(
+                item.get("excluded_cases"), f"declarations.{number}.excluded_cases", "case ids"
+            )
+        ]
         strange = [c for c in excluded if c not in cases]
         if strange:
             raise InvalidInputError(
@@ -241,6 +255,7 @@ def _case_context(profile: dict, tool: dict, meeting: dict, case: dict) -> dict:
         "excluded": excluded,
         "present": [p["name"] for p in present if p["name"] not in excluded],
         "agencies_present": sorted({p.get("agency") or p["name"] for p in present}),
+        "meeting_date": meeting.get("date"),
     }
 
 
@@ -248,7 +263,10 @@ def _discussion(case_id: str, given: dict, context: dict, tool: dict) -> tuple[d
     """The discussion of a case as answered (checked), and the actions it sets."""
     discussion = {
         "case": case_id,
-        "items": {str(k): str(v) for k, v in (given.get("items") or {}).items()},
+        "items": {
+            str(k): str(v)
+            for k, v in _mapping(given.get("items"), f"cases.{case_id}.items", "item: text").items()
+        },
     }
     if context["excluded"]:
         discussion["excluded"] = context["excluded"]
@@ -263,10 +281,14 @@ def _discussion(case_id: str, given: dict, context: dict, tool: dict) -> tuple[d
             f"The decision for {case_id} must be one of: {', '.join(DECISIONS)}."
         )
     discussion["decision"] = decision
-    discussion["agreed_by"] = [str(n) for n in given.get("agreed_by") or []]
+    discussion["agreed_by"] = [
+        str(n) for n in _list_of(given.get("agreed_by"), f"cases.{case_id}.agreed_by", "names")
+    ]
     actions = [
-        _check_action(action, case_id, number)
-        for number, action in enumerate(given.get("actions") or [], start=1)
+        _check_action(action, case_id, number, context.get("meeting_date"))
+        for number, action in enumerate(
+            _list_of(given.get("actions"), f"cases.{case_id}.actions", "actions"), start=1
+        )
     ]
     return discussion, actions
 
@@ -321,7 +343,25 @@ def _decision_record(
     return record
 
 
-def _check_action(action: dict, case_id: str, number: int) -> dict:
+def _list_of(value, path: str, what: str) -> list:
+    """``value`` as a list: a missing value is an empty list; a single string or a mapping
+    where a list belongs is an error naming the key path (never split into characters)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidInputError(f"{path} must be a list of {what}.", path)
+    return value
+
+
+def _mapping(value, path: str, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"{path} must be a mapping ({what}).", path)
+    return value
+
+
+def _check_action(action: dict, case_id: str, number: int, meeting_date=None) -> dict:
     where = f"Action {number} for {case_id}"
     if not isinstance(action, dict) or not str(action.get("description") or "").strip():
         raise InvalidInputError(f"{where} needs a description.")
@@ -333,6 +373,8 @@ def _check_action(action: dict, case_id: str, number: int) -> dict:
     due = action["due"]
     if not isinstance(due, date):
         due = parse_date(str(due), "due", f"{where}'s due date")
+    if isinstance(meeting_date, date):
+        plausible.check_due(due, meeting_date, f"cases.{case_id}.actions.{number}.due")
     return {
         "description": str(action["description"]).strip(),
         "agency": str(action["agency"]),
@@ -341,8 +383,41 @@ def _check_action(action: dict, case_id: str, number: int) -> dict:
     }
 
 
+SCRIPT_KEYS = ("attendance", "confidentiality", "declarations", "cases")
+CASE_KEYS = ("items", "risk", "decision", "agreed_by", "actions")
+ACTION_KEYS = ("description", "agency", "owner", "due")
+PERSON_KEYS = ("name", "agency", "status", "sector", "deputising_for")
+DECLARATION_KEYS = ("name", "interest", "excluded_cases")
+
+
+_SAFE_KEY = re.compile(r"[a-z_]{1,30}|[A-Z]{1,3}-[0-9]{1,6}")
+
+
+def _key(key) -> str:
+    """A key as it may be named in a message: a field-like word or a record id; anything
+    else (it could be a child's name typed in the wrong place) is not quoted."""
+    return str(key) if _SAFE_KEY.fullmatch(str(key)) else "(a key that is not a field name)"
+
+
+def _unknown_keys(given: dict, known: tuple[str, ...], path: str) -> None:
+    strange = [_key(k) for k in given if k not in known]
+    if strange:
+        where = f"{path}: " if path else ""
+        raise InvalidInputError(
+            f"{where}unknown key {strange[0]} in the meeting script; the keys are: "
+            f"{', '.join(known)}.",
+            f"{path}.{strange[0]}" if path else strange[0],
+        )
+
+
 class ScriptAnswers:
-    """Answers from a YAML script: the same questions, answered in a file."""
+    """Answers from a YAML script: the same questions, answered in a file.
+
+    :meth:`check` reads the whole script against the meeting before the first step is
+    saved: unknown keys, a string or mapping where a list belongs, a case not on the
+    agenda, an action due before the meeting are refused then, with the key path, so a
+    script wrong from the start leaves no half-run meeting.
+    """
 
     def __init__(self, script: dict):
         if not isinstance(script, dict):
@@ -352,27 +427,76 @@ class ScriptAnswers:
         self.script = script
         self.notes: list[str] = []
 
+    def check(self, meeting: dict) -> None:
+        script = self.script
+        _unknown_keys(script, SCRIPT_KEYS, "")
+        for number, person in enumerate(
+            _list_of(script.get("attendance"), "attendance", "people"), start=1
+        ):
+            path = f"attendance.{number}"
+            _unknown_keys(_mapping(person, path, "name, agency, status"), PERSON_KEYS, path)
+        signed = script.get("confidentiality")
+        if isinstance(signed, dict):
+            _unknown_keys(signed, ("signed",), "confidentiality")
+            _list_of(signed.get("signed"), "confidentiality.signed", "names")
+        elif signed is not None:
+            _list_of(signed, "confidentiality", "names")
+        for number, item in enumerate(
+            _list_of(script.get("declarations"), "declarations", "mappings"), start=1
+        ):
+            path = f"declarations.{number}"
+            if not isinstance(item, dict):
+                raise InvalidInputError(
+                    f"{path} must be a mapping (name, interest, excluded_cases).", path
+                )
+            _unknown_keys(item, DECLARATION_KEYS, path)
+            _list_of(item.get("excluded_cases"), f"{path}.excluded_cases", "case ids")
+        agenda = [str(c) for c in meeting.get("cases") or []]
+        cases = _mapping(script.get("cases"), "cases", "case id: answers")
+        for case_id, given in cases.items():
+            path = f"cases.{_key(case_id)}"
+            if str(case_id) not in agenda:
+                raise InvalidInputError(
+                    f"{path} is not a case on the agenda of {meeting.get('id')}; "
+                    f"the agenda has: {', '.join(agenda)}.",
+                    path,
+                )
+            given = _mapping(given, path, "items, risk, decision, agreed_by, actions")
+            _unknown_keys(given, CASE_KEYS, path)
+            _mapping(given.get("items"), f"{path}.items", "item: text")
+            _list_of(given.get("agreed_by"), f"{path}.agreed_by", "names")
+            for number, action in enumerate(
+                _list_of(given.get("actions"), f"{path}.actions", "actions"), start=1
+            ):
+                if isinstance(action, dict):
+                    _unknown_keys(action, ACTION_KEYS, f"{path}.actions.{number}")
+                _check_action(action, str(case_id), number, meeting.get("date"))
+
     def attendance(self, members):
         if "attendance" not in self.script:
-            raise InvalidInputError("The script has no attendance.")
-        return list(self.script["attendance"] or [])
+            raise InvalidInputError("The script has no attendance.", "attendance")
+        return _list_of(self.script["attendance"], "attendance", "people")
 
     def confidentiality(self, statement, present):
         signed = self.script.get("confidentiality", present)
+        path = "confidentiality"
         if isinstance(signed, dict):
-            signed = signed.get("signed", [])
-        return [str(n) for n in signed or []]
+            signed, path = signed.get("signed", []), "confidentiality.signed"
+        return [str(n) for n in _list_of(signed, path, "names")]
 
     def declarations(self, present, cases):
-        return list(self.script.get("declarations") or [])
+        return _list_of(self.script.get("declarations"), "declarations", "mappings")
 
     def case(self, case_id, context):
-        cases = self.script.get("cases") or {}
+        cases = _mapping(self.script.get("cases"), "cases", "case id: answers")
         if case_id not in cases:
             raise InvalidInputError(
-                f"The script has no answers for case {case_id}; add them and run it again to continue."
+                f"The script has no answers for case {case_id}; add them and run it again to continue.",
+                f"cases.{case_id}",
             )
-        return dict(cases[case_id] or {})
+        return _mapping(
+            cases[case_id], f"cases.{case_id}", "items, risk, decision, agreed_by, actions"
+        )
 
     def note(self, message):
         self.notes.append(message)

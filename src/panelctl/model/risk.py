@@ -259,7 +259,14 @@ def factor_rows(tool: dict) -> list[dict]:
 
 
 def check_factors(tool: dict, factor_ids: Iterable[str]) -> list[str]:
-    """The given factor ids, known to the tool, without repeats, in the tool's order."""
+    """The given factor ids, known to the tool, without repeats, in the tool's order.
+
+    A single text (``factors: missing_overnight`` in a hand-written file) is one factor,
+    never a list of letters; anything else that is not a list is refused."""
+    if isinstance(factor_ids, str):
+        factor_ids = [factor_ids]
+    elif isinstance(factor_ids, (dict, bytes)) or not isinstance(factor_ids, Iterable):
+        raise InvalidInputError("factors must be a list of factor ids.", "factors")
     known = factors(tool)
     chosen = set()
     for position, given in enumerate(factor_ids, start=1):
