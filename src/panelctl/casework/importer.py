@@ -80,6 +80,11 @@ COLUMNS = (
     "override_reason",
 )
 MAX_ERRORS_SHOWN = 200
+MAX_FILE_BYTES = 10 * 1024 * 1024  # an input file, unless the caller allows more
+MAX_XLSX_UNPACKED = 100 * 1024 * 1024  # all the parts of an .xlsx, unpacked
+MAX_SHEET_ROWS = 50_000
+MAX_SHEET_COLUMNS = 200
+MAX_CSV_FIELD = 128 * 1024  # Python's csv default field_size_limit
 
 
 @dataclass
@@ -161,10 +166,19 @@ def read_mapping(path: Path | None) -> dict:
     }
 
 
-def read_rows(path: Path, mapping: dict) -> list[tuple[int, dict]]:
+def read_rows(path: Path, mapping: dict, max_bytes: int = MAX_FILE_BYTES) -> list[tuple[int, dict]]:
     """(row number as a person sees it, {panelctl column: raw value}) for each data row."""
     suffix = path.suffix.lower()
     try:
+        if not path.is_file():
+            raise InvalidInputError(f"{path.name} is not a file.")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InvalidInputError(
+                f"{path.name} is larger than {_megabytes(max_bytes)}, the most an import "
+                "file may be.",
+                "max_size",
+            )
         if suffix == ".csv":
             table = _read_csv(path)
         elif suffix == ".xlsx":
@@ -197,26 +211,72 @@ def read_rows(path: Path, mapping: dict) -> list[tuple[int, dict]]:
     return result
 
 
+def _megabytes(size: int) -> str:
+    megabytes = size / (1024 * 1024)
+    return f"{megabytes:.0f} MB" if megabytes == int(megabytes) else f"{megabytes:.1f} MB"
+
+
 def _read_csv(path: Path):
     text = path.read_text(encoding="utf-8-sig")
     reader = csv.DictReader(io.StringIO(text))
-    rows = [(number, dict(values)) for number, values in enumerate(reader, start=2)]
+    try:
+        rows = [(number, dict(values)) for number, values in enumerate(reader, start=2)]
+    except csv.Error:
+        raise InvalidInputError(
+            f"{path.name} line {reader.line_num + 1}: a field is longer than "
+            f"{MAX_CSV_FIELD // 1024} KB or the quoting is broken; it cannot be read as CSV."
+        ) from None
     return list(reader.fieldnames or []), rows
+
+
+def _check_xlsx(path: Path) -> None:
+    """Refuse what is not a workbook, and a zip bomb, before openpyxl parses anything:
+    the parts' declared sizes, then their real sizes (read in chunks, stopping at the cap)."""
+    import zipfile
+
+    not_a_book = f"{path.name} is not an Excel workbook (.xlsx is a zip file; this is not one)."
+    if not zipfile.is_zipfile(path):
+        raise InvalidInputError(not_a_book)
+    too_big = (
+        f"{path.name} unpacks to more than {_megabytes(MAX_XLSX_UNPACKED)}; "
+        "it is refused as a possible zip bomb."
+    )
+    try:
+        with zipfile.ZipFile(path) as book:
+            parts = book.infolist()
+            if sum(part.file_size for part in parts) > MAX_XLSX_UNPACKED:
+                raise InvalidInputError(too_big)
+            unpacked = 0
+            for part in parts:
+                with book.open(part) as stream:
+                    while chunk := stream.read(1024 * 1024):
+                        unpacked += len(chunk)
+                        if unpacked > MAX_XLSX_UNPACKED:
+                            raise InvalidInputError(too_big)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError):
+        raise InvalidInputError(not_a_book) from None
 
 
 def _read_xlsx(path: Path, sheet: str | None):
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_xlsx(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, ValueError, OSError):
+    except Exception:  # openpyxl raises many kinds on a damaged workbook
         raise InvalidInputError(f"{path.name} is not a readable Excel workbook.") from None
     try:
         if sheet and sheet not in book.sheetnames:
             raise InvalidInputError(f"{path.name} has no worksheet named {sheet!r}.")
         cells = book[sheet] if sheet else book.worksheets[0]
-        lines = cells.iter_rows(values_only=True)
+        if not hasattr(cells, "iter_rows"):
+            raise InvalidInputError(f"{path.name}: the worksheet is a chart, not a table.")
+        try:
+            table = _sheet_lines(path, cells)
+        except (InvalidFileException, KeyError, ValueError, TypeError, AttributeError):
+            raise InvalidInputError(f"{path.name} is not a readable Excel workbook.") from None
+        lines = iter(table)
         header = [str(h).strip() if h is not None else "" for h in next(lines, [])]
         rows = []
         for number, line in enumerate(lines, start=2):
@@ -229,6 +289,31 @@ def _read_xlsx(path: Path, sheet: str | None):
         return header, rows
     finally:
         book.close()
+
+
+def _sheet_lines(path: Path, cells) -> list[tuple]:
+    """The cells actually present, row by row, with trailing empty cells dropped. The sheet's
+    declared extent (its `dimension`, which may claim A1:XFD1048576) is ignored, and reading
+    stops at the row or column limit."""
+    if hasattr(cells, "reset_dimensions"):
+        cells.reset_dimensions()
+    lines: list[tuple] = []
+    for number, line in enumerate(cells.iter_rows(values_only=True), start=1):
+        if number > MAX_SHEET_ROWS:
+            raise InvalidInputError(
+                f"{path.name} has more than {MAX_SHEET_ROWS:,} rows; split it into smaller files."
+            )
+        line = tuple(line)
+        end = len(line)
+        while end and line[end - 1] in (None, ""):
+            end -= 1
+        if end > MAX_SHEET_COLUMNS:
+            raise InvalidInputError(
+                f"{path.name} row {number} has more than {MAX_SHEET_COLUMNS} columns; "
+                "an import sheet may have at most that many."
+            )
+        lines.append(line[:end])
+    return lines
 
 
 def _read_yaml(path: Path):
@@ -458,9 +543,10 @@ def run_import(
     dry_run: bool = False,
     today: date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> Outcome:
     today = today or uk_today()
-    rows = read_rows(path, read_mapping(mapping))
+    rows = read_rows(path, read_mapping(mapping), max_bytes)
     if dry_run:
         with store.lock():
             steps, errors = plan(store, rows, today)

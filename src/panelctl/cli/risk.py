@@ -218,6 +218,10 @@ def rfm_import(
         str | None, typer.Option("--date", help="Today's date for the import (default today).")
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+    max_size: Annotated[
+        int,
+        typer.Option("--max-size", min=1, help="Largest file to read, in MB (default 10)."),
+    ] = 10,
 ) -> None:
     """Import risk matrices: create or update cases and record their assessments.
 
@@ -233,7 +237,13 @@ def rfm_import(
     today = as_of_day(as_of, "--date")
     with _progress_bar() as progress:
         outcome = importer.run_import(
-            store, file, mapping, dry_run=dry_run, today=today, progress=progress
+            store,
+            file,
+            mapping,
+            dry_run=dry_run,
+            today=today,
+            progress=progress,
+            max_bytes=max_size * 1024 * 1024,
         )
     rows = [
         {"row": s.row, "action": s.action, "case": s.case_id, "level": s.level}
