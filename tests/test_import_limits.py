@@ -1,5 +1,5 @@
-"""`rfm import` refuses oversized files, zip bombs and sheets that claim to be huge: quickly,
-with one sentence and exit 15, before anything is parsed or written."""
+"""`rfm import` reads CSV as Excel encodes it, and refuses oversized files, zip bombs and sheets that claim
+to be huge: quickly, with one sentence and exit 15, before anything is parsed or written."""
 
 from __future__ import annotations
 
@@ -154,3 +154,58 @@ def test_a_csv_field_over_128_kb_is_a_clear_error(cli, store, coordinator, tmp_p
     )
     message = refused(cli, store, coordinator, path)
     assert "long-field.csv line 2" in message and "128 KB" in message and "A Child" not in message
+
+
+# --- CSV encodings as Excel writes them -------------------------------------------------
+
+CSV_TEXT = (
+    "name,dob,assessment_date,assessor,assessor_agency,level\r\n"
+    "Zoë Ashdown,02/07/2011,01/11/2026,Jo Worker,Police,High\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        CSV_TEXT.encode("utf-8"),
+        b"\xef\xbb\xbf" + CSV_TEXT.encode("utf-8"),  # Excel's "CSV UTF-8"
+        CSV_TEXT.encode("utf-16"),  # Excel's "Unicode text" (with its mark), little-endian
+        CSV_TEXT.encode("utf-16-be").join([b"\xfe\xff", b""]),
+        CSV_TEXT.encode("cp1252"),  # Excel's "CSV (Comma delimited)" on Windows
+    ],
+    ids=["utf-8", "utf-8-bom", "utf-16-le", "utf-16-be", "cp1252"],
+)
+def test_csv_encodings_excel_writes_are_read(cli, store, coordinator, tmp_path, encoded):
+    path = tmp_path / "rows.csv"
+    path.write_bytes(encoded)
+    result = run_import(cli, store, coordinator, str(path))
+    assert result.exit_code == 0, result.output
+    assert store.read("C-0001")["child"]["name"] == "Zoë Ashdown"
+    assert ("read as Windows-1252" in result.stderr) == (encoded == CSV_TEXT.encode("cp1252"))
+
+
+def test_the_encoding_option_overrides_the_guess(cli, store, coordinator, tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_bytes(CSV_TEXT.encode("latin-1"))
+    result = run_import(cli, store, coordinator, str(path), "--encoding", "latin-1")
+    assert result.exit_code == 0, result.output
+    assert "Windows-1252" not in result.stderr
+    assert store.read("C-0001")["child"]["name"] == "Zoë Ashdown"
+
+
+@pytest.mark.parametrize(
+    ("encoded", "args", "says"),
+    [
+        (CSV_TEXT.encode("utf-16-le"), (), "save it from Excel as 'CSV UTF-8'"),
+        (CSV_TEXT.encode("cp1252"), ("--encoding", "utf-8"), "is not utf-8 text"),
+        (CSV_TEXT.encode("utf-8"), ("--encoding", "klingon"), "not an encoding"),
+    ],
+    ids=["utf-16-without-mark", "wrong-encoding", "unknown-encoding"],
+)
+def test_an_undecodable_csv_is_refused_with_the_fix(
+    cli, store, coordinator, tmp_path, encoded, args, says
+):
+    path = tmp_path / "rows.csv"
+    path.write_bytes(encoded)
+    message = refused(cli, store, coordinator, path, *args)
+    assert says in message and "--encoding" in message and "Zoë" not in message

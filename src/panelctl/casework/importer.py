@@ -129,6 +129,7 @@ class Step:
 class Outcome:
     steps: list[Step]
     committed: bool
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counted: dict[str, int] = {}
@@ -166,8 +167,15 @@ def read_mapping(path: Path | None) -> dict:
     }
 
 
-def read_rows(path: Path, mapping: dict, max_bytes: int = MAX_FILE_BYTES) -> list[tuple[int, dict]]:
-    """(row number as a person sees it, {panelctl column: raw value}) for each data row."""
+def read_rows(
+    path: Path,
+    mapping: dict,
+    max_bytes: int = MAX_FILE_BYTES,
+    encoding: str | None = None,
+    notes: list[str] | None = None,
+) -> list[tuple[int, dict]]:
+    """(row number as a person sees it, {panelctl column: raw value}) for each data row.
+    A note for the user (how a CSV file was decoded) is added to notes."""
     suffix = path.suffix.lower()
     try:
         if not path.is_file():
@@ -180,7 +188,7 @@ def read_rows(path: Path, mapping: dict, max_bytes: int = MAX_FILE_BYTES) -> lis
                 "max_size",
             )
         if suffix == ".csv":
-            table = _read_csv(path)
+            table = _read_csv(path, encoding, notes if notes is not None else [])
         elif suffix == ".xlsx":
             table = _read_xlsx(path, mapping.get("sheet"))
         elif suffix in (".yaml", ".yml", ".json"):
@@ -216,8 +224,55 @@ def _megabytes(size: int) -> str:
     return f"{megabytes:.0f} MB" if megabytes == int(megabytes) else f"{megabytes:.1f} MB"
 
 
-def _read_csv(path: Path):
-    text = path.read_text(encoding="utf-8-sig")
+def _decode(path: Path, encoding: str | None, notes: list[str]) -> str:
+    """A CSV file's text: in the encoding given, else as Excel writes them: UTF-8 (with or
+    without a byte-order mark), UTF-16 with its mark, or Windows-1252 (with a note)."""
+    import codecs
+
+    raw = path.read_bytes()
+    if encoding:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            raise InvalidInputError(
+                f"{encoding!r} is not an encoding Python knows.", "encoding"
+            ) from None
+        if name == "utf-8":
+            name = "utf-8-sig"  # a mark at the start is not part of the first heading
+        try:
+            text = raw.decode(name)
+        except UnicodeError:
+            raise InvalidInputError(f"{path.name} is not {encoding} text.", "encoding") from None
+    elif raw.startswith(codecs.BOM_UTF8):
+        text = raw.decode("utf-8-sig", errors="replace")
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeError:
+            raise InvalidInputError(f"{path.name} is not UTF-16 text.", "encoding") from None
+    else:
+        fix = (
+            f"{path.name} is not text panelctl can recognise; save it from Excel as "
+            "'CSV UTF-8', or give its encoding."
+        )
+        if b"\x00" in raw:  # UTF-16 without its mark, or not text at all
+            raise InvalidInputError(fix, "encoding")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = raw.decode("cp1252")
+            except UnicodeDecodeError:
+                raise InvalidInputError(fix, "encoding") from None
+            notes.append(
+                f"{path.name} is not UTF-8; it was read as Windows-1252 (as Excel saves "
+                "'CSV (Comma delimited)'). Give its encoding if that is wrong."
+            )
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_csv(path: Path, encoding: str | None, notes: list[str]):
+    text = _decode(path, encoding, notes)
     reader = csv.DictReader(io.StringIO(text))
     try:
         rows = [(number, dict(values)) for number, values in enumerate(reader, start=2)]
@@ -544,15 +599,17 @@ def run_import(
     today: date | None = None,
     progress: Callable[[int, int], None] | None = None,
     max_bytes: int = MAX_FILE_BYTES,
+    encoding: str | None = None,
 ) -> Outcome:
     today = today or uk_today()
-    rows = read_rows(path, read_mapping(mapping), max_bytes)
+    notes: list[str] = []
+    rows = read_rows(path, read_mapping(mapping), max_bytes, encoding, notes)
     if dry_run:
         with store.lock():
             steps, errors = plan(store, rows, today)
         if errors:
             raise ImportRefusedError(path.name, errors)
-        return Outcome(steps, committed=False)
+        return Outcome(steps, committed=False, notes=notes)
     created: dict[str, str] = {}
     with store.transaction() as tx:
         steps, errors = plan(store, rows, today)  # under the lock: nothing changes meanwhile
@@ -580,4 +637,4 @@ def run_import(
             f"Import risk matrices: {counts.get('create case', 0)} cases created, "
             f"{counts.get('add assessment', 0) + counts.get('create case', 0)} assessments recorded"
         )
-    return Outcome(steps, committed=tx.committed)
+    return Outcome(steps, committed=tx.committed, notes=notes)

@@ -222,6 +222,14 @@ def rfm_import(
         int,
         typer.Option("--max-size", min=1, help="Largest file to read, in MB (default 10)."),
     ] = 10,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="A CSV file's encoding, e.g. cp1252 (default: UTF-8, UTF-16 or Windows-1252, "
+            "found from the file).",
+        ),
+    ] = None,
 ) -> None:
     """Import risk matrices: create or update cases and record their assessments.
 
@@ -244,12 +252,15 @@ def rfm_import(
             today=today,
             progress=progress,
             max_bytes=max_size * 1024 * 1024,
+            encoding=encoding,
         )
     rows = [
         {"row": s.row, "action": s.action, "case": s.case_id, "level": s.level}
         for s in outcome.steps
     ]
     emit(rows, [("row", "Row"), ("action", "Action"), ("case", "Case"), ("level", "Level")], fmt)
+    for note in outcome.notes:
+        say(note)
     counts = outcome.counts()
     summary = ", ".join(f"{n} {action}" for action, n in counts.items()) or "no rows"
     if dry_run:
