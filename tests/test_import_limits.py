@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 
 from conftest import git
+from panelctl.base import yamlio
 from panelctl.base.errors import ExitCode
 
 openpyxl = pytest.importorskip("openpyxl")
@@ -153,7 +154,7 @@ def test_a_csv_field_over_128_kb_is_a_clear_error(cli, store, coordinator, tmp_p
         + f'A Child,01/01/2012,01/11/2026,Jo Worker,Police,"{"x" * 200_000}"\n'
     )
     message = refused(cli, store, coordinator, path)
-    assert "long-field.csv line 2" in message and "128 KB" in message and "A Child" not in message
+    assert "long-field.csv row 2" in message and "128 KB" in message and "A Child" not in message
 
 
 # --- CSV encodings as Excel writes them -------------------------------------------------
@@ -209,3 +210,101 @@ def test_an_undecodable_csv_is_refused_with_the_fix(
     path.write_bytes(encoded)
     message = refused(cli, store, coordinator, path, *args)
     assert says in message and "--encoding" in message and "Zoë" not in message
+
+
+# --- a council's Excel return as it comes -------------------------------------------------
+
+MESSY_MAPPING = {
+    "columns": {
+        "name": "Young person",
+        "dob": "D.O.B",
+        "assessment_date": "Date completed",
+        "assessor": "Completed by",
+        "assessor_agency": "Agency",
+        "level": "Overall risk",
+    },
+    "values": {"level": {"H": "High", "M": "Medium", "L": "Low"}},
+}
+
+
+def messy_return(path):
+    """Merged title and subtitle, the header on row 3, an empty row, a text date, a footer."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Return"
+    sheet["A1"] = "Stoke-on-Trent MACE return: risk matrices"
+    sheet.merge_cells("A1:G1")
+    sheet["A2"] = "Quarter 3, prepared by the MACE coordinator"
+    sheet.merge_cells("A2:G2")
+    sheet.append(
+        ["Young person", "D.O.B", "Date completed", "Completed by", "Agency", "Overall risk",
+         "No. of indicators"]
+    )  # fmt: skip
+    sheet.append(
+        ["Morgan Tealby", date(2012, 1, 30), date(2026, 11, 1), "Jo Worker", "Police", "H", 4]
+    )
+    sheet.append([None] * 7)  # row 5: empty
+    sheet.append(
+        ["Casey Oakridge", "31/02/2010", date(2026, 11, 2), "Jo Worker", "Police", "M", "six"]
+    )
+    sheet.append(["Riley Ashdown", date(2011, 7, 2), "not yet", "Jo Worker", "Police", "L", 2])
+    sheet.append(["Total", None, None, None, None, None, 12])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("header_row", [3, None], ids=["header_row", "found"])
+def test_a_messy_council_return_names_its_bad_rows_by_their_real_numbers(
+    cli, store, coordinator, tmp_path, header_row
+):
+    path = messy_return(tmp_path / "return.xlsx")
+    mapping = dict(MESSY_MAPPING, **({"header_row": header_row} if header_row else {}))
+    (tmp_path / "map.yaml").write_bytes(yamlio.dump(mapping))
+    message = refused(cli, store, coordinator, path, "--mapping", str(tmp_path / "map.yaml"))
+    assert "2 bad rows" in message
+    assert "row 6, column D.O.B (dob)" in message
+    assert "row 7, column Date completed (assessment_date)" in message
+    assert "row 8" not in message and "row 4" not in message
+    assert not any(n in message for n in ("Casey", "Riley", "Morgan"))
+
+
+def test_the_good_rows_of_a_messy_return_import(cli, store, coordinator, tmp_path):
+    book_path = messy_return(tmp_path / "return.xlsx")
+    book = openpyxl.load_workbook(book_path)
+    book.active.delete_rows(6, 2)  # the two bad rows
+    book.save(book_path)
+    (tmp_path / "map.yaml").write_bytes(yamlio.dump(MESSY_MAPPING))
+    result = run_import(
+        cli, store, coordinator, str(book_path), "--mapping", str(tmp_path / "map.yaml")
+    )
+    assert result.exit_code == 0, result.output
+    assert store.read("C-0001")["risk"] == "High"
+    assert "1 create case" in result.stderr
+
+
+def test_a_missing_heading_names_the_header_row_read(cli, store, coordinator, tmp_path):
+    path = messy_return(tmp_path / "return.xlsx")
+    mapping = dict(MESSY_MAPPING, header_row=2)
+    (tmp_path / "map.yaml").write_bytes(yamlio.dump(mapping))
+    message = refused(cli, store, coordinator, path, "--mapping", str(tmp_path / "map.yaml"))
+    assert "columns the file does not have: Young person, D.O.B" in message
+    assert "the header was read from row 2" in message
+
+
+def test_a_file_with_no_rows_to_import_exits_non_zero(cli, store, coordinator, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("name,dob,assessment_date,assessor,assessor_agency,level\n\n\nTotal,,,,,\n")
+    assert "has no rows to import" in refused(cli, store, coordinator, path)
+
+
+def test_csv_row_numbers_count_blank_lines(cli, store, coordinator, tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "name,dob,assessment_date,assessor,assessor_agency,level\n"
+        "\n"
+        "Riley Ashdown,02/07/2011,01/11/2026,Jo Worker,Police,High\n"
+        "\n"
+        "Morgan Tealby,31/02/2012,01/11/2026,Jo Worker,Police,High\n"
+    )
+    message = refused(cli, store, coordinator, path)
+    assert "row 5, column dob" in message

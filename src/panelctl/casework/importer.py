@@ -25,6 +25,7 @@ The default column layout (a mapping file can rename any column, see below):
 A mapping file (YAML) for an area's own layout::
 
     sheet: RFM export          # .xlsx only: which worksheet (default: the first)
+    header_row: 3              # the headings' row (default: found in the first 20 rows)
     columns:                   # panelctl column: the heading in your file
       name: Young person
       dob: DOB
@@ -145,8 +146,17 @@ def read_mapping(path: Path | None) -> dict:
     if path is None:
         return {"columns": {}, "values": {}}
     data = yamlio.read_hand_written(path, "mapping file") or {}
-    if not isinstance(data, dict) or set(data) - {"columns", "values", "sheet"}:
-        raise InvalidInputError(f"Mapping file {path} may only have columns, values and sheet.")
+    if not isinstance(data, dict) or set(data) - {"columns", "values", "sheet", "header_row"}:
+        raise InvalidInputError(
+            f"Mapping file {path} may only have columns, values, sheet and header_row."
+        )
+    header_row = data.get("header_row")
+    if header_row is not None and (
+        isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1
+    ):
+        raise InvalidInputError(
+            f"Mapping file {path}: header_row must be a row number (1 for the first row)."
+        )
     columns = data.get("columns") or {}
     unknown = set(columns) - set(COLUMNS)
     if unknown:
@@ -164,6 +174,7 @@ def read_mapping(path: Path | None) -> dict:
         # keys as text: a cell is compared as text, and `1: High` must match the cell 1
         "values": {k: {str(theirs): ours for theirs, ours in t.items()} for k, t in values.items()},
         "sheet": data.get("sheet"),
+        "header_row": header_row,
     }
 
 
@@ -197,12 +208,18 @@ def read_rows(
             raise InvalidInputError(f"{path.name}: import reads .csv, .xlsx, .yaml or .json files.")
     except OSError:
         raise InvalidInputError(f"Cannot read {path}.") from None
-    header, rows = table
     rename = {theirs: ours for ours, theirs in mapping["columns"].items()}
+    if isinstance(table, list):  # a spreadsheet: (row number, cells) lines
+        header_row, header, rows = _find_header(path, table, mapping, rename)
+        where = f" (the header was read from row {header_row})"
+    else:
+        header, rows = table
+        where = ""
     missing = [theirs for theirs in rename if theirs not in header]
     if missing:
         raise InvalidInputError(
-            f"{path.name}: the mapping names columns the file does not have: {', '.join(missing)}."
+            f"{path.name}: the mapping names columns the file does not have: "
+            f"{', '.join(missing)}{where}."
         )
     result = []
     for number, values in rows:
@@ -217,6 +234,53 @@ def read_rows(
         if row:
             result.append((number, row))
     return result
+
+
+HEADER_SEARCH_ROWS = 20
+
+
+def _find_header(path: Path, lines: list[tuple[int, list]], mapping: dict, rename: dict):
+    """The header row (the mapping's header_row, else the first of the first rows holding
+    every mapped heading, else the one holding most of panelctl's columns), its headings,
+    and the data rows below it as (row number, {heading: value}); blank rows and footer
+    rows ("Total...") are left out."""
+    given = mapping.get("header_row")
+    numbered = dict(lines)
+    if given is not None:
+        if given not in numbered:
+            raise InvalidInputError(
+                f"{path.name} has nothing in row {given}, the header row the mapping gives."
+            )
+        chosen = given
+    else:
+        wanted = set(rename) or set(COLUMNS)
+        chosen, best = lines[0][0] if lines else 1, 0
+        for number, cells in lines[:HEADER_SEARCH_ROWS]:
+            found = len(wanted & {_heading(c) for c in cells})
+            if rename and found == len(wanted):
+                chosen = number
+                break
+            if found > best:
+                chosen, best = number, found
+    header = [_heading(c) for c in numbered.get(chosen, [])]
+    rows = []
+    for number, cells in lines:
+        if number <= chosen:
+            continue
+        texts = [str(c).strip() for c in cells if c not in (None, "")]
+        if not texts or re.match(r"(grand )?totals?\b", texts[0], re.IGNORECASE):
+            continue  # a blank or footer row
+        values = {}
+        for heading, value in zip(header, cells, strict=False):
+            if isinstance(value, datetime):
+                value = value.date()
+            values[heading] = value
+        rows.append((number, values))
+    return chosen, header, rows
+
+
+def _heading(cell: object) -> str:
+    return str(cell).strip() if cell is not None else ""
 
 
 def _megabytes(size: int) -> str:
@@ -273,15 +337,17 @@ def _decode(path: Path, encoding: str | None, notes: list[str]) -> str:
 
 def _read_csv(path: Path, encoding: str | None, notes: list[str]):
     text = _decode(path, encoding, notes)
-    reader = csv.DictReader(io.StringIO(text))
-    try:
-        rows = [(number, dict(values)) for number, values in enumerate(reader, start=2)]
+    reader = csv.reader(io.StringIO(text))
+    lines: list[tuple[int, list]] = []
+    try:  # numbered as a spreadsheet shows them: blank lines count
+        for cells in reader:
+            lines.append((len(lines) + 1, list(cells)))
     except csv.Error:
         raise InvalidInputError(
-            f"{path.name} line {reader.line_num + 1}: a field is longer than "
+            f"{path.name} row {len(lines) + 1}: a field is longer than "
             f"{MAX_CSV_FIELD // 1024} KB or the quoting is broken; it cannot be read as CSV."
         ) from None
-    return list(reader.fieldnames or []), rows
+    return lines
 
 
 def _check_xlsx(path: Path) -> None:
@@ -331,17 +397,7 @@ def _read_xlsx(path: Path, sheet: str | None):
             table = _sheet_lines(path, cells)
         except (InvalidFileException, KeyError, ValueError, TypeError, AttributeError):
             raise InvalidInputError(f"{path.name} is not a readable Excel workbook.") from None
-        lines = iter(table)
-        header = [str(h).strip() if h is not None else "" for h in next(lines, [])]
-        rows = []
-        for number, line in enumerate(lines, start=2):
-            values = {}
-            for heading, value in zip(header, line, strict=False):
-                if isinstance(value, datetime):
-                    value = value.date()
-                values[heading] = value
-            rows.append((number, values))
-        return header, rows
+        return [(number, list(line)) for number, line in enumerate(table, start=1)]
     finally:
         book.close()
 
@@ -590,6 +646,14 @@ def _nomination(
 # --- running -------------------------------------------------------------------------
 
 
+def _named(errors: list[RowError], headings: dict[str, str]) -> list[RowError]:
+    """Errors naming the spreadsheet's own heading as well as panelctl's column."""
+    for error in errors:
+        if error.column in headings:
+            error.column = f"{headings[error.column]} ({error.column})"
+    return errors
+
+
 def run_import(
     store: Store,
     path: Path,
@@ -603,18 +667,22 @@ def run_import(
 ) -> Outcome:
     today = today or uk_today()
     notes: list[str] = []
-    rows = read_rows(path, read_mapping(mapping), max_bytes, encoding, notes)
+    layout = read_mapping(mapping)
+    rows = read_rows(path, layout, max_bytes, encoding, notes)
+    if not rows:
+        raise InvalidInputError(f"{path.name} has no rows to import below its header.")
+    headings = {ours: theirs for ours, theirs in layout["columns"].items() if theirs != ours}
     if dry_run:
         with store.lock():
             steps, errors = plan(store, rows, today)
         if errors:
-            raise ImportRefusedError(path.name, errors)
+            raise ImportRefusedError(path.name, _named(errors, headings))
         return Outcome(steps, committed=False, notes=notes)
     created: dict[str, str] = {}
     with store.transaction() as tx:
         steps, errors = plan(store, rows, today)  # under the lock: nothing changes meanwhile
         if errors:
-            raise ImportRefusedError(path.name, errors)
+            raise ImportRefusedError(path.name, _named(errors, headings))
         work = [s for s in steps if s.action != "unchanged"]
         open_cases: dict[str, dict] = {}
         for done, step in enumerate(work, start=1):
