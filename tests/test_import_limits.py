@@ -308,3 +308,22 @@ def test_csv_row_numbers_count_blank_lines(cli, store, coordinator, tmp_path):
     )
     message = refused(cli, store, coordinator, path)
     assert "row 5, column dob" in message
+
+
+def test_a_count_of_indicators_is_checked_against_the_factors(cli, store, coordinator, tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "Young person,DOB,Date completed,Completed by,Agency,Indicators,No. of indicators\n"
+        "Riley Ashdown,02/07/2011,01/11/2026,Jo Worker,Police,,0\n"
+        "Morgan Tealby,30/01/2012,01/11/2026,Jo Worker,Police,,six\n"
+        "Casey Oakridge,08/09/2010,01/11/2026,Jo Worker,Police,,3\n"
+    )
+    (tmp_path / "map.yaml").write_text(
+        "columns:\n  name: Young person\n  dob: DOB\n  assessment_date: Date completed\n"
+        "  assessor: Completed by\n  assessor_agency: Agency\n  factors: Indicators\n"
+        "  factor_count: No. of indicators\n"
+    )
+    message = refused(cli, store, coordinator, path, "--mapping", str(tmp_path / "map.yaml"))
+    assert "row 3, column No. of indicators (factor_count): is not a number" in message
+    assert "row 4, column No. of indicators (factor_count): says 3 but the row lists 0" in message
+    assert "row 2, column No. of indicators" not in message  # 0 listed, 0 said

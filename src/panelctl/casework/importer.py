@@ -19,6 +19,7 @@ The default column layout (a mapping file can rename any column, see below):
 | assessor, assessor_agency | who completed it (required) |
 | tool | rfm, seraf, ... (default: the profile's) |
 | factors | factor ids separated by semicolons (see `panelctl rfm factors`) |
+| factor_count | how many factors the sheet says it lists (checked against factors) |
 | level | the agreed level (needed when there are no factors) |
 | override_reason | why the agreed level differs from the derived one |
 
@@ -77,6 +78,7 @@ COLUMNS = (
     "assessor_agency",
     "tool",
     "factors",
+    "factor_count",
     "level",
     "override_reason",
 )
@@ -585,6 +587,21 @@ def _assessment(store: Store, row: _Row, tools: dict, today: date) -> dict | Non
         row.fail("assessment_date", "is in the future")
         return None
     tool, factor_ids, level = tools[tool_name], row.items("factors"), row.text("level")
+    count = row.values.get("factor_count")
+    if count is not None:
+        text = str(count).strip()
+        if isinstance(count, float) and count.is_integer():
+            text = str(int(count))
+        if not text.isascii() or not text.isdigit():
+            row.fail("factor_count", "is not a number of factors (write it in digits)")
+            return None
+        if int(text) != len(factor_ids):
+            row.fail(
+                "factor_count",
+                f"says {int(text)} but the row lists {len(factor_ids)} factor"
+                f"{'s' if len(factor_ids) != 1 else ''}",
+            )
+            return None
     try:
         if factor_ids or not level:
             result = risk.assess(tool, factor_ids, level, row.text("override_reason"))
