@@ -25,12 +25,14 @@ The default column layout (a mapping file can rename any column, see below):
 | assessor, assessor_agency | who completed it (required) |
 | tool | rfm, seraf, ... (default: the profile's) |
 | factors | factor ids separated by semicolons (see `panelctl rfm factors`) |
+| factor_count | how many factors the sheet says it lists (checked against factors) |
 | level | the agreed level (needed when there are no factors) |
 | override_reason | why the agreed level differs from the derived one |
 
 A mapping file (YAML) for an area's own layout::
 
     sheet: RFM export          # .xlsx only: which worksheet (default: the first)
+    header_row: 3              # the headings' row (default: found in the first 20 rows)
     columns:                   # panelctl column: the heading in your file
       name: Young person
       dob: DOB
@@ -49,6 +51,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -81,12 +84,18 @@ COLUMNS = (
     "assessor_agency",
     "tool",
     "factors",
+    "factor_count",
     "level",
     "override_reason",
 )
 MAX_ERRORS_SHOWN = 200
 # case_id's value for "a new child", when a row's child is only similar to a known one
 NEW_CASE = "new"
+MAX_FILE_BYTES = 10 * 1024 * 1024  # an input file, unless the caller allows more
+MAX_XLSX_UNPACKED = 100 * 1024 * 1024  # all the parts of an .xlsx, unpacked
+MAX_SHEET_ROWS = 50_000
+MAX_SHEET_COLUMNS = 200
+MAX_CSV_FIELD = 128 * 1024  # Python's csv default field_size_limit
 
 
 @dataclass
@@ -136,6 +145,7 @@ class Step:
 class Outcome:
     steps: list[Step]
     committed: bool
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counted: dict[str, int] = {}
@@ -151,8 +161,17 @@ def read_mapping(path: Path | None) -> dict:
     if path is None:
         return {"columns": {}, "values": {}}
     data = yamlio.read_hand_written(path, "mapping file") or {}
-    if not isinstance(data, dict) or set(data) - {"columns", "values", "sheet"}:
-        raise InvalidInputError(f"Mapping file {path} may only have columns, values and sheet.")
+    if not isinstance(data, dict) or set(data) - {"columns", "values", "sheet", "header_row"}:
+        raise InvalidInputError(
+            f"Mapping file {path} may only have columns, values, sheet and header_row."
+        )
+    header_row = data.get("header_row")
+    if header_row is not None and (
+        isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1
+    ):
+        raise InvalidInputError(
+            f"Mapping file {path}: header_row must be a row number (1 for the first row)."
+        )
     columns = data.get("columns") or {}
     unknown = set(columns) - set(COLUMNS)
     if unknown:
@@ -170,15 +189,32 @@ def read_mapping(path: Path | None) -> dict:
         # keys as text: a cell is compared as text, and `1: High` must match the cell 1
         "values": {k: {str(theirs): ours for theirs, ours in t.items()} for k, t in values.items()},
         "sheet": data.get("sheet"),
+        "header_row": header_row,
     }
 
 
-def read_rows(path: Path, mapping: dict) -> list[tuple[int, dict]]:
-    """(row number as a person sees it, {panelctl column: raw value}) for each data row."""
+def read_rows(
+    path: Path,
+    mapping: dict,
+    max_bytes: int = MAX_FILE_BYTES,
+    encoding: str | None = None,
+    notes: list[str] | None = None,
+) -> list[tuple[int, dict]]:
+    """(row number as a person sees it, {panelctl column: raw value}) for each data row.
+    A note for the user (how a CSV file was decoded) is added to notes."""
     suffix = path.suffix.lower()
     try:
+        if not path.is_file():
+            raise InvalidInputError(f"{path.name} is not a file.")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InvalidInputError(
+                f"{path.name} is larger than {_megabytes(max_bytes)}, the most an import "
+                "file may be.",
+                "max_size",
+            )
         if suffix == ".csv":
-            table = _read_csv(path)
+            table = _read_csv(path, encoding, notes if notes is not None else [])
         elif suffix == ".xlsx":
             table = _read_xlsx(path, mapping.get("sheet"))
         elif suffix in (".yaml", ".yml", ".json"):
@@ -187,12 +223,18 @@ def read_rows(path: Path, mapping: dict) -> list[tuple[int, dict]]:
             raise InvalidInputError(f"{path.name}: import reads .csv, .xlsx, .yaml or .json files.")
     except OSError:
         raise InvalidInputError(f"Cannot read {path}.") from None
-    header, rows = table
     rename = {theirs: ours for ours, theirs in mapping["columns"].items()}
+    if isinstance(table, list):  # a spreadsheet: (row number, cells) lines
+        header_row, header, rows = _find_header(path, table, mapping, rename)
+        where = f" (the header was read from row {header_row})"
+    else:
+        header, rows = table
+        where = ""
     missing = [theirs for theirs in rename if theirs not in header]
     if missing:
         raise InvalidInputError(
-            f"{path.name}: the mapping names columns the file does not have: {', '.join(missing)}."
+            f"{path.name}: the mapping names columns the file does not have: "
+            f"{', '.join(missing)}{where}."
         )
     result = []
     for number, values in rows:
@@ -209,38 +251,195 @@ def read_rows(path: Path, mapping: dict) -> list[tuple[int, dict]]:
     return result
 
 
-def _read_csv(path: Path):
-    text = path.read_text(encoding="utf-8-sig")
-    reader = csv.DictReader(io.StringIO(text))
-    rows = [(number, dict(values)) for number, values in enumerate(reader, start=2)]
-    return list(reader.fieldnames or []), rows
+HEADER_SEARCH_ROWS = 20
+
+
+def _find_header(path: Path, lines: list[tuple[int, list]], mapping: dict, rename: dict):
+    """The header row (the mapping's header_row, else the first of the first rows holding
+    every mapped heading, else the one holding most of panelctl's columns), its headings,
+    and the data rows below it as (row number, {heading: value}); blank rows and footer
+    rows ("Total...") are left out."""
+    given = mapping.get("header_row")
+    numbered = dict(lines)
+    if given is not None:
+        if given not in numbered:
+            raise InvalidInputError(
+                f"{path.name} has nothing in row {given}, the header row the mapping gives."
+            )
+        chosen = given
+    else:
+        wanted = set(rename) or set(COLUMNS)
+        chosen, best = lines[0][0] if lines else 1, 0
+        for number, cells in lines[:HEADER_SEARCH_ROWS]:
+            found = len(wanted & {_heading(c) for c in cells})
+            if rename and found == len(wanted):
+                chosen = number
+                break
+            if found > best:
+                chosen, best = number, found
+    header = [_heading(c) for c in numbered.get(chosen, [])]
+    rows = []
+    for number, cells in lines:
+        if number <= chosen:
+            continue
+        texts = [str(c).strip() for c in cells if c not in (None, "")]
+        if not texts or re.match(r"(grand )?totals?\b", texts[0], re.IGNORECASE):
+            continue  # a blank or footer row
+        values = {}
+        for heading, value in zip(header, cells, strict=False):
+            if isinstance(value, datetime):
+                value = value.date()
+            values[heading] = value
+        rows.append((number, values))
+    return chosen, header, rows
+
+
+def _heading(cell: object) -> str:
+    return str(cell).strip() if cell is not None else ""
+
+
+def _megabytes(size: int) -> str:
+    megabytes = size / (1024 * 1024)
+    return f"{megabytes:.0f} MB" if megabytes == int(megabytes) else f"{megabytes:.1f} MB"
+
+
+def _decode(path: Path, encoding: str | None, notes: list[str]) -> str:
+    """A CSV file's text: in the encoding given, else as Excel writes them: UTF-8 (with or
+    without a byte-order mark), UTF-16 with its mark, or Windows-1252 (with a note)."""
+    import codecs
+
+    raw = path.read_bytes()
+    if encoding:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            raise InvalidInputError(
+                f"{encoding!r} is not an encoding Python knows.", "encoding"
+            ) from None
+        if name == "utf-8":
+            name = "utf-8-sig"  # a mark at the start is not part of the first heading
+        try:
+            text = raw.decode(name)
+        except UnicodeError:
+            raise InvalidInputError(f"{path.name} is not {encoding} text.", "encoding") from None
+    elif raw.startswith(codecs.BOM_UTF8):
+        text = raw.decode("utf-8-sig", errors="replace")
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeError:
+            raise InvalidInputError(f"{path.name} is not UTF-16 text.", "encoding") from None
+    else:
+        fix = (
+            f"{path.name} is not text panelctl can recognise; save it from Excel as "
+            "'CSV UTF-8', or give its encoding."
+        )
+        if b"\x00" in raw:  # UTF-16 without its mark, or not text at all
+            raise InvalidInputError(fix, "encoding")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = raw.decode("cp1252")
+            except UnicodeDecodeError:
+                raise InvalidInputError(fix, "encoding") from None
+            notes.append(
+                f"{path.name} is not UTF-8; it was read as Windows-1252 (as Excel saves "
+                "'CSV (Comma delimited)'). Give its encoding if that is wrong."
+            )
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_csv(path: Path, encoding: str | None, notes: list[str]):
+    text = _decode(path, encoding, notes)
+    reader = csv.reader(io.StringIO(text))
+    lines: list[tuple[int, list]] = []
+    try:  # numbered as a spreadsheet shows them: blank lines count
+        for cells in reader:
+            lines.append((len(lines) + 1, list(cells)))
+    except csv.Error:
+        raise InvalidInputError(
+            f"{path.name} row {len(lines) + 1}: a field is longer than "
+            f"{MAX_CSV_FIELD // 1024} KB or the quoting is broken; it cannot be read as CSV."
+        ) from None
+    return lines
+
+
+def _check_xlsx(path: Path) -> None:
+    """Refuse what is not a workbook, and a zip bomb, before openpyxl parses anything:
+    the parts' declared sizes, then their real sizes (read in chunks, stopping at the cap)."""
+    import zipfile
+
+    not_a_book = f"{path.name} is not an Excel workbook (.xlsx is a zip file; this is not one)."
+    if not zipfile.is_zipfile(path):
+        raise InvalidInputError(not_a_book)
+    too_big = (
+        f"{path.name} unpacks to more than {_megabytes(MAX_XLSX_UNPACKED)}; "
+        "it is refused as a possible zip bomb."
+    )
+    try:
+        with zipfile.ZipFile(path) as book:
+            parts = book.infolist()
+            if sum(part.file_size for part in parts) > MAX_XLSX_UNPACKED:
+                raise InvalidInputError(too_big)
+            unpacked = 0
+            for part in parts:
+                with book.open(part) as stream:
+                    while chunk := stream.read(1024 * 1024):
+                        unpacked += len(chunk)
+                        if unpacked > MAX_XLSX_UNPACKED:
+                            raise InvalidInputError(too_big)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError):
+        raise InvalidInputError(not_a_book) from None
 
 
 def _read_xlsx(path: Path, sheet: str | None):
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_xlsx(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, ValueError, OSError):
+    except Exception:  # openpyxl raises many kinds on a damaged workbook
         raise InvalidInputError(f"{path.name} is not a readable Excel workbook.") from None
     try:
         if sheet and sheet not in book.sheetnames:
             raise InvalidInputError(f"{path.name} has no worksheet named {sheet!r}.")
         cells = book[sheet] if sheet else book.worksheets[0]
-        lines = cells.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(lines, [])]
-        rows = []
-        for number, line in enumerate(lines, start=2):
-            values = {}
-            for heading, value in zip(header, line, strict=False):
-                if isinstance(value, datetime):
-                    value = value.date()
-                values[heading] = value
-            rows.append((number, values))
-        return header, rows
+        if not hasattr(cells, "iter_rows"):
+            raise InvalidInputError(f"{path.name}: the worksheet is a chart, not a table.")
+        try:
+            table = _sheet_lines(path, cells)
+        except (InvalidFileException, KeyError, ValueError, TypeError, AttributeError):
+            raise InvalidInputError(f"{path.name} is not a readable Excel workbook.") from None
+        return [(number, list(line)) for number, line in enumerate(table, start=1)]
     finally:
         book.close()
+
+
+def _sheet_lines(path: Path, cells) -> list[tuple]:
+    """The cells actually present, row by row, with trailing empty cells dropped. The sheet's
+    declared extent (its `dimension`, which may claim A1:XFD1048576) is ignored, and reading
+    stops at the row or column limit."""
+    if hasattr(cells, "reset_dimensions"):
+        cells.reset_dimensions()
+    lines: list[tuple] = []
+    for number, line in enumerate(cells.iter_rows(values_only=True), start=1):
+        if number > MAX_SHEET_ROWS:
+            raise InvalidInputError(
+                f"{path.name} has more than {MAX_SHEET_ROWS:,} rows; split it into smaller files."
+            )
+        line = tuple(line)
+        end = len(line)
+        while end and line[end - 1] in (None, ""):
+            end -= 1
+        if end > MAX_SHEET_COLUMNS:
+            raise InvalidInputError(
+                f"{path.name} row {number} has more than {MAX_SHEET_COLUMNS} columns; "
+                "an import sheet may have at most that many."
+            )
+        lines.append(line[:end])
+    return lines
 
 
 def _read_yaml(path: Path):
@@ -430,6 +629,21 @@ def _assessment(store: Store, row: _Row, tools: dict, today: date) -> dict | Non
         row.fail("assessment_date", "is in the future")
         return None
     tool, factor_ids, level = tools[tool_name], row.items("factors"), row.text("level")
+    count = row.values.get("factor_count")
+    if count is not None:
+        text = str(count).strip()
+        if isinstance(count, float) and count.is_integer():
+            text = str(int(count))
+        if not text.isascii() or not text.isdigit():
+            row.fail("factor_count", "is not a number of factors (write it in digits)")
+            return None
+        if int(text) != len(factor_ids):
+            row.fail(
+                "factor_count",
+                f"says {int(text)} but the row lists {len(factor_ids)} factor"
+                f"{'s' if len(factor_ids) != 1 else ''}",
+            )
+            return None
     try:
         if factor_ids or not level:
             result = risk.assess(tool, factor_ids, level, row.text("override_reason"))
@@ -506,16 +720,21 @@ def run_import(
     dry_run: bool = False,
     today: date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
+    encoding: str | None = None,
 ) -> Outcome:
     today = today or uk_today()
+    notes: list[str] = []
     layout = read_mapping(mapping)
-    rows = read_rows(path, layout)
+    rows = read_rows(path, layout, max_bytes, encoding, notes)
+    if not rows:
+        raise InvalidInputError(f"{path.name} has no rows to import below its header.")
     if dry_run:
         with store.lock():
             steps, errors = plan(store, rows, today)
         if errors:
             raise ImportRefusedError(path.name, _headed(errors, layout))
-        return Outcome(steps, committed=False)
+        return Outcome(steps, committed=False, notes=notes)
     created: dict[str, str] = {}
     with store.transaction() as tx:
         steps, errors = plan(store, rows, today)  # under the lock: nothing changes meanwhile
@@ -543,4 +762,4 @@ def run_import(
             f"Import risk matrices: {counts.get('create case', 0)} cases created, "
             f"{counts.get('add assessment', 0) + counts.get('create case', 0)} assessments recorded"
         )
-    return Outcome(steps, committed=tx.committed)
+    return Outcome(steps, committed=tx.committed, notes=notes)

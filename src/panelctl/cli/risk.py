@@ -218,6 +218,18 @@ def rfm_import(
         str | None, typer.Option("--date", help="Today's date for the import (default today).")
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+    max_size: Annotated[
+        int,
+        typer.Option("--max-size", min=1, help="Largest file to read, in MB (default 10)."),
+    ] = 10,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="A CSV file's encoding, e.g. cp1252 (default: UTF-8, UTF-16 or Windows-1252, "
+            "found from the file).",
+        ),
+    ] = None,
 ) -> None:
     """Import risk matrices: create or update cases and record their assessments.
 
@@ -233,13 +245,22 @@ def rfm_import(
     today = as_of_day(as_of, "--date")
     with _progress_bar() as progress:
         outcome = importer.run_import(
-            store, file, mapping, dry_run=dry_run, today=today, progress=progress
+            store,
+            file,
+            mapping,
+            dry_run=dry_run,
+            today=today,
+            progress=progress,
+            max_bytes=max_size * 1024 * 1024,
+            encoding=encoding,
         )
     rows = [
         {"row": s.row, "action": s.action, "case": s.case_id, "level": s.level}
         for s in outcome.steps
     ]
     emit(rows, [("row", "Row"), ("action", "Action"), ("case", "Case"), ("level", "Level")], fmt)
+    for note in outcome.notes:
+        say(note)
     counts = outcome.counts()
     summary = ", ".join(f"{n} {action}" for action, n in counts.items()) or "no rows"
     if dry_run:
