@@ -447,6 +447,17 @@ CASES: dict[str, Case] = {
             + ROW.format(child="Alexys Near-Match", day="02/11/2026", level="Medium"),
         },
     ),
+    "rfm import implausible dates": Case(
+        ["rfm", "import", "{rows.csv}", "--date", "01/12/2026"],
+        ExitCode.INVALID_INPUT,
+        "2 bad rows",
+        details_after=True,
+        files={
+            "rows.csv": IMPORT_HEADER
+            + f",{CANARY},01/01/9999,Staffordshire Police,01/11/2026,Jo Lead,Staffordshire Police,Medium\n"
+            + ROW.format(child="Sam Otherchild", day="01/01/2001", level="Medium"),
+        },
+    ),
     "rfm import missing mapping": Case(
         ["rfm", "import", "{rows.csv}", "--mapping", "{missing}"],
         ExitCode.INVALID_INPUT,
@@ -566,35 +577,55 @@ CASES: dict[str, Case] = {
         ExitCode.INVALID_INPUT,
         "agreed_by must be a list",
         files={"script.yaml": ""},
-        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}: {decision: keep, agreed_by: Chris Chair}\n"),
+        setup=lambda w: _script_on_agenda(
+            w,
+            "M-0002",
+            "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}: {decision: keep, agreed_by: Chris Chair}\n",
+        ),
     ),
     "meeting run case not on the agenda": Case(
         ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
         ExitCode.INVALID_INPUT,
         "not a case on the agenda",
         files={"script.yaml": ""},
-        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  C-0999: {decision: keep}\n"),
+        setup=lambda w: _script_on_agenda(
+            w,
+            "M-0002",
+            "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  C-0999: {decision: keep}\n",
+        ),
     ),
     "meeting run unknown key": Case(
         ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
         ExitCode.INVALID_INPUT,
         "unknown key decison",
         files={"script.yaml": ""},
-        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}: {decison: keep}\n"),
+        setup=lambda w: _script_on_agenda(
+            w,
+            "M-0002",
+            "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}: {decison: keep}\n",
+        ),
     ),
     "meeting run unknown top-level key": Case(
         ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
         ExitCode.INVALID_INPUT,
         "unknown key atendance",
         files={"script.yaml": ""},
-        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\natendance: []\n"),
+        setup=lambda w: _script_on_agenda(
+            w,
+            "M-0002",
+            "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\natendance: []\n",
+        ),
     ),
     "meeting run declarations as strings": Case(
         ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
         ExitCode.INVALID_INPUT,
         "declarations.1 must be a mapping",
         files={"script.yaml": ""},
-        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ndeclarations: [Chris Chair knows the family]\n"),
+        setup=lambda w: _script_on_agenda(
+            w,
+            "M-0002",
+            "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ndeclarations: [Chris Chair knows the family]\n",
+        ),
     ),
     "meeting run attendance as a string": Case(
         ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
@@ -608,14 +639,22 @@ CASES: dict[str, Case] = {
         ExitCode.INVALID_INPUT,
         "due is before the meeting",
         files={"script.yaml": ""},
-        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}:\n    actions:\n      - {description: Share the plan, agency: Police, owner: Chris Chair, due: {before}}\n"),
+        setup=lambda w: _script_on_agenda(
+            w,
+            "M-0002",
+            "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}:\n    actions:\n      - {description: Share the plan, agency: Police, owner: Chris Chair, due: {before}}\n",
+        ),
     ),
     "meeting run items as a list": Case(
         ["meeting", "run", "M-0002", "--script", "{script.yaml}"],
         ExitCode.INVALID_INPUT,
         "items must be a mapping",
         files={"script.yaml": ""},
-        setup=lambda w: _script_on_agenda(w, "M-0002", "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}: {items: [summary]}\n"),
+        setup=lambda w: _script_on_agenda(
+            w,
+            "M-0002",
+            "attendance: [{name: Chris Chair, agency: Devon and Cornwall Police}]\ncases:\n  {case}: {items: [summary]}\n",
+        ),
     ),
     "minutes approve not chair": Case(
         ["minutes", "approve", "M-0001"], ExitCode.NOT_ALLOWED, "chair"

@@ -241,3 +241,31 @@ def test_a_name_typed_into_another_column_never_reaches_the_error(
     assert result.exit_code == ExitCode.INVALID_INPUT
     assert "row 2, column dob: the value is not a real date" in result.stderr
     assert CANARY not in result.output and CANARY.split()[0] not in result.output
+
+
+def test_implausible_dates_are_row_errors_naming_the_column_not_the_date(
+    cli, store, coordinator, tmp_path
+):
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "name,dob,assessment_date,assessor,assessor_agency,level\n"
+        f"{CANARY},01/01/9999,01/11/2026,Jo Lead,Police,Medium\n"
+        "Sam Otherchild,14/03/1850,01/11/2026,Jo Lead,Police,Medium\n"
+        "Kit Lateborn,14/03/2011,01/01/2001,Jo Lead,Police,Medium\n"
+    )
+    head = git(store.root, "rev-parse", "HEAD")
+    result = cli(
+        "rfm",
+        "import",
+        str(rows),
+        "--date",
+        "01/12/2026",
+        store=store.root,
+        identity=coordinator.path,
+    )
+    assert result.exit_code == 15
+    assert "row 2, column dob: is in the future" in result.stderr
+    assert "row 3, column dob: is before 1900" in result.stderr
+    assert "row 4, column assessment_date: is before the child's date of birth" in result.stderr
+    assert CANARY not in result.output and "9999" not in result.output
+    assert git(store.root, "rev-parse", "HEAD") == head

@@ -65,6 +65,7 @@ from panelctl.base.names import name_key, similar
 from panelctl.casework import cases
 from panelctl.casework.assessments import stage
 from panelctl.model import entry, records, risk
+from panelctl.rules import plausible
 from panelctl.store.core import Store
 
 COLUMNS = (
@@ -553,6 +554,7 @@ def plan(
         assessment = _assessment(store, row, tools, today)
         case_id = row.text("case_id")
         name, dob = row.text("name"), row.date("dob")
+        _check_dates(row, dob, assessment, today)
         nomination = None
         wants_new = bool(case_id) and case_id.casefold() == NEW_CASE
         if wants_new:
@@ -612,6 +614,17 @@ def plan(
         action = "create case" if nomination is not None else "add assessment"
         steps.append(Step(number, action, case_id, assessment["agreed"], assessment, nomination))
     return steps, errors
+
+
+def _check_dates(row: _Row, dob: date | None, assessment: dict | None, today: date) -> None:
+    """The row's date of birth and assessment date are plausible (rules.plausible), as for a
+    nomination: a row error names the column, never the date."""
+    try:
+        plausible.check_dob(dob, today, "")
+        if assessment is not None:
+            plausible.check_past(assessment["date"], today, "assessment_date", dob)
+    except InvalidInputError as error:
+        row.fail(error.field, error.message.removeprefix(error.field or "").strip().rstrip("."))
 
 
 def _assessment(store: Store, row: _Row, tools: dict, today: date) -> dict | None:
