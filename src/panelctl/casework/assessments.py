@@ -72,7 +72,7 @@ def add_assessment(
     source: str | None = None,
     allow_closed: bool = False,
     today: date | None = None,
-) -> str:
+) -> Assessed:
     """Record an assessment of a case and update its current risk, in one commit.
 
     ``tool`` defaults to the panel's (``store.profile["risk_tool"]``).
