@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
 import msgspec
@@ -84,7 +85,7 @@ class Table:
         return picked
 
     def _field(self, fields: dict, name: str) -> list:
-        return _column(fields, name, lambda values: _typed_column(self.rtype, name, values))
+        return _column(fields, name, partial(_typed_column, self.rtype, name))
 
     def field_names(self) -> list[str]:
         """The fields the table holds, in the order :meth:`columns` gives them (nothing is
@@ -235,7 +236,7 @@ def _columns_of(entries: dict) -> dict:
 def _rows_of(columns: dict, rtype: records.RecordType) -> dict:
     names = list(columns["fields"])
     fields = columns["fields"]
-    lists = [_column(fields, n, lambda v, n=n: _typed_column(rtype, n, v)) for n in names]
+    lists = [_column(fields, n, partial(_typed_column, rtype, n)) for n in names]
     paths, ids = _column(columns, "paths"), _column(columns, "ids")
     return {
         path: [record_id, dict(zip(names, [column[i] for column in lists], strict=True))]
