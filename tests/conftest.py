@@ -201,3 +201,14 @@ def assert_unchanged(before: dict, after: dict) -> None:
         differ = sorted(n for n in names if before["files"].get(n) != after["files"].get(n))
         pytest.fail(f"the store changed: {changed}; files {differ}")
     assert not changed, f"the store changed: {changed}: {[after[k] for k in changed]}"
+
+
+def add_members(store: Store, *names: str, agency: str = "Members' Agency") -> None:
+    """Record these people as members of the panel (a meeting's attendance is checked
+    against them), of one agency added for the purpose."""
+    from panelctl.panel.directory import add_agency, add_member, list_agencies
+
+    if not any(a["name"] == agency for a in list_agencies(store)):
+        add_agency(store, agency, "local authority")
+    for name in names:
+        add_member(store, name, agency, "core")

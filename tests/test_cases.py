@@ -368,9 +368,22 @@ def test_case_lifecycle_show_update_close_reopen_missing_flag(cli, marac, coordi
             "Jo Worker",
             "--review",
             "01/12/2026",
+            "--date",
+            "20/11/2026",
         ).exit_code
         == 0
     )
+    past_review = run(
+        "case", "flag", "C-0001", "--flag", "Hotspot", "--owner", "Jo Worker",
+        "--review", "19/11/2026", "--date", "20/11/2026",
+    )  # fmt: skip
+    assert past_review.exit_code == ExitCode.INVALID_INPUT
+    assert "review is in the past" in past_review.stderr and "19" not in past_review.stderr
+    past_due = run(
+        "case", "update", "C-0001", "--review-due", "01/11/2026", "--date", "20/11/2026"
+    )
+    assert past_due.exit_code == ExitCode.INVALID_INPUT
+    assert "review_due is in the past" in past_due.stderr
     no_reason = run("case", "close", "C-0001", "--reason", " ", "--agreed-by", "Police")
     assert no_reason.exit_code == ExitCode.INVALID_INPUT
     assert (

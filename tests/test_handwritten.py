@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from conftest import CANARY, REPO, git
+from conftest import CANARY, REPO, add_members, git
 from panelctl.base.errors import ExitCode, InvalidInputError
 from panelctl.casework import cases
 from panelctl.meetings.agenda import build_agenda
@@ -60,6 +60,7 @@ def test_readme_meeting_script_example(cli, tmp_path, coordinator):
         tmp_path / "mcse", "mcse", "Plymouth MCSE", coordinator.unlock(), "Council"
     )
     seed_agencies(store)
+    add_members(store, "Chris Chair", "Nina Nurse", "Lee Manager", "Alex Advocate")
     for name in ("Aa Child", "Bb Child"):
         cases.nominate(store, {"child": {"name": name, "dob": "2011-01-01"}}, date(2026, 11, 2))
     schedule(store, date(2026, 11, 19), "14:00", None)
@@ -75,13 +76,18 @@ def test_readme_meeting_script_example(cli, tmp_path, coordinator):
         "present",
         "deputy",
         "apologies",
+        "present",
     ]
+    assert [bool(a.get("guest")) for a in meeting["attendance"]] == [False] * 4 + [True]
     assert meeting["declarations"][0]["excluded_cases"] == ["C-0002"]
     first, second = meeting["discussions"]
     assert (first["risk_agreed"], first["decision"]) == ("Medium", "keep")
     (action_id,) = first["actions"]
     assert store.read(action_id)["due"] == date(2027, 1, 10)
     assert second["decision"] == "close" and store.read("C-0002")["status"] == "closed"
+    minutes = run(cli, store, coordinator, "minutes", "render", "M-0001", "--format", "md")
+    assert minutes.exit_code == 0, minutes.output
+    assert "| Gill Visitor | Plymouth City Council | Guest (not a panel member) |" in minutes.stdout
 
 
 def test_readme_import_mapping_example(cli, store, coordinator, tmp_path):

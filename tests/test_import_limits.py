@@ -333,3 +333,27 @@ def test_a_count_of_indicators_is_checked_against_the_factors(cli, store, coordi
         in message
     )
     assert "row 2, column No. of indicators" not in message  # 0 listed, 0 said
+
+
+def test_the_summary_counts_skipped_rows_and_lists_columns_not_imported(
+    cli, store, coordinator, tmp_path
+):
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "name,dob,assessment_date,assessor,assessor_agency,level,Notes,Social worker\n"
+        "Riley Ashdown,02/07/2011,01/11/2026,Jo Worker,Police,High,,\n"
+        ",,,,,,,\n"
+        ",,,,,,see file,\n"
+        "Total,,,,,,,\n"
+    )
+    head = git(store.root, "rev-parse", "HEAD")
+    result = run_import(cli, store, coordinator, str(path), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Columns not imported: Notes, Social worker." in result.stderr
+    assert "1 create case; 2 rows (3, 5) skipped (blank or a total)" in result.stderr
+    assert "1 row (4) skipped (nothing in an imported column)" in result.stderr
+    assert result.stderr.count("Columns not imported") == 1
+    assert git(store.root, "rev-parse", "HEAD") == head
+    result = run_import(cli, store, coordinator, str(path))
+    assert result.exit_code == 0, result.output
+    assert "Imported: 1 create case; 2 rows (3, 5) skipped" in result.stderr

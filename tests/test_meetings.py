@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import pytest
 
-from conftest import CANARY, git
+from conftest import CANARY, add_members, git
 from panelctl.base import yamlio
 from panelctl.base.dates import LONDON
 from panelctl.base.errors import ExitCode, InvalidInputError
@@ -76,6 +76,12 @@ def panel(request, tmp_path, coordinator, make_person, cli):
         store=root,
         identity=coordinator.path,
     )
+    for name in SCRIPT_PEOPLE:
+        added = cli(
+            "member", "add", "--name", name, "--agency", POLICE[profile], "--role", "core",
+            store=root, identity=coordinator.path,
+        )  # fmt: skip
+        assert added.exit_code == 0, added.output
     for name, dob in ((CANARY, "14/03/2011"), ("Riley Ashdown", "02/07/2011")):
         result = cli(
             "nominate",
@@ -99,6 +105,9 @@ def panel(request, tmp_path, coordinator, make_person, cli):
 
 def run(cli, root, who, *args):
     return cli(*args, store=root, identity=who.path)
+
+
+SCRIPT_PEOPLE = ("Chris Chair", "Lou Council", "Nina Nurse", "Sam Absent")  # the members
 
 
 def script_for(cases, quorate=True, levels=("Medium", "Low")):
@@ -304,6 +313,7 @@ def test_resume_after_an_interruption_at_every_step(tmp_path, coordinator, inter
             )
         schedule(store, date(2026, 11, 19), "14:00", None)
         build_agenda(store, "M-0001", date(2026, 11, 5))
+        add_members(store, *SCRIPT_PEOPLE)
         return store
 
     now = datetime(2026, 11, 19, 14, 0, tzinfo=LONDON)
@@ -343,6 +353,7 @@ def test_script_errors_name_the_step_and_keep_what_was_saved(tmp_path, coordinat
     from panelctl.meetings.schedule import schedule
 
     store = create_store(tmp_path / "s", "mcse", "Script test", coordinator.unlock(), "Council")
+    add_members(store, *SCRIPT_PEOPLE)
     cases.nominate(store, {"child": {"name": "Aa Child"}}, date(2026, 11, 2))
     schedule(store, date(2026, 11, 19), "14:00", None)
     build_agenda(store, "M-0001", date(2026, 11, 5))
@@ -357,3 +368,74 @@ def test_script_errors_name_the_step_and_keep_what_was_saved(tmp_path, coordinat
         "declarations",
         "quorum",
     ]
+
+
+def _one_case_meeting(tmp_path, coordinator, *members):
+    from panelctl.casework import cases
+    from panelctl.meetings.agenda import build_agenda
+    from panelctl.meetings.schedule import schedule
+
+    store = create_store(tmp_path / "s", "mcse", "Guests", coordinator.unlock(), "Council")
+    add_members(store, *members)
+    cases.nominate(store, {"child": {"name": "Aa Child"}}, date(2026, 11, 2))
+    schedule(store, date(2026, 11, 19), "14:00", None)
+    build_agenda(store, "M-0001", date(2026, 11, 5))
+    return store
+
+
+@pytest.mark.parametrize(
+    ("person", "message"),
+    [
+        ({"name": "Chris Chiar"}, "Attendance entry 1 is not a member of this panel"),
+        (
+            {"name": "Dee Puty", "status": "deputy", "deputising_for": "Nobody Known"},
+            "deputises for someone who is not a member",
+        ),
+        ({"name": "Gill Visitor", "guest": "yes"}, "attendance.1.guest must be true or false"),
+    ],
+    ids=["misspelt member", "deputy for a stranger", "guest not a boolean"],
+)
+def test_an_attendee_must_be_a_member_a_deputy_or_a_guest(
+    tmp_path, coordinator, cli, person, message
+):
+    store = _one_case_meeting(tmp_path, coordinator, "Chris Chair")
+    path = tmp_path / "script.yaml"
+    path.write_bytes(yamlio.dump({"attendance": [person], "cases": {}}))
+    head = git(store.root, "rev-parse", "HEAD")
+    result = run(cli, store.root, coordinator, "meeting", "run", "M-0001", "--script", str(path))
+    assert result.exit_code == ExitCode.INVALID_INPUT
+    assert message in result.stderr
+    assert git(store.root, "rev-parse", "HEAD") == head
+    assert "attendance" not in store.read("M-0001")
+
+
+def test_a_member_may_be_named_in_any_case_and_a_guest_does_not_make_a_quorum(
+    tmp_path, coordinator
+):
+    store = _one_case_meeting(tmp_path, coordinator, "Chris Chair", "Nina Nurse")
+    script = {
+        "attendance": [
+            {"name": "chris  CHAIR", "agency": "Police", "sector": "police"},
+            {"name": "Nina Nurse", "agency": "NHS", "sector": "health"},
+            {"name": "Gill Visitor", "agency": "Council", "sector": "local authority",
+             "guest": True},
+        ],  # fmt: skip
+        "cases": {"C-0001": {"items": {"summary": "Discussed"}}},
+    }
+    now = datetime(2026, 11, 19, 14, 0, tzinfo=LONDON)
+    meetingrun.run_meeting(store, "M-0001", meetingrun.ScriptAnswers(script), now)
+    meeting = store.read("M-0001")
+    assert meeting["quorate"] is False  # MCSE: the local authority came only as a guest
+    assert "no local authority" in meeting["quorum_note"]
+    assert [a.get("guest") for a in meeting["attendance"]] == [None, None, True]
+
+
+def test_a_panel_with_no_members_cannot_run_a_meeting(tmp_path, coordinator, cli):
+    store = _one_case_meeting(tmp_path, coordinator)
+    path = tmp_path / "script.yaml"
+    path.write_bytes(yamlio.dump(script_for(["C-0001"])))
+    head = git(store.root, "rev-parse", "HEAD")
+    result = run(cli, store.root, coordinator, "meeting", "run", "M-0001", "--script", str(path))
+    assert result.exit_code == ExitCode.NOT_ALLOWED
+    assert "no members recorded" in result.stderr and "member add" in result.stderr
+    assert git(store.root, "rev-parse", "HEAD") == head

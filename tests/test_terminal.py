@@ -105,6 +105,15 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
         tmp_path / "mcse", "mcse", "Plymouth MCSE", coordinator.unlock(), "Council"
     )
     seed_agencies(store)  # the quorum is worked out from the agencies' sectors
+    from panelctl.panel.directory import add_member
+
+    members = (
+        ("Chris Chair", "Devon and Cornwall Police"),
+        ("Nina Nurse", "Plymouth Hospitals NHS Trust"),
+        ("Lou Council", "Public Health"),
+    )
+    for name, agency in members:
+        add_member(store, name, agency, "core")
     for name in ("Aa Child", "Bb Child"):
         cases.nominate(store, {"child": {"name": name, "dob": "2011-01-01"}}, date(2026, 11, 2))
     schedule(store, date(2026, 11, 19), "14:00", None)
@@ -120,18 +129,16 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
     )
 
     child = spawn(*args)
-    for name, agency in (
-        ("Chris Chair", "Devon and Cornwall Police"),
-        ("Nina Nurse", "Plymouth Hospitals NHS Trust"),
-        ("Lou Council", "Public Health"),
-    ):
-        child.expect("Anyone else attending")
-        child.sendline(name)
-        child.expect("Agency")
-        child.sendline(agency)
+    for _name, _agency in members:
+        child.expect(r"\[present/apologies/deputy/absent\]")
+        child.sendline("")  # present, the default
+    child.expect("Anyone else attending")
+    child.sendline("Gill Visitor")
+    child.expect("Agency")
+    child.sendline("Plymouth City Council")
     child.expect("Anyone else attending")
     child.sendline("")
-    for _ in range(3):
+    for _ in range(4):
         child.expect("Signed by")
         child.sendline("y")
     child.expect("declarations of interest")
@@ -155,7 +162,7 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
         child.sendline("n")
         child.expect("Decision")
         child.sendline("keep")
-        for _ in range(3):
+        for _ in range(4):
             child.expect("Agreed by")
             child.sendline("y")
     child.expect("is finished")
@@ -164,10 +171,11 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
     assert child.exitstatus == 0, child.before
     meeting = store.read("M-0001")
     assert meeting["status"] == "held" and meeting["quorate"] is True
-    assert [a["name"] for a in meeting["attendance"]] == [
-        "Chris Chair",
-        "Nina Nurse",
-        "Lou Council",
+    assert [(a["name"], bool(a.get("guest"))) for a in meeting["attendance"]] == [
+        ("Chris Chair", False),
+        ("Nina Nurse", False),
+        ("Lou Council", False),
+        ("Gill Visitor", True),
     ]
     assert [d["risk_agreed"] for d in meeting["discussions"]] == ["Medium", "Medium"]
 

@@ -416,6 +416,7 @@ def update_case(store: Store, case_id: str, changes: dict, today: date) -> bool:
         raise InvalidInputError(
             f"These case fields cannot be changed here: {', '.join(sorted(unknown))}."
         )
+    plausible.check_ahead(changes.get("review_due"), today, "review_due")
     with store.transaction() as tx:
         case = get_case(store, case_id)
         for name, value in changes.items():
@@ -504,6 +505,7 @@ def add_flag(store: Store, case_id: str, flag: str, owner: str, review: str, tod
             "A flag needs its text and an owner.", "flag" if not flag.strip() else "owner"
         )
     review_date = parse_date(review, "review", "The review date")
+    plausible.check_ahead(review_date, today, "review")
     with store.transaction() as tx:
         case = get_case(store, case_id)
         case.setdefault("flags", []).append(

@@ -143,10 +143,21 @@ class Step:
 
 
 @dataclass
+class Reading:
+    """What reading a file left out: blank and footer rows ("Total..."), rows with values
+    only in columns that are not imported, and the headings of those columns."""
+
+    skipped: list[int] = field(default_factory=list)
+    unimported: list[int] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Outcome:
     steps: list[Step]
     committed: bool
     notes: list[str] = field(default_factory=list)
+    reading: Reading = field(default_factory=Reading)
 
     def counts(self) -> dict[str, int]:
         counted: dict[str, int] = {}
@@ -200,9 +211,12 @@ def read_rows(
     max_bytes: int = MAX_FILE_BYTES,
     encoding: str | None = None,
     notes: list[str] | None = None,
+    reading: Reading | None = None,
 ) -> list[tuple[int, dict]]:
     """(row number as a person sees it, {panelctl column: raw value}) for each data row.
-    A note for the user (how a CSV file was decoded) is added to notes."""
+    A note for the user (how a CSV file was decoded) is added to notes; the rows and
+    columns left out are recorded in reading."""
+    reading = reading if reading is not None else Reading()
     suffix = path.suffix.lower()
     try:
         if not path.is_file():
@@ -226,7 +240,7 @@ def read_rows(
         raise InvalidInputError(f"Cannot read {path}.") from None
     rename = {theirs: ours for ours, theirs in mapping["columns"].items()}
     if isinstance(table, list):  # a spreadsheet: (row number, cells) lines
-        header_row, header, rows = _find_header(path, table, mapping, rename)
+        header_row, header, rows = _find_header(path, table, mapping, rename, reading)
         where = f" (the header was read from row {header_row})"
     else:
         header, rows = table
@@ -237,6 +251,11 @@ def read_rows(
             f"{path.name}: the mapping names columns the file does not have: "
             f"{', '.join(missing)}{where}."
         )
+    reading.unmapped = [
+        heading
+        for heading in dict.fromkeys(header)
+        if heading and rename.get(heading, heading) not in COLUMNS
+    ]
     result = []
     for number, values in rows:
         row = {}
@@ -249,13 +268,19 @@ def read_rows(
                 row[column] = table_of[str(row[column])]
         if row:
             result.append((number, row))
+        elif any(value not in (None, "") for value in values.values()):
+            reading.unimported.append(number)
+        else:
+            reading.skipped.append(number)
     return result
 
 
 HEADER_SEARCH_ROWS = 20
 
 
-def _find_header(path: Path, lines: list[tuple[int, list]], mapping: dict, rename: dict):
+def _find_header(
+    path: Path, lines: list[tuple[int, list]], mapping: dict, rename: dict, reading: Reading
+):
     """The header row (the mapping's header_row, else the first of the first rows holding
     every mapped heading, else the one holding most of panelctl's columns), its headings,
     and the data rows below it as (row number, {heading: value}); blank rows and footer
@@ -285,7 +310,8 @@ def _find_header(path: Path, lines: list[tuple[int, list]], mapping: dict, renam
             continue
         texts = [str(c).strip() for c in cells if c not in (None, "")]
         if not texts or re.match(r"(grand )?totals?\b", texts[0], re.IGNORECASE):
-            continue  # a blank or footer row
+            reading.skipped.append(number)  # a blank or footer row
+            continue
         values = {}
         for heading, value in zip(header, cells, strict=False):
             if isinstance(value, datetime):
@@ -738,8 +764,9 @@ def run_import(
 ) -> Outcome:
     today = today or uk_today()
     notes: list[str] = []
+    reading = Reading()
     layout = read_mapping(mapping)
-    rows = read_rows(path, layout, max_bytes, encoding, notes)
+    rows = read_rows(path, layout, max_bytes, encoding, notes, reading)
     if not rows:
         raise InvalidInputError(f"{path.name} has no rows to import below its header.")
     if dry_run:
@@ -747,7 +774,7 @@ def run_import(
             steps, errors = plan(store, rows, today)
         if errors:
             raise ImportRefusedError(path.name, _headed(errors, layout))
-        return Outcome(steps, committed=False, notes=notes)
+        return Outcome(steps, committed=False, notes=notes, reading=reading)
     created: dict[str, str] = {}
     with store.transaction() as tx:
         steps, errors = plan(store, rows, today)  # under the lock: nothing changes meanwhile
@@ -775,4 +802,4 @@ def run_import(
             f"Import risk matrices: {counts.get('create case', 0)} cases created, "
             f"{counts.get('add assessment', 0) + counts.get('create case', 0)} assessments recorded"
         )
-    return Outcome(steps, committed=tx.committed, notes=notes)
+    return Outcome(steps, committed=tx.committed, notes=notes, reading=reading)

@@ -29,12 +29,19 @@ class PromptAnswers:
             given.append(entry)
         while True:
             name = typer.prompt(
-                "Anyone else attending? Name (blank when done)", default="", show_default=False
+                "Anyone else attending (a guest)? Name (blank when done)",
+                default="",
+                show_default=False,
             )
             if not name.strip():
                 break
             given.append(
-                {"name": name.strip(), "agency": typer.prompt("  Agency"), "status": "present"}
+                {
+                    "name": name.strip(),
+                    "agency": typer.prompt("  Agency"),
+                    "status": "present",
+                    "guest": True,
+                }
             )
         return given
 

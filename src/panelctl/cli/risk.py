@@ -261,14 +261,29 @@ def rfm_import(
     emit(rows, [("row", "Row"), ("action", "Action"), ("case", "Case"), ("level", "Level")], fmt)
     for note in outcome.notes:
         say(note)
+    reading = outcome.reading
+    if reading.unmapped:
+        say(f"Columns not imported: {', '.join(reading.unmapped)}.")
     counts = outcome.counts()
     summary = ", ".join(f"{n} {action}" for action, n in counts.items()) or "no rows"
+    if reading.skipped:
+        summary += f"; {_rows(reading.skipped)} skipped (blank or a total)"
+    if reading.unimported:
+        summary += f"; {_rows(reading.unimported)} skipped (nothing in an imported column)"
     if dry_run:
         say(f"Dry run: {summary}. Nothing was written.")
     elif outcome.committed:
         say(f"Imported: {summary} (one commit).")
     else:
         say(f"Nothing to import: {summary}.")
+
+
+def _rows(numbers: list[int]) -> str:
+    """"1 row (7)", "3 rows (4, 9, 12)", or the first ten and how many more."""
+    shown = ", ".join(map(str, numbers[:10]))
+    if len(numbers) > 10:
+        shown += f" and {len(numbers) - 10} more"
+    return f"{len(numbers)} row{'s' if len(numbers) != 1 else ''} ({shown})"
 
 
 @contextmanager

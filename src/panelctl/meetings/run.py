@@ -95,7 +95,7 @@ def _run_step(store: Store, meeting_id: str, step: str, answers: Answers, now: d
         members = [
             f for _id, f in store.index().rows("member") if f.get("active", True) is not False
         ]
-        given = _check_attendance(answers.attendance(members))
+        given = _check_attendance(answers.attendance(members), members)
         with store.transaction() as tx:
             meeting = get_meeting(store, meeting_id)
             meeting.update(attendance=given, status="in progress", started=now)
@@ -144,16 +144,30 @@ def _done(tx, meeting: dict, step: str) -> None:
     tx.put(meeting)
 
 
-def _check_attendance(given: list[dict]) -> list[dict]:
+def _check_attendance(given: list[dict], members: list[dict]) -> list[dict]:
+    """The attendance as recorded: each person a member of the panel (as `panelctl member
+    list` has them), a deputy for a member, or marked ``guest: true``, so that a misspelt
+    name is an error rather than a stranger in the minutes."""
+    by_name = {fold(m.get("name")): m for m in members if m.get("name")}
+    if not by_name:
+        raise NotAllowedError(
+            "This panel has no members recorded, so attendance cannot be checked; add them "
+            "first with `panelctl member add`."
+        )
     cleaned = []
     for number, person in enumerate(_list_of(given, "attendance", "people"), start=1):
+        path = f"attendance.{number}"
         if not isinstance(person, dict) or not str(person.get("name") or "").strip():
-            raise InvalidInputError(f"Attendance entry {number} needs a name.")
+            raise InvalidInputError(f"Attendance entry {number} needs a name.", path)
         status = person.get("status", "present")
         if status not in ATTENDANCE:
             raise InvalidInputError(
-                f"Attendance entry {number}: status must be one of {', '.join(ATTENDANCE)}."
+                f"Attendance entry {number}: status must be one of {', '.join(ATTENDANCE)}.",
+                f"{path}.status",
             )
+        guest = person.get("guest", False)
+        if not isinstance(guest, bool):
+            raise InvalidInputError(f"{path}.guest must be true or false.", f"{path}.guest")
         entry = {
             "name": str(person["name"]).strip(),
             "agency": str(person.get("agency") or ""),
@@ -164,9 +178,32 @@ def _check_attendance(given: list[dict]) -> list[dict]:
         if status == "deputy":
             if not person.get("deputising_for"):
                 raise InvalidInputError(
-                    f"Attendance entry {number} is a deputy: say for whom (deputising_for)."
+                    f"Attendance entry {number} is a deputy: say for whom (deputising_for).",
+                    f"{path}.deputising_for",
                 )
-            entry["deputising_for"] = str(person["deputising_for"])
+            entry["deputising_for"] = str(person["deputising_for"]).strip()
+            if guest:
+                raise InvalidInputError(
+                    f"Attendance entry {number} is a deputy for a member, so not a guest.",
+                    f"{path}.guest",
+                )
+            if fold(entry["deputising_for"]) not in by_name:
+                raise InvalidInputError(
+                    f"Attendance entry {number} deputises for someone who is not a member of "
+                    "this panel; check the name against `panelctl member list`.",
+                    f"{path}.deputising_for",
+                )
+        elif guest:
+            entry["guest"] = True
+        elif fold(entry["name"]) not in by_name:
+            raise InvalidInputError(
+                f"Attendance entry {number} is not a member of this panel; check the name "
+                "against `panelctl member list`, or mark a guest with guest: true.",
+                path,
+            )
+        else:
+            member = by_name[fold(entry["name"])]
+            entry["agency"] = entry["agency"] or str(member.get("agency") or "")
         cleaned.append(entry)
     if not any(e["status"] != "apologies" for e in cleaned):
         raise InvalidInputError(
@@ -209,8 +246,8 @@ def _sectors(store: Store, meeting: dict) -> list[str]:
     }
     sectors = []
     for person in meeting.get("attendance") or []:
-        if person.get("status") == "apologies":
-            continue
+        if person.get("status") == "apologies" or person.get("guest"):
+            continue  # a guest does not make a meeting quorate
         sector = person.get("sector") or by_agency.get(fold(person.get("agency")))
         if sector:
             sectors.append(sector)
@@ -386,7 +423,7 @@ def _check_action(action: dict, case_id: str, number: int, meeting_date=None) ->
 SCRIPT_KEYS = ("attendance", "confidentiality", "declarations", "cases")
 CASE_KEYS = ("items", "risk", "decision", "agreed_by", "actions")
 ACTION_KEYS = ("description", "agency", "owner", "due")
-PERSON_KEYS = ("name", "agency", "status", "sector", "deputising_for")
+PERSON_KEYS = ("name", "agency", "status", "sector", "deputising_for", "guest")
 DECLARATION_KEYS = ("name", "interest", "excluded_cases")
 
 

@@ -211,6 +211,10 @@ class Attendance(Part, kw_only=True):
     ] = None
     sector: Annotated[str | None, Meta(description="Their sector, for the quorum")] = None
     deputising_for: Annotated[str | None, Meta(description="Whom a deputy stands in for")] = None
+    guest: Annotated[
+        bool | None,
+        Meta(description="Not a panel member (a guest does not count towards the quorum)"),
+    ] = None
 
 
 class Signature(Part, kw_only=True):

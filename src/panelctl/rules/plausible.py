@@ -52,3 +52,12 @@ def check_due(due: date, meeting_day: date | None, field: str) -> None:
         raise InvalidInputError(
             f"{field} is before the meeting that set it; give a date on or after it.", field
         )
+
+
+def check_ahead(value: date | None, today: date, field: str) -> None:
+    """A date set for something still to happen (a review the chair set, a flag's review)
+    is not in the past."""
+    if value is not None and value < today:
+        raise InvalidInputError(
+            f"{field} is in the past; give a date from today on.", field
+        )
