@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 
 import pytest
 
@@ -502,3 +503,33 @@ def test_a_sixth_area_is_a_new_file_not_new_code(cli, coordinator, tmp_path):
         identity=coordinator.path,
     )
     assert refused.exit_code == ExitCode.NOT_ALLOWED and "child.area" in refused.stderr
+
+
+def test_a_text_field_and_a_record_have_a_size_limit(cli, marac, coordinator, tmp_path):
+    from panelctl.model import records
+
+    head = git(marac.root, "rev-parse", "HEAD")
+    long = "x" * (records.MAX_TEXT + 1)
+    result = nominate(
+        cli, marac, coordinator, "--name", CANARY, "--dob", "14/03/2011", "--concern", long,
+        *MARAC_OK,
+    )  # fmt: skip
+    assert result.exit_code in (ExitCode.INVALID_INPUT, ExitCode.INVALID_RECORD), result.output
+    assert "concern is longer than 20,000 characters" in result.stderr
+    assert git(marac.root, "rev-parse", "HEAD") == head
+    assert long[:100] not in result.output
+    ok = nominate(cli, marac, coordinator, "--name", CANARY, "--dob", "14/03/2011", *MARAC_OK)
+    assert ok.exit_code == 0, ok.output
+    # many fields, each within the limit, still cannot make one record over 1 MB
+    from panelctl.base.errors import InvalidRecordError
+
+    head = git(marac.root, "rev-parse", "HEAD")
+    case = marac.read("C-0001")
+    case["flags"] = [
+        {"flag": "f" * 19_000, "owner": "Jo Worker", "review": date(2027, 1, 1)}
+        for _ in range(60)
+    ]
+    with pytest.raises(InvalidRecordError, match="case C-0001 would be larger than 1 MB"):
+        with marac.transaction() as tx:
+            tx.put(case)
+    assert git(marac.root, "rev-parse", "HEAD") == head

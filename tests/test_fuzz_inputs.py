@@ -141,7 +141,7 @@ def write(world, name: str, data) -> str:
 
 
 FUZZ = settings(
-    max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
 )
 
 
@@ -217,3 +217,42 @@ def test_a_profile_file(world, doc):
         catch_exceptions=False,
     )
     check(world, result, may_change=True)
+
+
+SETTINGS_COMMANDS = [
+    ["case", "list"],
+    ["review", "due", "--as-of", "20/11/2026"],
+    ["remind", "--dry-run", "--as-of", "20/11/2026"],
+    ["agenda", "build", "M-0002", "--dry-run", "--as-of", "10/11/2026"],
+    ["report", "bimonthly", "--format", "json", "--as-of", "20/11/2026"],
+]
+
+
+@FUZZ
+@given(
+    settings_doc=documents,
+    top=st.dictionaries(
+        st.sampled_from(["panelctl_store", "store_id", "name", "profile", "created", "settings"]),
+        values,
+        max_size=2,
+    ),
+    command=st.sampled_from(SETTINGS_COMMANDS),
+)
+def test_a_settings_file(world, settings_doc, top, command):
+    """The store's panelctl.yaml, hand-edited into anything: every command that reads it
+    gives a documented exit code and one sentence."""
+    from panelctl.base import yamlio
+
+    demo = world[0]
+    path = Path(demo.store) / "panelctl.yaml"
+    original = path.read_bytes()
+    try:
+        data = yamlio.load(original)
+        data["settings"] = settings_doc
+        data.update(top)
+        path.write_bytes(yamlio.dump(data))
+        before = store_state(demo.store)
+        result = run(world, *command)
+        check(world, result, before=before)
+    finally:
+        path.write_bytes(original)

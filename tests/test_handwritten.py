@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 
 from conftest import CANARY, REPO, add_members, git
+from panelctl.base import yamlio
 from panelctl.base.errors import ExitCode, InvalidInputError
 from panelctl.casework import cases
 from panelctl.meetings.agenda import build_agenda
@@ -292,3 +293,29 @@ def test_profile_show_output_is_a_profile_file_that_means_the_same(cli, tmp_path
     assert shown.exit_code == 0, shown.output
     (tmp_path / "ours.yaml").write_text(shown.stdout)
     assert profiles.load(str(tmp_path / "ours.yaml")) == profiles.load(name)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"settings": {"meetings": {"slot_minutes": "thirty"}}},
+         "meetings.slot_minutes must be a whole number, not text"),
+        ({"settings": {"meetngs": {"slot_minutes": 30}}},
+         "meetngs is not a setting panelctl knows"),
+        ({"settings": {"quorum": {"rule": "sectors", "each_of": ["polis"]}}},
+         "quorum.each_of[1] is not one of the values allowed here"),
+        ({"profile": "PROFILE_FILE"}, "name a profile panelctl does not ship"),
+    ],  # fmt: skip
+    ids=["wrong type", "misspelt", "unknown sector", "a path for the profile"],
+)
+def test_a_hand_edited_settings_file_is_checked(cli, store, coordinator, tmp_path, change, message):
+    elsewhere = tmp_path / "elsewhere.yaml"
+    elsewhere.write_bytes((REPO / "src/panelctl/model/profiles/mace.yaml").read_bytes())
+    path = store.root / "panelctl.yaml"
+    data = yamlio.load(path.read_bytes())
+    for key, value in change.items():
+        data[key] = str(elsewhere) if value == "PROFILE_FILE" else value
+    path.write_bytes(yamlio.dump(data))
+    result = run(cli, store, coordinator, "review", "due")
+    assert result.exit_code == ExitCode.INVALID_INPUT, result.output
+    assert message in result.stderr and "Traceback" not in result.output

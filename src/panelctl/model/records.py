@@ -312,10 +312,48 @@ def number_of(record_id: str) -> int:
 _NATIVE = (dt.date, dt.datetime)
 
 
+#: the longest text one field may hold (about eight pages), and the largest record
+MAX_TEXT = 20_000
+MAX_RECORD_BYTES = 1024 * 1024
+
+
 def validate(rtype: RecordType, record: object, expected_id: str | None = None) -> dict:
     """Return ``record`` if valid for ``rtype``; otherwise raise naming the id and field."""
     typed(rtype, record, expected_id)
+    long = _too_long(record, "")
+    if long:
+        raise InvalidRecordError(
+            f"{rtype.name} {record['id']}: {long} is longer than {MAX_TEXT:,} characters, "  # type: ignore[index]
+            "the most one field may hold; shorten it or attach a document elsewhere.",
+            long,
+        )
     return record  # type: ignore[return-value]
+
+
+def check_size(rtype: RecordType, record_id: str, size: int) -> None:
+    """A record is at most MAX_RECORD_BYTES when written out."""
+    if size > MAX_RECORD_BYTES:
+        raise InvalidRecordError(
+            f"{rtype.name} {record_id} would be larger than "
+            f"{MAX_RECORD_BYTES // (1024 * 1024)} MB, the most a record may be."
+        )
+
+
+def _too_long(value: object, path: str) -> str | None:
+    """The key path of the first text longer than MAX_TEXT, or None."""
+    if isinstance(value, str):
+        return path or "a field" if len(value) > MAX_TEXT else None
+    if isinstance(value, dict):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{n}]", v) for n, v in enumerate(value, start=1))
+    else:
+        return None
+    for where, inner in items:
+        found = _too_long(inner, where)
+        if found:
+            return found
+    return None
 
 
 def typed(rtype: RecordType, record: object, expected_id: str | None = None) -> types.Record:

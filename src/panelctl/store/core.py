@@ -138,7 +138,11 @@ class Store:
         """The panel's effective settings: its profile with this store's overrides."""
         if self._profile is None:
             copy = self.root / PROFILE_COPY
-            base = profiles.load(str(copy) if copy.is_file() else self.settings.profile)
+            base = (
+                profiles.load(str(copy))
+                if copy.is_file()
+                else profiles.builtin(self.settings.profile)
+            )
             self._profile = profiles.effective(base, self.settings.overrides)
         return self._profile
 
@@ -389,6 +393,7 @@ class Transaction:
         records.validate(rtype, record)
         path = rtype.path_for(record["id"])
         plaintext = yamlio.dump(record)
+        records.check_size(rtype, record["id"], len(plaintext))
         target = self.store.root / path
         if path not in self.staged and target.exists():
             before = self.store.decrypt(path, target.read_bytes())
