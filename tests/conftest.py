@@ -212,3 +212,42 @@ def add_members(store: Store, *names: str, agency: str = "Members' Agency") -> N
         add_agency(store, agency, "local authority")
     for name in names:
         add_member(store, name, agency, "core")
+
+
+def commit_settings(root: Path, identity_path: Path) -> None:
+    """Commit edited settings as a coordinator does (`panelctl settings commit`): signed."""
+    from panelctl.crypto.identity import read_identity_file
+    from panelctl.panel.settings import commit_settings as commit
+
+    assert commit(Store(root, read_identity_file(identity_path).unlock()))
+
+
+def accept_history(root: Path, identity_path: Path, everything: bool = True) -> None:
+    """`panelctl verify --all` as a coordinator runs it after moving HEAD by hand (a checkout,
+    a reset, commits made with `signed_commit`); its history must hold no problem."""
+    from panelctl.crypto.identity import read_identity_file
+    from panelctl.store.verify import verify
+
+    store = Store(root, read_identity_file(identity_path).unlock())
+    report = verify(store, everything=everything)
+    history = [p for p in report.problems if str(p).startswith("commit ") or not p.path]
+    assert history == [], history
+
+
+def signed_commit(root: Path, identity_path: Path, message: str) -> str:
+    """Commit every change in the working tree as a reader would by hand, signed with their
+    key (so the history stays verifiable), and mark it verified in this clone. For tests
+    that need a damaged record committed by someone entitled to write."""
+    from panelctl.crypto.identity import read_identity_file
+    from panelctl.store import gitio
+
+    identity = read_identity_file(identity_path).unlock()
+    git(root, "add", "-A")
+    tree = git(root, "write-tree").strip()
+    parent = git(root, "rev-parse", "HEAD").strip()
+    new = gitio.write_signed_commit(
+        root, tree, [parent], message, gitio.Author(identity.name, "x@example.invalid"), identity.sign
+    )
+    git(root, "update-ref", "HEAD", new, parent)
+    accept_history(root, identity_path, everything=False)
+    return new

@@ -96,7 +96,7 @@ def test_access_add_lets_the_new_person_read(filled, coordinator, make_person, c
     assert "Mo Member" in result.stderr
     assert commit_count(store) == count + 1
     subject = git(store.root, "log", "-1", "--format=%s").strip()
-    assert subject.startswith("Grant access to reader pcr1") and "Mo Member" not in subject
+    assert subject.startswith("Grant access to reader pcr2") and "Mo Member" not in subject
     assert git(store.root, "show", "--name-only", "--format=", "HEAD").split() == [KEYRING_PATH]
     assert status(store) == ""
 
@@ -167,7 +167,7 @@ def test_adding_an_existing_reader_or_a_bad_recipient_is_refused(store, coordina
 def test_recipient_in_another_spelling_still_gives_access(filled, coordinator, make_person, cli):
     store = filled
     member = make_person("Mo Member")
-    shouted = "pcr1" + member.recipient[4:].upper()
+    shouted = "pcr2" + member.recipient[4:].upper()
     result = cli(
         "access",
         "add",

@@ -454,6 +454,9 @@ def test_store_settings_override_the_profile(cli, marac, coordinator):
     data = yamlio.load(settings.read_bytes())
     data["settings"] = {"meetings": {"slot_minutes": 20}, "entry_rules": []}
     settings.write_bytes(yamlio.dump(data))
+    unsigned = cli("profile", "show", store=marac.root, identity=coordinator.path)
+    assert unsigned.exit_code == ExitCode.TAMPERED and "not committed" in unsigned.stderr
+    assert cli("settings", "commit", store=marac.root, identity=coordinator.path).exit_code == 0
     effective = yamlio.load(cli("profile", "show", store=marac.root).stdout)
     assert effective["meetings"]["slot_minutes"] == 20
     assert effective["meetings"]["papers"] == {

@@ -20,6 +20,7 @@ from conftest import (
     all_commands,
     git,
     run_panelctl,
+    signed_commit,
     store_state,
 )
 from panelctl.base import yamlio
@@ -50,7 +51,7 @@ def test_identity_new_with_passphrase_file_is_private_and_prints_recipient(tmp_p
     )
     assert result.returncode == 0, result.stderr
     recipient = result.stdout.strip()
-    assert recipient.startswith("pcr1") and len(recipient) == 62
+    assert recipient.startswith("pcr2") and len(recipient) == 113
     identity = config / "identity.json"
     assert oct(config.stat().st_mode & 0o777) == "0o700"
     assert oct(identity.stat().st_mode & 0o777) == "0o600"
@@ -282,7 +283,7 @@ def test_log_lists_changes_and_patch_shows_them_decrypted(store, coordinator, cl
     assert result.exit_code == 0, result.output
     entries = json.loads(result.stdout)
     assert [e["change"] for e in entries] == ["Update case C-0001", "Create case C-0001"]
-    assert {e["author"] for e in entries} == {"Sam Coordinator"}
+    assert {e["author"] for e in entries} == {"Sam Coordinator (Test Council, coordinator)"}
     table = cli("log", store=store.root, identity=coordinator.path)
     assert "Create store" in table.stdout and CANARY not in table.output
     patch = cli("log", record_id, "--patch", store=store.root, identity=coordinator.path)
@@ -337,10 +338,10 @@ def test_error_catalogue(store, coordinator, make_person, cli, tmp_path):
     original = (root / "cases/C-0002.enc").read_bytes()
     try:
         (root / "cases/C-0002.enc").write_bytes(original[:-3])
-        git(root, "commit", "-qam", "damage", "--no-verify")
+        signed_commit(root, coordinator.path, "damage")
         check(["record", "show", "C-0002"], ExitCode.TAMPERED, "cases/C-0002.enc")
         (root / "cases/C-0002.enc").write_bytes((root / "cases/C-0001.enc").read_bytes())
-        git(root, "commit", "-qam", "swap", "--no-verify")
+        signed_commit(root, coordinator.path, "swap")
         check(["record", "show", "C-0002"], ExitCode.MISPLACED, "cases/C-0001.enc")
         keyring = store.keyring
         bad = envelope.encrypt(
@@ -351,7 +352,7 @@ def test_error_catalogue(store, coordinator, make_person, cli, tmp_path):
             f"id: C-0002\nchild: [{CANARY}\n".encode(),
         )
         (root / "cases/C-0002.enc").write_bytes(bad)
-        git(root, "commit", "-qam", "bad yaml", "--no-verify")
+        signed_commit(root, coordinator.path, "bad yaml")
         check(["record", "show", "C-0002"], ExitCode.INVALID_RECORD, "not valid YAML")
     finally:
         (root / "cases/C-0002.enc").write_bytes(original)

@@ -26,6 +26,7 @@ from conftest import (
     TEST_LOG_N,
     all_commands,
     assert_unchanged,
+    commit_settings,
     git,
     store_state,
 )
@@ -120,7 +121,7 @@ def set_mail(world: World, **mail) -> None:
     settings = yamlio.load((world.root / "panelctl.yaml").read_bytes())
     settings["settings"] = {**(settings.get("settings") or {}), "mail": mail}
     (world.root / "panelctl.yaml").write_bytes(yamlio.dump(settings))
-    world.commit("Mail settings")
+    commit_settings(world.root, world.identities["coordinator"])
 
 
 def mail_to_owner(world: World, email: str) -> None:
@@ -136,8 +137,7 @@ def mail_to_owner(world: World, email: str) -> None:
 
 def rewrite(world: World, record_id: str, blob_of: Callable[[World, bytes], bytes]) -> None:
     path = world.root / world.store().path_of(record_id)
-    path.write_bytes(blob_of(world, path.read_bytes()))
-    world.commit(f"outside change to {record_id}")
+    path.write_bytes(blob_of(world, path.read_bytes()))  # damaged on disk, after verifying
 
 
 def bad_yaml(world: World, _blob: bytes) -> bytes:
@@ -848,6 +848,34 @@ CASES: dict[str, Case] = {
         "busy",
         env={"PANELCTL_LOCK_TIMEOUT": "0.2"},
     ),
+    "settings commit by a member": Case(
+        ["settings", "commit"],
+        ExitCode.NOT_ALLOWED,
+        "coordinator",
+        who="member",
+        setup=lambda w: (
+            (w.root / "templates").mkdir() or (w.root / "templates" / "x.j2").write_text("x")
+        ),
+    ),
+    "settings commit of a bad setting": Case(
+        ["settings", "commit"],
+        ExitCode.INVALID_INPUT,
+        "meetings.slot_minutes",
+        setup=lambda w: (w.root / "panelctl.yaml").write_text(
+            (w.root / "panelctl.yaml")
+            .read_text()
+            .replace("settings: {}", "settings: {meetings: {slot_minutes: x}}")
+        ),
+    ),
+    "an unverified commit": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.UNVERIFIED,
+        "panelctl verify",
+        setup=lambda w: (
+            (w.root / "notes.txt").write_text("pushed by someone without a key\n"),
+            w.commit("innocent-looking"),
+        ),
+    ),
     "git refuses the commit": Case(
         ["case", "update", "C-0001", "--team", "T"],
         ExitCode.GIT,
@@ -990,6 +1018,7 @@ def test_an_error_leaves_the_store_exactly_as_it_was(world, cli, name):
 
 
 WRITING = {
+    "settings commit",
     "nominate",
     "case update",
     "case close",

@@ -67,12 +67,9 @@ panelctl.store.gitio.commit = lambda *args, **kwargs: pause("before-commit")
     # the commit's tree is built (its blobs are in git's object store), the commit not made
     "git-commit": """
 import panelctl.store.gitio
-real_run = panelctl.store.gitio.run
-def run(root, args, **kwargs):
-    if args[0] == "commit-tree":
-        pause("git-commit")
-    return real_run(root, args, **kwargs)
-panelctl.store.gitio.run = run
+def signed(*args, **kwargs):
+    pause("git-commit")
+panelctl.store.gitio.write_signed_commit = signed
 """,
 }
 

@@ -381,7 +381,7 @@ def _alternatives(char: str) -> list[str]:
 
 def test_recipient_typo_is_refused_by_its_checksum(make_person):
     recipient = make_person("Typo Target").recipient
-    assert decode_recipient(recipient) and len(recipient) == 62
+    assert decode_recipient(recipient) and len(recipient) == 113  # pcr2: both keys
     # Every position but the last (whose two low bits are base32 padding, see below), and
     # every other letter there.
     for position in range(len("pcr1"), len(recipient) - 1):
@@ -389,7 +389,7 @@ def test_recipient_typo_is_refused_by_its_checksum(make_person):
             typo = recipient[:position] + replacement + recipient[position + 1 :]
             with pytest.raises(InvalidInputError, match="checksum"):
                 decode_recipient(typo)
-    for cut in (recipient[:-1], recipient[:-8], recipient + "a", "pcr2" + recipient[4:]):
+    for cut in (recipient[:-1], recipient[:-8], recipient + "a", "pcr1" + recipient[4:]):
         with pytest.raises(InvalidInputError):
             decode_recipient(cut)
 

@@ -316,6 +316,10 @@ def test_a_hand_edited_settings_file_is_checked(cli, store, coordinator, tmp_pat
     for key, value in change.items():
         data[key] = str(elsewhere) if value == "PROFILE_FILE" else value
     path.write_bytes(yamlio.dump(data))
-    result = run(cli, store, coordinator, "review", "due")
+    unsigned = run(cli, store, coordinator, "review", "due")
+    assert unsigned.exit_code == ExitCode.TAMPERED and "not committed" in unsigned.stderr
+    head = git(store.root, "rev-parse", "HEAD")
+    result = run(cli, store, coordinator, "settings", "commit")
     assert result.exit_code == ExitCode.INVALID_INPUT, result.output
     assert message in result.stderr and "Traceback" not in result.output
+    assert git(store.root, "rev-parse", "HEAD") == head

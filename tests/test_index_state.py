@@ -28,7 +28,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from panelctl.base.errors import GitError
+from conftest import accept_history
+from panelctl.base.errors import GitError, UnverifiedError
 from panelctl.model import records
 from panelctl.panel.setup import create_store
 from panelctl.store import gitio
@@ -184,15 +185,25 @@ class IndexMachine(RuleBasedStateMachine):
         """Someone checks out an earlier commit, looks, and goes back to main."""
         commits = self.commits()
         git(self.root, "checkout", "-q", commits[min(back, len(commits) - 1)])
+        self.accept()
         self.index_matches_head()
         git(self.root, "checkout", "-q", "main")
+        self.accept()
 
     @rule(back=st.integers(1, 4), restart=st.booleans())
     def reset_to_an_earlier_commit(self, back, restart):
         commits = self.commits()
         git(self.root, "reset", "-q", "--hard", commits[min(back, len(commits) - 1)])
+        self.accept()
         if restart:
             self.new_process()
+
+    def accept(self) -> None:
+        """`panelctl verify --all`, as a coordinator runs it after moving HEAD by hand."""
+        from panelctl.store.verify import verify
+
+        report = verify(Store(self.root, self.identity), everything=True)
+        assert [p for p in report.problems if not p.path or str(p).startswith("commit ")] == []
 
     # --- the invariant -------------------------------------------------------------------
 
@@ -266,6 +277,9 @@ def test_a_write_killed_halfway_is_never_indexed(store, coordinator):
             tx.create("case", case)  # C-0003: written, never committed
     git(store.root, "reset", "-q", "--hard", "HEAD~1")
     reader = Store(store.root, coordinator.unlock())
+    with pytest.raises(UnverifiedError):  # a reset is a rollback: verify it first
+        list(reader.index().rows("case"))
+    accept_history(store.root, coordinator.path)
     assert [record_id for record_id, _ in reader.index().rows("case")] == ["C-0001"]
     assert sorted(p.name for p in (store.root / "cases").iterdir()) == ["C-0001.enc"]
     assert not (store.private / "journal.json").exists()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CANARY, git, run_panelctl
+from conftest import CANARY, git, run_panelctl, signed_commit
 from panelctl.base.errors import ExitCode, InvalidRecordError
 from panelctl.crypto import envelope
 
@@ -210,8 +210,7 @@ def test_cli_with_a_broken_record_prints_no_traceback_and_no_name(store, coordin
     assert "Traceback" not in listed.output and found_in(listed.output.encode()) == []
     # (the list comes from the index as of HEAD, where C-0002 is not yet broken)
     assert listed.exit_code in (0, ExitCode.INVALID_RECORD)
-    git(store.root, "add", "cases/C-0002.enc")
-    git(store.root, "commit", "--quiet", "-m", "broken", "--", "cases/C-0002.enc")
+    signed_commit(store.root, coordinator.path, "broken")
     listed = cli("record", "list", "case", store=store.root, identity=coordinator.path)
     assert listed.exit_code == ExitCode.INVALID_RECORD
     assert "Traceback" not in listed.output and found_in(listed.output.encode()) == []

@@ -29,6 +29,7 @@ from panelctl.base import yamlio
 from panelctl.base.errors import ExitCode
 from panelctl.notify.mail import MailSettings, allowed
 from panelctl.notify.reminders import Item, address_for, due_actions, plan, subject_for
+from panelctl.panel.settings import commit_settings
 
 AS_OF = "2026-03-02"
 SENDER = "mace-panel@stoke.gov.uk"
@@ -127,11 +128,12 @@ def closing_server():
 # --- the panel ------------------------------------------------------------------------
 
 
-def set_mail(root, **mail) -> None:
+def set_mail(store, **mail) -> None:
+    root = store.root
     data = yamlio.load((root / "panelctl.yaml").read_bytes())
     data["settings"] = {**(data.get("settings") or {}), "mail": mail}
     (root / "panelctl.yaml").write_bytes(yamlio.dump(data))
-    git(root, "commit", "-qam", "Mail settings")
+    assert commit_settings(store)
 
 
 def mail_settings(port: int, **more) -> dict:
@@ -215,7 +217,7 @@ def one_line_error(result, code, *words) -> None:
 
 def test_each_person_gets_their_reminders_once_a_day(panel, coordinator, cli, smtp):
     server, port = smtp()
-    set_mail(panel.root, **mail_settings(port))
+    set_mail(panel, **mail_settings(port))
 
     result = remind(cli, panel, coordinator)
     assert (result.exit_code, result.output) == (0, ""), result.output
@@ -258,7 +260,7 @@ def test_each_person_gets_their_reminders_once_a_day(panel, coordinator, cli, sm
 
 def test_names_in_body_puts_names_in_bodies_never_in_subjects(panel, coordinator, cli, smtp):
     server, port = smtp()
-    set_mail(panel.root, **mail_settings(port, names_in_body=True))
+    set_mail(panel, **mail_settings(port, names_in_body=True))
     result = remind(cli, panel, coordinator)
     assert result.exit_code == 0, result.output
     assert len(server.messages) == 3
@@ -271,7 +273,7 @@ def test_names_in_body_puts_names_in_bodies_never_in_subjects(panel, coordinator
 
 def test_dry_run_prints_what_it_would_send_and_sends_nothing(panel, coordinator, cli, smtp):
     server, port = smtp()
-    set_mail(panel.root, **mail_settings(port, user="reminders", password_env="UNSET_VARIABLE"))
+    set_mail(panel, **mail_settings(port, user="reminders", password_env="UNSET_VARIABLE"))
     before = head(panel.root)
     result = remind(cli, panel, coordinator, "--dry-run")
     assert result.exit_code == 0, result.output
@@ -292,7 +294,7 @@ def test_a_recipient_outside_the_allowlist_is_refused_and_the_rest_are_sent(
         outside = action("C-0001", "Pat External", date(2026, 3, 3), owner_email="pat@Example.com")
         tx.create("action", outside)  # A-00006
     server, port = smtp()
-    set_mail(panel.root, **mail_settings(port))
+    set_mail(panel, **mail_settings(port))
     result = remind(cli, panel, coordinator)
     assert result.exit_code == ExitCode.MAIL_REFUSED, result.output
     assert "action owner of A-00006" in result.stderr and "example.com" in result.stderr
@@ -313,7 +315,7 @@ def test_a_refused_login_sends_and_records_nothing(
 ):
     server, port = smtp(auth_require_tls=False, authenticator=only("reminders", "s3cret"))
     login = mail_settings(port, user="reminders", password_env="MACE_SMTP_PASSWORD")
-    set_mail(panel.root, **login)
+    set_mail(panel, **login)
     monkeypatch.setenv("MACE_SMTP_PASSWORD", "wrong")
     before = head(panel.root)
     result = remind(cli, panel, coordinator)
@@ -324,7 +326,7 @@ def test_a_refused_login_sends_and_records_nothing(
     secret = tmp_path / "smtp-password"
     secret.write_text("s3cret\n")
     secret.chmod(0o600)
-    set_mail(panel.root, **{**login, "password_env": None, "password_file": str(secret)})
+    set_mail(panel, **{**login, "password_env": None, "password_file": str(secret)})
     result = remind(cli, panel, coordinator)
     assert result.exit_code == 0, result.output
     assert len(server.envelopes) == 3
@@ -332,21 +334,21 @@ def test_a_refused_login_sends_and_records_nothing(
 
 def test_a_server_dying_halfway_records_only_what_it_accepted(panel, coordinator, cli, smtp):
     _server, port = smtp(Collector(accept=1))
-    set_mail(panel.root, **mail_settings(port))
+    set_mail(panel, **mail_settings(port))
     result = remind(cli, panel, coordinator)
     one_line_error(result, ExitCode.MAIL, f"127.0.0.1:{port}", "dropped the connection", "1 of 3")
     recorded = reminders_recorded(panel, cli, coordinator)
     assert [(r["recipient"], r["kind"]) for r in recorded] == [(JO, "actions")]
 
     healthy, port = smtp()
-    set_mail(panel.root, **mail_settings(port))
+    set_mail(panel, **mail_settings(port))
     result = remind(cli, panel, coordinator)
     assert result.exit_code == 0, result.output
     assert sorted(to[0] for to, *_rest in healthy.messages) == sorted([LEE, SAM])
 
 
 def test_a_server_that_closes_the_connection_at_once(panel, coordinator, cli, closing_server):
-    set_mail(panel.root, **mail_settings(closing_server))
+    set_mail(panel, **mail_settings(closing_server))
     before = head(panel.root)
     result = remind(cli, panel, coordinator)
     one_line_error(result, ExitCode.MAIL, f"127.0.0.1:{closing_server}", "dropped the connection")
@@ -355,7 +357,7 @@ def test_a_server_that_closes_the_connection_at_once(panel, coordinator, cli, cl
 
 def test_a_server_that_is_down(panel, coordinator, cli):
     port = free_port()  # nothing listens there any more
-    set_mail(panel.root, **mail_settings(port))
+    set_mail(panel, **mail_settings(port))
     before = head(panel.root)
     result = remind(cli, panel, coordinator)
     one_line_error(result, ExitCode.MAIL, f"127.0.0.1:{port}", "Could not connect", "refused")
@@ -364,7 +366,7 @@ def test_a_server_that_is_down(panel, coordinator, cli):
 
 def test_starttls_is_required_by_default(panel, coordinator, cli, smtp):
     server, port = smtp()  # a server without STARTTLS: nothing may go in clear
-    set_mail(panel.root, **{**mail_settings(port), "security": "starttls"})
+    set_mail(panel, **{**mail_settings(port), "security": "starttls"})
     result = remind(cli, panel, coordinator)
     one_line_error(result, ExitCode.MAIL, f"127.0.0.1:{port}", "does not offer STARTTLS")
     assert server.envelopes == []
@@ -372,7 +374,7 @@ def test_starttls_is_required_by_default(panel, coordinator, cli, smtp):
 
 def test_settings_missing_or_wrong_are_named(panel, coordinator, cli, tmp_path):
     def refused(words, **mail):
-        set_mail(panel.root, **mail)
+        set_mail(panel, **mail)
         one_line_error(remind(cli, panel, coordinator), ExitCode.INVALID_INPUT, words)
 
     refused("settings.mail.host", port=587, security="starttls")
@@ -398,7 +400,7 @@ def test_cron_runs_it_without_a_terminal_or_a_passphrase(panel, make_person, smt
     job = make_person("Reminder Job")  # no passphrase: an unprotected cron identity
     add_reader(panel, job.recipient, job.name, "Test Council", "cron")
     server, port = smtp()
-    set_mail(panel.root, **mail_settings(port))
+    set_mail(panel, **mail_settings(port))
     env = {"PANELCTL_IDENTITY": str(job.path), "PANELCTL_STORE": str(panel.root)}
     ran = run_panelctl("remind", "--as-of", AS_OF, env=env, stdin=subprocess.DEVNULL, timeout=60)
     assert (ran.returncode, ran.stdout, ran.stderr) == (0, "", "")

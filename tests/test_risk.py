@@ -14,6 +14,7 @@ from conftest import CANARY, git
 from panelctl.base.errors import ExitCode, InvalidInputError, NotFoundError
 from panelctl.casework import assessments
 from panelctl.model import risk
+from panelctl.panel.settings import commit_settings
 
 CASE = {"status": "open", "child": {"name": CANARY, "dob": date(2011, 4, 2)}}
 TODAY = date(2026, 3, 20)
@@ -443,6 +444,9 @@ def test_no_child_name_in_commit_messages_outputs_or_errors(rfm_cli, store, case
 
 def test_rfm_tools_and_factors(rfm_cli, cli, store, tmp_path, monkeypatch):
     write_tool(store.root, "local", OWN_TOOL.format(name="local"))
+    unsigned = rfm_cli("tools")
+    assert unsigned.exit_code == ExitCode.TAMPERED and "settings commit" in unsigned.stderr
+    assert commit_settings(store) == [".panelctl/risktools/local.yaml"]
     tools = {t["name"]: t for t in json.loads(rfm_cli("tools", "--format", "json").stdout)}
     assert tools["rfm"]["default"] is True and tools["rfm"]["source"] == "packaged"
     assert tools["local"]["source"] == "store" and tools["local"]["levels"] == "Red / Amber / Green"

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from conftest import CANARY, git
+from conftest import CANARY, accept_history, git, signed_commit
 from panelctl.base.errors import InvalidRecordError, NotFoundError
 from panelctl.store.core import Store
 
@@ -148,11 +148,13 @@ def test_index_answers_lists_and_follows_changes_made_elsewhere(store, coordinat
     # A second clone changes the record; after a pull the index re-reads only what changed.
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "--quiet", str(store.root), str(clone))
+    accept_history(clone, coordinator.path)  # a new clone verifies first (and pins)
     other = Store(clone, coordinator.unlock())
     record = other.read(a)
     record["risk"] = "Low"
     other.update(record)
     git(store.root, "pull", "--quiet", "--ff-only", str(clone), "main")
+    accept_history(store.root, coordinator.path, everything=False)  # what was pulled
     assert dict(Store(store.root, coordinator.unlock()).index().rows("case"))[a]["risk"] == "Low"
 
 
@@ -162,7 +164,7 @@ def store_type(name):
     return record_type(name)
 
 
-def test_an_unchanged_record_written_with_anchors_is_left_alone(store):
+def test_an_unchanged_record_written_with_anchors_is_left_alone(store, coordinator):
     """Older panelctl wrote a date used twice as a YAML anchor; saving such a record
     unchanged must still leave the file byte-identical and make no commit."""
     import yaml
@@ -182,7 +184,7 @@ def test_an_unchanged_record_written_with_anchors_is_left_alone(store):
     (store.root / path).write_bytes(
         envelope.encrypt(keyring.key, keyring.epoch, store.store_id, path, anchored)
     )
-    git(store.root, "commit", "-qam", "older file")
+    signed_commit(store.root, coordinator.path, "older file")
     head = git(store.root, "rev-parse", "HEAD")
     before = (store.root / path).read_bytes()
     assert store.update(store.read(case_id)) is False

@@ -69,7 +69,7 @@ def test_passphrase_is_asked_on_the_terminal_and_never_echoed(tmp_path):
     child.sendline("a secret long enough")
     child.expect("Same passphrase again: ")
     child.sendline("a secret long enough")
-    child.expect("pcr1[a-z2-7]{58}")
+    child.expect("pcr2[a-z2-7]{109}")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

@@ -75,6 +75,13 @@ def build(target: Path) -> None:
             "Stoke-on-Trent City Council",
         )
         directory.seed_agencies(store)
+        for name, agency, role in (
+            ("Demo Chair", SOCIAL_CARE, "chair"),
+            ("Demo Police Officer", POLICE, "core"),
+            ("Demo Named Nurse", "Health (Named Nurse)", "core"),
+            ("Demo Youth Worker", "Youth Offending Service", "core"),
+        ):  # the panel's members: a meeting's attendance is checked against them
+            directory.add_member(store, name, agency, role)
         for number, (name, dob, level, agency, worker, school) in enumerate(CHILDREN, start=1):
             nomination = {
                 "child": {"name": name, "dob": dob, "school": school, "area": "Demo ward"},

@@ -39,6 +39,9 @@ class ExitCode(IntEnum):
     #: Output could not be written: standard output closed or a broken pipe, a full disk, a
     #: read-only folder, or characters standard output's encoding cannot show.
     WRITE_FAILED = 18
+    #: The store has commits this clone has not verified (made outside panelctl, e.g. by
+    #: `git pull`): run `panelctl verify`.
+    UNVERIFIED = 20
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -84,6 +87,12 @@ class NoTerminalError(PanelctlError):
 
 class NotAReaderError(PanelctlError):
     exit_code = ExitCode.NOT_A_READER
+
+
+class UnverifiedError(PanelctlError):
+    """The store's history holds commits this clone has not checked."""
+
+    exit_code = ExitCode.UNVERIFIED
 
 
 class TamperedError(PanelctlError):

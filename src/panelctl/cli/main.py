@@ -33,6 +33,11 @@ LAZY = {
     "agency": ("directory", "agency_app", "The panel's agencies."),
     "member": ("directory", "member_app", "The panel's members."),
     "profile": ("profiles", "profile_app", "Panel profiles and this store's settings."),
+    "settings": (
+        "profiles",
+        "settings_app",
+        "Commit edits to the settings, risk tools and templates (coordinators; signed).",
+    ),
     "meeting": ("meetings", "meeting_app", "Schedule, list, plan and run meetings."),
     "agenda": ("meetings", "agenda_app", "Build a meeting's agenda and papers."),
     "minutes": ("meetings", "minutes_app", "Render and approve minutes."),
@@ -365,16 +370,25 @@ def identity_new(
 
 @identity_app.command("show")
 def identity_show() -> None:
-    """Show the identity in use: its name, recipient and file, without unlocking it.
+    """Show the identity in use: its name, recipient (both its keys), signing key and file.
+
+    An identity made before commits were signed is unlocked once (its passphrase is asked
+    for) to work out its signing key.
 
     Example: panelctl identity show
     """
     from panelctl.base import config
-    from panelctl.crypto.identity import read_identity_file
+    from panelctl.crypto import sshsig
+    from panelctl.crypto.identity import decode_signing_key, read_identity_file
 
     found = read_identity_file(config.identity_path(options().identity))
+    recipient = found.recipient
+    if decode_signing_key(recipient) is None:
+        recipient = found.unlock().recipient
     typer.echo(f"name:      {found.name}")
-    typer.echo(f"recipient: {found.recipient}")
+    typer.echo(f"recipient: {recipient}")
+    signing = sshsig.public_line(decode_signing_key(recipient) or b"", found.name)
+    typer.echo(f"signing:   {signing}")
     typer.echo(f"file:      {found.path}")
     typer.echo(f"protected: {'passphrase' if found.protected else 'none (file permissions only)'}")
 
@@ -427,17 +441,30 @@ def setup() -> None:
 
 
 @app.command("verify")
-def verify() -> None:
-    """Check every record decrypts and validates, and nothing is plaintext. Silent when all is well.
+def verify(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Check the commits after this one.")
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Check the whole history, from the first commit.")
+    ] = False,
+) -> None:
+    """Check the history and the files: every commit since the last check signed by a reader
+    whose role allows it, every record decrypting and valid, nothing plaintext. Silent when
+    all is well; exits 1 with one line per problem (by commit and path) otherwise.
+
+    The first run in a new clone pins who created the store (as SSH pins a server's key).
 
     Example: panelctl verify || echo "store needs attention"
     """
     from panelctl.store.verify import verify as run_verify
 
-    problems = run_verify(open_store())
-    for problem in problems:
+    report = run_verify(open_store(), since=since, everything=everything)
+    for note in report.notes:
+        say(note)
+    for problem in report.problems:
         typer.echo(str(problem))
-    if problems:
+    if report.problems:
         raise typer.Exit(int(ExitCode.PROBLEMS_FOUND))
 
 
@@ -452,7 +479,8 @@ def log(
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
 ) -> None:
-    """Who changed what, and when.
+    """Who changed what, and when: each change's verified signer (name, agency and role),
+    never the git author name, which anyone can set.
 
     Example: panelctl log C-0042 --patch
     """
@@ -460,7 +488,7 @@ def log(
 
     if patch and not record_id:
         raise InvalidInputError("--patch needs a record id, e.g. panelctl log C-0042 --patch.")
-    store = open_store(identity=patch)
+    store = open_store()
     if record_id:
         store.path_of(record_id)  # a clear error for a malformed id
     found = history.changes(store, record_id, limit)

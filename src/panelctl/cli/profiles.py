@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from panelctl.cli.common import open_store
-from panelctl.cli.output import Format, emit
+from panelctl.cli.output import Format, emit, say
 
 profile_app = typer.Typer(
     rich_markup_mode=None,
@@ -68,3 +68,42 @@ def profile_show(
 
     settings = profiles.load(name) if name else open_store(identity=False).profile
     sys.stdout.write(yamlio.dump(settings).decode("utf-8"))
+
+
+settings_app = typer.Typer(
+    rich_markup_mode=None,
+    add_completion=False,
+    help="The store's settings (panelctl.yaml), own profile, risk tools and templates: they "
+    "take effect only once a coordinator commits them here, signed.",
+    no_args_is_help=True,
+)
+
+
+@settings_app.callback()
+def settings_group() -> None:
+    """The store's settings, own profile, risk tools and templates."""
+
+
+@settings_app.command("commit")
+def settings_commit(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and list the changed files; commit nothing.")
+    ] = False,
+) -> None:
+    """Check and commit your edits to panelctl.yaml, .panelctl/profile.yaml,
+    .panelctl/risktools/ and templates/ in one signed commit (coordinators only).
+
+    Until they are committed this way, panelctl refuses to run with them (an edit by hand,
+    or one committed with plain git, is not signed by a coordinator).
+
+    Example: panelctl settings commit --dry-run
+    """
+    from panelctl.panel.settings import commit_settings
+
+    changed = commit_settings(open_store(), dry_run=dry_run)
+    if not changed:
+        say("No settings, risk tool or template has changed; nothing was committed.")
+    elif dry_run:
+        say(f"Would commit {', '.join(changed)}. Nothing was written.")
+    else:
+        say(f"Committed {', '.join(changed)} (one signed commit).")

@@ -4,8 +4,12 @@ The file holds the owner's name and e-mail (for commit authorship), the public r
 string, and the secret key: sealed with a passphrase (scrypt) for people, or in the clear
 for an unattended job, whose file must then be guarded by the file system alone.
 
-Recipient strings look like ``pcr1`` + base32 of the public key and a 4-byte checksum, so
-a mistyped or truncated recipient is caught before anyone is given access.
+Recipient strings look like ``pcr2`` + base32 of the X25519 public key, the Ed25519
+signing key and a 4-byte checksum, so a mistyped or truncated recipient is caught before
+anyone is given access. (``pcr1`` recipients, from before commits were signed, hold the
+X25519 key alone: they can still be read and encrypted to, but a reader added with one
+cannot sign, so nothing they write is accepted.) The signing key is derived from the
+X25519 secret (see :func:`primitives.signing_seed`), so older identity files have one too.
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ from panelctl.base.errors import (
 )
 from panelctl.base.fsutil import atomic_write, ensure_private_dir, is_private
 from panelctl.crypto import primitives as crypto
+from panelctl.crypto import sshsig
 
 FORMAT = 1
-RECIPIENT_PREFIX = "pcr1"
+RECIPIENT_PREFIX = "pcr1"  # the X25519 key alone
+FULL_PREFIX = "pcr2"  # the X25519 key and the Ed25519 signing key
 _CHECKSUM_TAG = b"panelctl-recipient"
 
 PassphraseSource = Callable[[], str]
@@ -48,8 +54,20 @@ class Identity:
     public: bytes
 
     @property
+    def signing_seed(self) -> bytes:
+        return crypto.signing_seed(self.secret)
+
+    @property
+    def signing_public(self) -> bytes:
+        return crypto.signing_public(self.signing_seed)
+
+    @property
     def recipient(self) -> str:
-        return encode_recipient(self.public)
+        return encode_recipient(self.public, self.signing_public)
+
+    def sign(self, message: bytes) -> str:
+        """The armored SSH signature (namespace git) of ``message`` by this identity."""
+        return sshsig.sign(self.signing_seed, message)
 
     def __repr__(self) -> str:  # never show the secret, even in a --debug traceback
         return f"Identity(name={self.name!r}, recipient={self.recipient!r})"
@@ -75,7 +93,10 @@ class IdentityFile:
             derived = crypto.public_from_secret(secret)
         except crypto.CryptoFailure:
             raise IdentityError(f"Identity file {self.path} holds a malformed key.") from None
-        if derived != public:
+        signing = decode_signing_key(self.recipient)
+        if derived != public or (
+            signing is not None and signing != crypto.signing_public(crypto.signing_seed(secret))
+        ):
             raise IdentityError(
                 f"Identity file {self.path} is inconsistent: its secret key does not match "
                 "its recipient."
@@ -107,39 +128,56 @@ class IdentityFile:
 # --- recipients --------------------------------------------------------------------------
 
 
-def encode_recipient(public: bytes) -> str:
-    checksum = crypto.sha256(_CHECKSUM_TAG + public)[:4]
-    body = base64.b32encode(public + checksum).decode("ascii").rstrip("=").lower()
-    return RECIPIENT_PREFIX + body
+def encode_recipient(public: bytes, signing: bytes | None = None) -> str:
+    """``pcr2...`` for both keys, or ``pcr1...`` for the X25519 key alone."""
+    keys = public + (signing or b"")
+    prefix = FULL_PREFIX if signing is not None else RECIPIENT_PREFIX
+    checksum = crypto.sha256(_CHECKSUM_TAG + keys)[:4]
+    body = base64.b32encode(keys + checksum).decode("ascii").rstrip("=").lower()
+    return prefix + body
 
 
-def decode_recipient(text: str) -> bytes:
-    text = text.strip()
+def _decode(text: str) -> tuple[bytes, bytes | None]:
+    text = text.strip() if isinstance(text, str) else ""
     problem = (
-        f"{text[:12]!r}… is not a panelctl recipient (it should start pcr1 and be 62 characters)."
+        f"{text[:12]!r}… is not a panelctl recipient (it should start pcr2, as "
+        "`panelctl identity show` prints it)."
     )
-    if not text.startswith(RECIPIENT_PREFIX):
+    prefix = text[:4]
+    if prefix not in (RECIPIENT_PREFIX, FULL_PREFIX):
         raise InvalidInputError(problem)
-    body = text[len(RECIPIENT_PREFIX) :].upper()
+    body = text[4:].upper()
     try:
         raw = base64.b32decode(body + "=" * (-len(body) % 8))
     except (binascii.Error, ValueError):
         raise InvalidInputError(problem) from None
-    public, checksum = raw[:-4], raw[-4:]
+    size = crypto.KEY_SIZE * (2 if prefix == FULL_PREFIX else 1)
+    keys, checksum = raw[:-4], raw[-4:]
+    public, signing = keys[: crypto.KEY_SIZE], keys[crypto.KEY_SIZE :] or None
     if (
-        len(public) != crypto.KEY_SIZE
-        or crypto.sha256(_CHECKSUM_TAG + public)[:4] != checksum
-        or encode_recipient(public) != text.lower()  # no non-canonical spellings either
+        len(keys) != size
+        or crypto.sha256(_CHECKSUM_TAG + keys)[:4] != checksum
+        or encode_recipient(public, signing) != text.lower()  # no non-canonical spellings
     ):
         raise InvalidInputError(
             f"Recipient {text[:12]}… has a bad checksum: it was mistyped or cut short."
         )
-    return public
+    return public, signing
+
+
+def decode_recipient(text: str) -> bytes:
+    """The X25519 public key of a recipient (either form)."""
+    return _decode(text)[0]
+
+
+def decode_signing_key(text: str) -> bytes | None:
+    """The Ed25519 signing key of a ``pcr2`` recipient; None for a ``pcr1`` one."""
+    return _decode(text)[1]
 
 
 def canonical_recipient(text: str) -> str:
     """The one spelling of a recipient (lower case), after checking it."""
-    return encode_recipient(decode_recipient(text))
+    return encode_recipient(*_decode(text))
 
 
 def fingerprint(recipient: str) -> str:
@@ -169,7 +207,7 @@ def create_identity_file(
             f"Identity file {path} already exists; choose another path or remove it first.", "out"
         )
     secret, public = crypto.generate_x25519()
-    recipient = encode_recipient(public)
+    recipient = encode_recipient(public, crypto.signing_public(crypto.signing_seed(secret)))
     if passphrase is None:
         sealed = {"scheme": "none", "key": crypto.b64(secret)}
     else:

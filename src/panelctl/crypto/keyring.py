@@ -23,7 +23,13 @@ from pathlib import Path
 
 from panelctl.base.errors import InvalidInputError, NotAReaderError, TamperedError
 from panelctl.crypto import primitives as crypto
-from panelctl.crypto.identity import Identity, canonical_recipient, decode_recipient, fingerprint
+from panelctl.crypto.identity import (
+    Identity,
+    canonical_recipient,
+    decode_recipient,
+    decode_signing_key,
+    fingerprint,
+)
 
 FORMAT = 1
 KEYRING_PATH = ".panelctl/keyring.json"
@@ -43,9 +49,25 @@ class Reader:
     def label(self) -> str:
         return fingerprint(self.recipient)
 
+    @property
+    def key(self) -> bytes:
+        """The X25519 key data keys are wrapped to: who this reader is."""
+        return decode_recipient(self.recipient)
+
+    @property
+    def signing_key(self) -> bytes | None:
+        """The Ed25519 key their commits are signed with (None: added before signing)."""
+        return decode_signing_key(self.recipient)
+
 
 def new_reader(recipient: str, name: str, agency: str, role: str) -> Reader:
     recipient = canonical_recipient(recipient)
+    if decode_signing_key(recipient) is None:
+        raise InvalidInputError(
+            f"Recipient {fingerprint(recipient)}… is in the old form, without a signing key; "
+            "ask its owner for the recipient `panelctl identity show` prints now (it starts "
+            "pcr2)."
+        )
     if not crypto.is_usable_public_key(decode_recipient(recipient)):
         raise InvalidInputError(
             f"Recipient {fingerprint(recipient)}… is not a usable key; ask its owner to make a "
@@ -76,7 +98,13 @@ class Keyring:
         return cls(store_id, 1, (first,), {1: crypto.random_key()})
 
     def reader(self, recipient: str) -> Reader | None:
-        return next((r for r in self.readers if r.recipient == recipient), None)
+        """The reader with this recipient's X25519 key (in either spelling)."""
+        key = decode_recipient(recipient)
+        return next((r for r in self.readers if r.key == key), None)
+
+    def signer(self, signing_key: bytes) -> Reader | None:
+        """The reader whose signing key this is."""
+        return next((r for r in self.readers if r.signing_key == signing_key), None)
 
     def add(self, reader: Reader) -> Keyring:
         if self.reader(reader.recipient):
@@ -85,7 +113,7 @@ class Keyring:
 
     def remove(self, reader: Reader) -> Keyring:
         """A new epoch: a fresh key for everyone but ``reader``."""
-        remaining = tuple(r for r in self.readers if r.recipient != reader.recipient)
+        remaining = tuple(r for r in self.readers if r.key != reader.key)
         epoch = self.epoch + 1
         return replace(
             self, epoch=epoch, readers=remaining, keys={**self.keys, epoch: crypto.random_key()}
@@ -133,7 +161,9 @@ class Keyring:
             raise TamperedError(
                 f"The keyring {where} belongs to another store; restore this store's own keyring from git."
             )
-        stanza = stanzas.get(identity.recipient)
+        stanza = next(
+            (s for to, s in stanzas.items() if _key_of(to) == identity.public), None
+        )
         if stanza is None:
             raise NotAReaderError(
                 f"Your identity ({fingerprint(identity.recipient)}…) is not a reader of this store; "
@@ -155,6 +185,41 @@ class Keyring:
         ):
             raise damaged
         return cls(store_id, epoch, readers, keys)
+
+
+def open_with_keys(raw: bytes, keys: dict[int, bytes], store_id: bytes, where: str) -> Keyring:
+    """A keyring from history, opened with data keys already known (a current keyring holds
+    every earlier epoch's key), whether or not the caller was a reader then."""
+    damaged = TamperedError(f"The keyring in {where} cannot be opened: it is damaged or forged.")
+    try:
+        document = json.loads(raw.decode("utf-8"))
+        header = {k: document[k] for k in ("panelctl_keyring", "store_id", "epoch", "stanzas")}
+        sealed = crypto.unb64(document["body"])
+        stanzas = {s["to"] for s in header["stanzas"]}
+        epoch = header["epoch"]
+        key = keys[epoch]
+        if header["store_id"] != store_id.hex():
+            raise damaged
+        body = json.loads(crypto.open_sealed(key, sealed, _aad(header)))
+        readers = tuple(Reader(**r) for r in body["readers"])
+        found = {int(e): crypto.unb64(k) for e, k in body["keys"].items()}
+    except (crypto.CryptoFailure, ValueError, KeyError, TypeError, binascii.Error, AttributeError):
+        raise damaged from None
+    if (
+        body.get("store_id") != header["store_id"]
+        or body.get("epoch") != epoch
+        or found.get(epoch) != key
+        or {r.recipient for r in readers} != stanzas
+    ):
+        raise damaged
+    return Keyring(store_id, epoch, readers, found)
+
+
+def _key_of(recipient: object) -> bytes | None:
+    try:
+        return decode_recipient(recipient)  # type: ignore[arg-type]
+    except (InvalidInputError, AttributeError, TypeError):
+        return None
 
 
 def _aad(header: dict) -> bytes:

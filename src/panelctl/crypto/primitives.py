@@ -5,6 +5,9 @@
 - Wrapping a data key to a reader: ephemeral-static X25519, HKDF-SHA256 over the shared
   secret with both public keys as salt, then ChaCha20-Poly1305 under that one-use key (the
   construction of age's X25519 recipient stanza). Low-order public keys are refused.
+- Signing commits: Ed25519. A person's signing key is derived from their X25519 secret
+  with HKDF-SHA256 (info ``panelctl/v1/ed25519-signing``), so every identity has one
+  without a new secret to keep; the two keys are never used for each other's purpose.
 - Protecting an identity with a passphrase: scrypt (N = 2^18, r = 8, p = 1 by default, as
   age), then ChaCha20-Poly1305. Parameters read from a file are range-checked first.
 
@@ -18,8 +21,9 @@ import base64
 import os
 from functools import lru_cache
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -33,6 +37,7 @@ NONCE_SIZE = 12
 TAG_SIZE = 16
 WRAP_INFO = b"panelctl/v1/x25519-wrap"
 SCRYPT_INFO_AAD = b"panelctl/v1/identity"
+SIGNING_INFO = b"panelctl/v1/ed25519-signing"
 SCRYPT_LOG_N_DEFAULT = 18
 SCRYPT_LOG_N_MIN = 14
 SCRYPT_LOG_N_MAX = 22
@@ -191,6 +196,44 @@ def _scrypt(passphrase: str, salt: bytes, log_n: int) -> bytes:
     return Scrypt(salt=salt, length=KEY_SIZE, n=2**log_n, r=SCRYPT_R, p=SCRYPT_P).derive(
         passphrase.encode("utf-8")
     )
+
+
+# --- Ed25519 signatures -----------------------------------------------------------------
+
+
+def signing_seed(x25519_secret: bytes) -> bytes:
+    """The Ed25519 private seed that belongs to an X25519 identity secret."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SIGNING_INFO).derive(
+        x25519_secret
+    )
+
+
+@lru_cache(maxsize=8)
+def _signer(seed: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def signing_public(seed: bytes) -> bytes:
+    return _signer(seed).public_key().public_bytes_raw()
+
+
+def sign(seed: bytes, data: bytes) -> bytes:
+    return _signer(seed).sign(data)
+
+
+def verify_signature(public: bytes, signature: bytes, data: bytes) -> bool:
+    """True when ``signature`` is ``public``'s Ed25519 signature of ``data``."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def sha512(data: bytes) -> bytes:
+    digest = hashes.Hash(hashes.SHA512())
+    digest.update(data)
+    return digest.finalize()
 
 
 def sha256(data: bytes) -> bytes:

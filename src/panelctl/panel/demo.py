@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from panelctl.base.errors import NotAStoreError
+from panelctl.crypto.identity import read_identity_file
 from panelctl.store import gitio
-from panelctl.store.core import SETTINGS_FILE, setup_clone
+from panelctl.store.core import SETTINGS_FILE, Store, pin_creator, setup_clone
 
 DEMO_IDENTITY = "DEMO-ONLY-identity.json"
 
@@ -46,10 +47,14 @@ def prepare_demo(source: Path, destination: Path | None = None) -> DemoCopy:
     paths = sorted(
         str(p.relative_to(store)) for p in store.rglob("*") if p.is_file() and ".git" not in p.parts
     )
-    gitio.commit(
+    demo = read_identity_file(identity).unlock()  # DEMO ONLY: a published, unprotected key
+    first = gitio.commit(
         store,
         paths,
         "Import the sample store",
-        gitio.Author("panelctl demo", "demo@panelctl.invalid"),
+        gitio.Author(demo.name, "demo@panelctl.invalid"),
+        demo.sign,
     )
+    assert first is not None
+    pin_creator(store, Store(store).store_id, first, demo.signing_public, demo.name)
     return DemoCopy(store, identity)

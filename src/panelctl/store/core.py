@@ -31,6 +31,7 @@ from pathlib import Path
 
 from panelctl.base import config, yamlio
 from panelctl.base.errors import (
+    GitError,
     InvalidInputError,
     InvalidRecordError,
     LockedError,
@@ -38,6 +39,7 @@ from panelctl.base.errors import (
     NotAStoreError,
     NotFoundError,
     TamperedError,
+    UnverifiedError,
 )
 from panelctl.base.fsutil import (
     atomic_write,
@@ -48,9 +50,10 @@ from panelctl.base.fsutil import (
 from panelctl.crypto import envelope
 from panelctl.crypto.identity import Identity, fingerprint
 from panelctl.crypto.keyring import KEYRING_PATH, Keyring, Reader
+from panelctl.crypto.primitives import b64 as crypto_b64
 from panelctl.model import profiles, records
 from panelctl.model.records import RecordType
-from panelctl.store import gitio
+from panelctl.store import chain, gitio
 from panelctl.store.index import Index
 
 SETTINGS_FILE = "panelctl.yaml"
@@ -72,6 +75,12 @@ done
 
 
 PROFILE_COPY = ".panelctl/profile.yaml"  # a store made from a profile file keeps a copy
+#: files (not records) that change what panelctl does: used only as a coordinator signed them
+SIGNED_AREAS = (SETTINGS_FILE, ".panelctl", "templates")
+
+
+def is_signed_file(path: str) -> bool:
+    return path == SETTINGS_FILE or path.startswith((".panelctl/", "templates/"))
 
 
 @dataclass(frozen=True)
@@ -120,7 +129,7 @@ def find_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None
 class Store:
     def __init__(self, root: Path, identity: Identity | None = None):
         self.root = Path(root).resolve()
-        self.settings = _read_settings(self.root)
+        self.settings = read_settings(self.root)
         if not (self.root / ".git").exists():
             raise NotAStoreError(f"{self.root} has store settings but is not a git repository.")
         self.private = ensure_private_dir(gitio.git_dir(self.root) / "panelctl")
@@ -137,6 +146,7 @@ class Store:
     def profile(self) -> dict:
         """The panel's effective settings: its profile with this store's overrides."""
         if self._profile is None:
+            self.signed_files_unchanged()
             copy = self.root / PROFILE_COPY
             base = (
                 profiles.load(str(copy))
@@ -160,8 +170,53 @@ class Store:
                 raise NotAStoreError(f"{self.root} has no keyring ({KEYRING_PATH}).") from None
             keyring = Keyring.open(raw, self.identity, self.store_id, Path(KEYRING_PATH))
             self._check_epoch_not_rolled_back(keyring.epoch)
+            if self.check_history:
+                self.require_verified()
             self._keyring = keyring
         return self._keyring
+
+    #: Refuse to read or write while HEAD holds commits this clone has not verified
+    #: (`panelctl verify` turns it off to do the verifying).
+    check_history = True
+
+    def require_verified(self) -> None:
+        """HEAD is the newest commit this clone has verified (panelctl's own commits are
+        checked as they are made); otherwise nothing in the store is trusted yet."""
+        trust = chain.read_trust(self.private)
+        if trust is None:
+            raise UnverifiedError(
+                "This clone has not checked the store's history yet; run `panelctl verify` "
+                "once (it also pins who created the store, as SSH pins a server's key)."
+            )
+        if trust.store_id != self.store_id.hex():
+            raise TamperedError(
+                f"{SETTINGS_FILE} names another store than the one this clone verified; "
+                "restore it from git, or ask a coordinator."
+            )
+        head = gitio.head_quick(self.root) or gitio.head(self.root)
+        if head != trust.verified:
+            raise UnverifiedError(
+                "The store has commits this clone has not verified (made outside panelctl, "
+                "by a git pull or a git commit, say): run `panelctl verify` to check them "
+                "before anything is read or written."
+            )
+
+    def signed_files_unchanged(self) -> None:
+        """The settings, profile copy, risk tools and templates in use are the ones
+        committed (and so signed by a coordinator and verified): refuse local edits."""
+        if self.check_history:
+            self.require_verified()
+        try:
+            dirty = gitio.dirty_paths(self.root, SIGNED_AREAS)
+        except GitError:
+            gitio.check_index_free(self.root, self.private.parent)  # names a broken index
+            raise
+        if dirty:
+            raise TamperedError(
+                f"{dirty[0]} has changes that are not committed: settings, templates and risk "
+                "tools take effect only once a coordinator commits them with `panelctl "
+                "settings commit` (or restore it with `git checkout`)."
+            )
 
     def use_keyring(self, keyring: Keyring) -> None:
         """After a committed keyring change: use it, and pin its epoch in this clone."""
@@ -366,6 +421,14 @@ class Transaction:
         self.index_updates[path] = None
         self.operations.append(("Delete", f"{records.type_of_id(record_id).name} {record_id}"))
 
+    def put_file(self, path: str, content: bytes | None) -> None:
+        """Stage a signed file that is not a record (the settings, the profile copy, a risk
+        tool, a template): its new content, or None to delete it."""
+        if not is_signed_file(path) or path == KEYRING_PATH:
+            raise InvalidInputError(f"{path} is not a settings, profile, risk tool or template file.")
+        self.staged[path] = content
+        self.operations.append(("Change" if content is not None else "Delete", path))
+
     def set_keyring(self, keyring: Keyring) -> None:
         """Stage a changed keyring at the same key epoch (a reader added or changed)."""
         self.staged[KEYRING_PATH] = keyring.to_bytes()
@@ -418,6 +481,7 @@ class Transaction:
             for p, u in self.index_updates.items()
             if u is None
         )
+        self._check_rules()
         folders = {store.root, *(store.root / p.partition("/")[0] for p in paths if "/" in p)}
         check_writable(sorted(f for f in folders if f.exists()), "store folder")
         gitio.check_index_free(store.root, store.private.parent)
@@ -438,7 +502,14 @@ class Transaction:
                 atomic_write(*writes[0], tmp_dir=tmp)
             elif writes:
                 atomic_write_many(writes, tmp)
-            gitio.commit(store.root, paths, self._message(), _author(store.identity))
+            before = gitio.head_quick(store.root) or gitio.head(store.root)
+            new = gitio.commit(
+                store.root, paths, self._message(), _author(store.identity), store.identity.sign
+            )
+            trust = chain.read_trust(store.private)
+            if new and trust is not None and trust.verified == before:
+                trust.verified = new  # checked by _check_rules before it was made
+                chain.write_trust(store.private, trust)
         except BaseException:
             gitio.restore(store.root, paths)
             journal.unlink(missing_ok=True)
@@ -448,6 +519,38 @@ class Transaction:
         if self._keyring is not None:
             store.use_keyring(self._keyring)  # the index is saved under the new key
         index.apply(self.index_updates, save_all=self._index is not None)
+
+    def _check_rules(self) -> None:
+        """The change obeys the rules `verify` checks every commit against (chain.py):
+        refused here, before anything is written, when the writer's role does not allow it."""
+        store = self.store
+        before = store.keyring
+        after = self._keyring or before
+        changes = [
+            chain.Change(
+                "D" if blob is None else "M" if (store.root / path).exists() else "A", path
+            )
+            for path, blob in self.staged.items()
+        ]
+
+        def epoch_of(path: str) -> int | None:
+            blob = self.staged[path]
+            return envelope.epoch_of(blob) if blob else None
+
+        def versions(path: str) -> tuple[dict | None, dict | None]:
+            target = store.root / path
+            old = yamlio.load(store.decrypt(path, target.read_bytes())) if target.exists() else None
+            blob = self.staged[path]
+            new = (
+                yamlio.load(envelope.decrypt(after.keys, store.store_id, path, blob))
+                if blob
+                else None
+            )
+            return old, new  # type: ignore[return-value]
+
+        findings = chain.check_change("", store.me(), before, after, changes, epoch_of, versions)
+        if findings:
+            raise NotAllowedError(f"Refused: {findings[0]}; nothing was changed.")
 
     def _message(self) -> str:
         if self.message:
@@ -469,7 +572,7 @@ def _author(identity: Identity | None) -> gitio.Author:
     )
 
 
-def _read_settings(root: Path) -> Settings:
+def read_settings(root: Path) -> Settings:
     path = root / SETTINGS_FILE
     try:
         raw = path.read_bytes()
@@ -533,7 +636,9 @@ def init_store(
         if profile not in profiles.names():  # a profile file: keep its copy with the store
             (root / PROFILE_COPY).write_bytes(Path(profile).read_bytes())
             paths.append(PROFILE_COPY)
-        gitio.commit(root, paths, "Create store", _author(identity))
+        first = gitio.commit(root, paths, "Create store", _author(identity), identity.sign)
+        assert first is not None
+        pin_creator(root, settings.store_id, first, identity.signing_public, identity.name)
     except BaseException:
         if created_here:
             shutil.rmtree(root, ignore_errors=True)
@@ -542,6 +647,17 @@ def init_store(
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
         raise
     return Store(root, identity)
+
+
+def pin_creator(
+    root: Path, store_id: bytes, first: str, signing_key: bytes, name: str
+) -> None:
+    """Record in this clone that the store begins at ``first``, made by ``signing_key``."""
+    private = ensure_private_dir(gitio.git_dir(root) / "panelctl")
+    chain.write_trust(
+        private,
+        chain.Trust(store_id.hex(), first, crypto_b64(signing_key), name, verified=first),
+    )
 
 
 def setup_clone(root: Path) -> None:

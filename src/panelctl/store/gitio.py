@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import time
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,8 +106,11 @@ def git_dir(root: Path) -> Path:
     return (root / run(root, ["rev-parse", "--git-dir"]).strip()).resolve()
 
 
-def commit(root: Path, paths: Iterable[str], message: str, author: Author) -> None:
-    """Commit exactly ``paths`` (added, changed or deleted) as they are in the working tree.
+def commit(
+    root: Path, paths: Iterable[str], message: str, author: Author, sign: Signer
+) -> str | None:
+    """Commit exactly ``paths`` (added, changed or deleted) as they are in the working tree,
+    signed by ``sign``; the new commit's id, or None when nothing changed.
 
     The commit is built in panelctl's own index (update-index, write-tree, commit-tree), so
     whatever else a person staged stays out of it, and no pathspec matching is done: a
@@ -132,12 +136,8 @@ def commit(root: Path, paths: Iterable[str], message: str, author: Author) -> No
     tree = run(root, ["write-tree"], env=env).strip()
     if parent and tree == run(root, ["rev-parse", f"{parent}^{{tree}}"]).strip():
         marker.write_text(parent)
-        return  # nothing changed: no empty commit
-    new = run(
-        root,
-        ["commit-tree", tree, "-m", message, *(["-p", parent] if parent else [])],
-        author=author,
-    ).strip()
+        return None  # nothing changed: no empty commit
+    new = write_signed_commit(root, tree, [parent] if parent else [], message, author, sign)
     run(root, ["update-ref", "-m", f"panelctl: {message}", "HEAD", new, parent or ""])
     marker.write_text(new)
     # The commit has landed: from here a failure is not the write's. Git's own index (what
@@ -146,6 +146,87 @@ def commit(root: Path, paths: Iterable[str], message: str, author: Author) -> No
         run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
     except GitError:
         warnings.warn(GitIndexWarning(index_advice(root)), stacklevel=2)
+    return new
+
+
+#: Signs a commit's bytes: returns an armored SSH signature (see panelctl.crypto.sshsig).
+Signer = Callable[[bytes], str]
+
+
+def _ident(author: Author, when: int) -> str:
+    name = " ".join(author.name.replace("<", "").replace(">", "").split())
+    email = author.email.replace("<", "").replace(">", "").strip()
+    return f"{name} <{email}> {when} +0000"
+
+
+def commit_text(tree: str, parents: Sequence[str], message: str, author: Author, when: int) -> bytes:
+    """A commit object's text, as git writes it (without a signature)."""
+    lines = [f"tree {tree}", *(f"parent {p}" for p in parents)]
+    lines += [f"author {_ident(author, when)}", f"committer {_ident(author, when)}"]
+    return ("\n".join(lines) + "\n\n" + message.rstrip("\n") + "\n").encode("utf-8")
+
+
+def write_signed_commit(
+    root: Path, tree: str, parents: Sequence[str], message: str, author: Author, sign: Signer
+) -> str:
+    """Write a commit object signed as ``git commit -S`` with ``gpg.format=ssh`` signs: a
+    ``gpgsig`` header after the committer, holding the signature of the text without it."""
+    payload = commit_text(tree, parents, message, author, int(time.time()))
+    signature = sign(payload)
+    head, _, body = payload.partition(b"\n\n")
+    header = "gpgsig " + "\n ".join(signature.splitlines())
+    signed = head + b"\n" + header.encode("ascii") + b"\n\n" + body
+    return run_bytes(root, ["hash-object", "-t", "commit", "-w", "--stdin"], signed).strip()
+
+
+def run_bytes(root: Path, args: Sequence[str], stdin: bytes) -> str:
+    """``git args`` with binary standard input (a commit object's exact bytes)."""
+    result = subprocess.run(
+        ["git", *args], cwd=root, input=stdin, capture_output=True, env=_env(), umask=0o077
+    )
+    if result.returncode != 0:
+        detail = (result.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
+        raise GitError(f"git {args[0]} failed in {root}: {detail}")
+    return result.stdout.decode("ascii")
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true", "GIT_PAGER": "cat", "LC_ALL": "C"})
+    return env
+
+
+def read_commit(root: Path, commit_id: str) -> tuple[bytes, str | None, list[str]]:
+    """A commit's signed payload (its text without the gpgsig header), its armored
+    signature (None when unsigned) and its parents."""
+    raw = subprocess.run(
+        ["git", "cat-file", "commit", commit_id], cwd=root, capture_output=True, env=_env()
+    )
+    if raw.returncode != 0:
+        raise GitError(f"git cannot read commit {commit_id[:12]} in {root}.")
+    return split_signature(raw.stdout)
+
+
+def split_signature(raw: bytes) -> tuple[bytes, str | None, list[str]]:
+    head, sep, body = raw.partition(b"\n\n")
+    kept, signature, parents = [], None, []
+    lines = head.split(b"\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith(b"gpgsig "):
+            block = [line[len(b"gpgsig ") :]]
+            i += 1
+            while i < len(lines) and lines[i].startswith(b" "):
+                block.append(lines[i][1:])
+                i += 1
+            signature = b"\n".join(block).decode("ascii", "replace")
+            continue
+        if line.startswith(b"parent "):
+            parents.append(line[7:].decode("ascii", "replace"))
+        kept.append(line)
+        i += 1
+    return b"\n".join(kept) + sep + body, signature, parents
 
 
 class GitIndexWarning(UserWarning):

@@ -11,6 +11,7 @@ from panelctl.base.errors import PanelctlError
 from panelctl.model import records
 from panelctl.store import gitio
 from panelctl.store.core import Store
+from panelctl.store.verify import signers
 
 
 @dataclass(frozen=True)
@@ -26,15 +27,18 @@ class Change:
 
 
 def changes(store: Store, record_id: str | None = None, limit: int | None = None) -> list[Change]:
+    """The commits (of one record, or all), newest first; ``author`` is the verified signer."""
     paths = [store.path_of(record_id)] if record_id else []
+    entries = gitio.log(store.root, paths, limit)
+    signed = signers(store, [entry["commit"] for entry in entries])
     return [
         Change(
             commit=entry["commit"],
-            author=entry["author"],
+            author=signed[entry["commit"]],
             when=datetime.fromisoformat(entry["date"]).astimezone(LONDON),
             subject=entry["subject"],
         )
-        for entry in gitio.log(store.root, paths, limit)
+        for entry in entries
     ]
 
 

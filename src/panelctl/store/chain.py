@@ -1,0 +1,202 @@
+"""Who may change what: the rules every commit is checked against, and this clone's trust.
+
+A commit is valid only if it is signed (git's SSH signature format, see
+:mod:`panelctl.crypto.sshsig`) by a reader of the keyring in force *before* it (its first
+parent's keyring; for the store's first commit, its own keyring, whose creator this clone
+pins the first time it sees the store), and that reader's role allows every change in it:
+
+- the keyring (who may read, roles), the settings (``panelctl.yaml``), anything under
+  ``.panelctl/`` (a profile copy, risk tools), ``templates/``, and every file outside the
+  record folders: a coordinator;
+- deleting a record: a coordinator;
+- approving a meeting's minutes: the chair or vice-chair; a meeting whose minutes are
+  approved never changes again;
+- any other record: a reader whose role writes records; ``cron`` writes reminder records
+  only, and ``recovery`` (a key kept for emergencies) writes nothing.
+
+A keyring never goes back to an older key epoch, keeps every earlier epoch's key, and
+moves to a new epoch whenever a reader is removed. A record written in a commit is
+encrypted under the epoch in force after that commit: a removed reader, who knows only the
+old keys, cannot write one that is accepted.
+
+The same rules are applied to panelctl's own writes before they are made (so a library
+caller with the wrong role is refused at once) and to every commit by `verify`, however it
+was made.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from panelctl.base.fsutil import atomic_write
+from panelctl.crypto.keyring import KEYRING_PATH, Keyring, Reader
+from panelctl.model import records
+
+RECORD_FOLDERS = tuple(t.folder for t in records.TYPES.values())
+WRITER_ROLES = ("coordinator", "chair", "vice-chair", "business-support", "member")
+APPROVER_ROLES = ("chair", "vice-chair")
+#: record types each limited role may write
+LIMITED = {"cron": ("reminder",), "recovery": ()}
+TRUST_FILE = "trust.json"
+
+
+@dataclass(frozen=True)
+class Change:
+    status: str  # A (added), M (changed) or D (deleted)
+    path: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    commit: str  # a commit id, or "" for a change not yet committed
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"commit {self.commit[:12]}" if self.commit else "this change"
+        return f"{where}: {self.path + ': ' if self.path else ''}{self.message}"
+
+
+def record_type_of(path: str) -> records.RecordType | None:
+    folder, _, name = path.partition("/")
+    rtype = records.BY_FOLDER.get(folder)
+    if rtype is None or not name.endswith(".enc") or "/" in name:
+        return None
+    return rtype
+
+
+def check_change(
+    commit: str,
+    signer: Reader | None,
+    before: Keyring | None,
+    after: Keyring,
+    changes: list[Change],
+    epoch_of: Callable[[str], int | None],
+    meeting_versions: Callable[[str], tuple[dict | None, dict | None]],
+) -> list[Finding]:
+    """The findings against one commit (or one change about to be committed).
+
+    ``signer`` is the reader whose key signed it, looked up in ``before`` (or, for the
+    first commit, in ``after``); None when it is unsigned or signed by a key no reader
+    holds. ``epoch_of(path)`` is the key epoch of the file the change writes there;
+    ``meeting_versions(path)`` gives a meeting record before and after the change."""
+    if signer is None:
+        return [
+            Finding(
+                commit,
+                "",
+                "is not signed by a reader of this store (unsigned, or signed by a key no "
+                "reader holds, or by a removed reader)",
+            )
+        ]
+    role = signer.role
+    who = f"{signer.name} ({role})"
+    found: list[Finding] = []
+
+    def refuse(path: str, message: str) -> None:
+        found.append(Finding(commit, path, message))
+
+    for change in changes:
+        path = change.path
+        rtype = record_type_of(path)
+        if path == KEYRING_PATH:
+            if role != "coordinator":
+                refuse(path, f"changes who may read, but {who} is not a coordinator")
+            if change.status == "D":
+                refuse(path, "deletes the keyring")
+            continue
+        if rtype is None:
+            if role != "coordinator":
+                refuse(
+                    path,
+                    f"changes the store's settings, templates or other files, which only a "
+                    f"coordinator may do, but {who} is not one",
+                )
+            continue
+        if change.status == "D":
+            if role != "coordinator":
+                refuse(path, f"deletes a record, which only a coordinator may do ({who})")
+            continue
+        allowed = LIMITED.get(role, None if role in WRITER_ROLES else ())
+        if allowed is not None and rtype.name not in allowed:
+            refuse(path, f"writes a {rtype.name} record, which {who} may not")
+            continue
+        epoch = epoch_of(path)
+        if epoch != after.epoch:
+            refuse(
+                path,
+                f"is encrypted under key epoch {epoch}, not the epoch in force ({after.epoch}): "
+                "written with an old key (by a removed reader?) or restored from an older "
+                "version",
+            )
+        if rtype.name == "meeting":
+            old, new = meeting_versions(path)
+            old_minutes = (old or {}).get("minutes") or {}
+            new_minutes = (new or {}).get("minutes") or {}
+            if old_minutes.get("status") == "approved":
+                if old != new:
+                    refuse(path, "changes a meeting whose minutes the chair approved")
+            elif new_minutes.get("status") == "approved" and role not in APPROVER_ROLES:
+                refuse(path, f"approves minutes, which only the chair or vice-chair may ({who})")
+    if before is not None and any(c.path == KEYRING_PATH for c in changes):
+        found += _keyring_findings(commit, before, after)
+    return found
+
+
+def _keyring_findings(commit: str, before: Keyring, after: Keyring) -> list[Finding]:
+    found = []
+    if after.epoch < before.epoch:
+        found.append(
+            Finding(
+                commit,
+                KEYRING_PATH,
+                f"goes back from key epoch {before.epoch} to {after.epoch}: an older keyring "
+                "was restored (a removed reader put back?)",
+            )
+        )
+    missing = [e for e in before.keys if after.keys.get(e) != before.keys[e]]
+    if missing:
+        found.append(
+            Finding(commit, KEYRING_PATH, "drops or changes the key of an earlier epoch")
+        )
+    kept = {r.key for r in after.readers}
+    if any(r.key not in kept for r in before.readers) and after.epoch <= before.epoch:
+        found.append(
+            Finding(
+                commit,
+                KEYRING_PATH,
+                "removes a reader without starting a new key epoch, so they could still "
+                "read what is written next",
+            )
+        )
+    return found
+
+
+# --- this clone's trust --------------------------------------------------------------------
+
+
+@dataclass
+class Trust:
+    """What this clone has checked: the store and its first commit and creator (pinned the
+    first time this clone saw them: trust on first use), and the newest commit verified."""
+
+    store_id: str
+    root: str
+    creator: str  # the creator's signing key, base64
+    creator_name: str
+    verified: str | None
+
+
+def read_trust(private: Path) -> Trust | None:
+    try:
+        data = json.loads((private / TRUST_FILE).read_text())
+        return Trust(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write_trust(private: Path, trust: Trust) -> None:
+    atomic_write(private / TRUST_FILE, json.dumps(asdict(trust)).encode())
