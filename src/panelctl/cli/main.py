@@ -450,10 +450,12 @@ def verify(
     ] = False,
 ) -> None:
     """Check the history and the files: every commit since the last check signed by a reader
-    whose role allows it, every record decrypting and valid, nothing plaintext. Silent when
-    all is well; exits 1 with one line per problem (by commit and path) otherwise.
+    whose role allows it, and the records those commits changed (and any file not
+    committed) decrypting and valid. --all checks the whole history and every record.
+    Silent when all is well; exits 1 with one line per problem (by commit and path).
 
-    The first run in a new clone pins who created the store (as SSH pins a server's key).
+    The first run in a new clone checks everything and pins who created the store (as SSH
+    pins a server's key).
 
     Example: panelctl verify || echo "store needs attention"
     """

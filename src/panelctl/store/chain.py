@@ -187,7 +187,8 @@ class Trust:
     root: str
     creator: str  # the creator's signing key, base64
     creator_name: str
-    verified: str | None
+    verified: str | None  # the history is checked up to here (what commands require)
+    checked: str | None = None  # the record files are checked up to here (by `verify`)
 
 
 def read_trust(private: Path) -> Trust | None:

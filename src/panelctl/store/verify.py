@@ -36,6 +36,8 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     commits: int = 0  # commits whose history was checked
     notes: list[str] = field(default_factory=list)
+    #: the files those commits changed (None: the whole history was walked)
+    touched: set[str] | None = None
 
 
 def verify(store: Store, since: str | None = None, everything: bool = False) -> Report:
@@ -46,25 +48,53 @@ def verify(store: Store, since: str | None = None, everything: bool = False) -> 
         store.keyring  # noqa: B018 - a keyring that does not open is an error, not a list item
         report = Report()
         _history(store, report, since, everything)
-        report.problems += _files(store)
+        head = gitio.head(store.root)
+        trust = chain.read_trust(store.private)
+        checked = None if everything or trust is None else trust.checked
+        only = None
+        if checked and head and gitio.is_ancestor(store.root, checked, head):
+            names = gitio.run(
+                store.root, ["diff", "--name-only", "-z", checked, head, "--", *RECORD_FOLDERS]
+            )
+            only = {name for name in names.split("\0") if name}
+        report.problems += _files(store, only)
+        if not report.problems and trust is not None and head:
+            trust.checked = head
+            chain.write_trust(store.private, trust)
     finally:
         store.check_history = True
     return report
 
 
-def _files(store: Store) -> list[Problem]:
+def _files(store: Store, only: set[str] | None = None) -> list[Problem]:
+    """Every record file (``only`` None), or those of ``only`` and every file with changes
+    not committed: each decrypts, validates and is where it belongs."""
     problems: list[Problem] = []
-    for folder in RECORD_FOLDERS:
-        directory = store.root / folder
-        if not directory.is_dir():
-            continue
-        rtype = records.BY_FOLDER[folder]
-        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
-            path = f"{folder}/{entry.name}"
-            problem = _check_entry(store, rtype, entry, path)
-            if problem:
-                problems.append(Problem(path, problem))
-    for path in gitio.dirty_paths(store.root, RECORD_FOLDERS):
+    dirty = gitio.dirty_paths(store.root, RECORD_FOLDERS)
+    if only is None:
+        entries = [
+            (f"{folder}/{entry.name}", entry)
+            for folder in RECORD_FOLDERS
+            if (store.root / folder).is_dir()
+            for entry in sorted(os.scandir(store.root / folder), key=lambda e: e.name)
+        ]
+    else:
+        entries = []
+        for path in sorted(only | set(dirty)):
+            folder, _, name = path.partition("/")
+            if folder not in RECORD_FOLDERS or "/" in name:
+                continue
+            entries += (
+                [(path, e) for e in os.scandir(store.root / folder) if e.name == name]
+                if (store.root / path).exists() or (store.root / path).is_symlink()
+                else []
+            )
+    for path, entry in entries:
+        rtype = records.BY_FOLDER[path.partition("/")[0]]
+        problem = _check_entry(store, rtype, entry, path)
+        if problem:
+            problems.append(Problem(path, problem))
+    for path in dirty:
         problems.append(
             Problem(path, "has changes that were never committed; commit or restore them with git.")
         )
@@ -144,12 +174,15 @@ def _history(store: Store, report: Report, since: str | None, everything: bool) 
         except GitError:
             raise InvalidInputError(f"{since!r} is not a commit of this store.", "since") from None
         span = f"{start.strip()}..{head}"
+        report.touched = set()
     elif trust is None or everything or trust.verified is None:
         span = head
     elif trust.verified == head:
+        report.touched = set()
         return
     elif gitio.is_ancestor(root, trust.verified, head):
         span = f"{trust.verified}..{head}"
+        report.touched = set()
     else:
         report.problems.append(
             Problem(
@@ -162,33 +195,61 @@ def _history(store: Store, report: Report, since: str | None, everything: bool) 
         span = head
     if trust is not None and trust.root != first:
         report.problems.append(
-            Problem("", "the history begins with another first commit than the one this clone pinned")
+            Problem(
+                "", "the history begins with another first commit than the one this clone pinned"
+            )
         )
         return
     listing = gitio.run(root, ["rev-list", "--reverse", "--topo-order", "--parents", span])
-    objects = _Objects(root)
+    walk = [line.split() for line in listing.splitlines()]
+    diffs = _diffs(root, walk)
+    keyring_blob: dict[str, str] = {}  # commit -> the object id of its keyring
+    wanted_full: set[str] = {commit for commit, *_ in walk}
+    wanted_head: set[str] = set()
+    for commit, *_parents in walk:
+        for status, path, old, new in diffs.get(commit, []):
+            if path == KEYRING_PATH and status != "D":
+                wanted_full.add(new)
+            elif chain.record_type_of(path) is records.BY_FOLDER.get("meetings"):
+                wanted_full.update(sha for sha in (old, new) if set(sha) != {"0"})
+            elif status != "D":
+                wanted_head.add(new)
+    outside = {p[0] for _c, *p in walk if p and p[0] not in {c for c, *_ in walk}}
+    for parent in outside:  # the walk's first parent, verified before: its keyring
+        found = gitio.run(root, ["rev-parse", "--verify", "--quiet", f"{parent}:{KEYRING_PATH}"])
+        keyring_blob[parent] = found.strip()
+        wanted_full.add(found.strip())
+    blobs = _read_objects(root, wanted_full, wanted_head)
     keyrings: dict[str, Keyring] = {}
 
-    def keyring_at(commit: str) -> Keyring | None:
-        found = objects.get(f"{commit}:{KEYRING_PATH}")
-        if found is None:
+    def keyring_of(sha: str | None, where: str) -> Keyring | None:
+        if not sha or sha not in blobs:
             return None
-        if found[0] not in keyrings:
-            keyrings[found[0]] = open_with_keys(
-                found[1], keys, store.store_id, f"commit {commit[:12]}"
-            )
-        return keyrings[found[0]]
+        if sha not in keyrings:
+            keyrings[sha] = open_with_keys(blobs[sha], keys, store.store_id, where)
+        return keyrings[sha]
 
     try:
-        for line in listing.splitlines():
-            commit, *parents = line.split()
+        for commit, *parents in walk:
             report.commits += 1
-            for finding in _check_commit(store, objects, keyring_at, commit, parents, trust, report):
+            changes = diffs.get(commit, [])
+            parent = parents[0] if parents else None
+            keyring_blob[commit] = next(
+                (
+                    new
+                    for status, path, _old, new in changes
+                    if path == KEYRING_PATH and status != "D"
+                ),
+                keyring_blob.get(parent or "", ""),
+            )
+            before = keyring_of(keyring_blob.get(parent or ""), f"commit {(parent or '')[:12]}")
+            after = keyring_of(keyring_blob[commit], f"commit {commit[:12]}")
+            for finding in _check_commit(
+                store, blobs, commit, parent, before, after, changes, trust, report
+            ):
                 report.problems.append(Problem(finding.path, str(finding)))
     except PanelctlError as error:
         report.problems.append(Problem("", error.message))
-    finally:
-        objects.close()
     if not report.problems:  # (a first check has pinned the creator in the trust file)
         trust = chain.read_trust(store.private)
         if trust is not None:
@@ -196,16 +257,79 @@ def _history(store: Store, report: Report, since: str | None, everything: bool) 
             chain.write_trust(store.private, trust)
 
 
-def _check_commit(store, objects, keyring_at, commit, parents, trust, report):
-    found = objects.get(commit)
-    if found is None:
+def _diffs(root, walk: list[list[str]]) -> dict[str, list[tuple[str, str, str, str]]]:
+    """Each commit's changes against its first parent (every file, for the first commit):
+    (status, path, old object id, new object id), from one `git diff-tree --stdin`."""
+    if not walk:
+        return {}
+    lines = "".join(f"{c[0]} {c[1]}\n" if len(c) > 1 else f"{c[0]}\n" for c in walk)
+    out = gitio.run(
+        root, ["diff-tree", "--stdin", "-r", "-z", "--no-renames", "--root"], stdin=lines
+    )
+    found: dict[str, list[tuple[str, str, str, str]]] = {}
+    current = None
+    tokens = out.split("\0")
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].strip("\n")
+        if token.startswith(":") and current is not None and i + 1 < len(tokens):
+            meta = token[1:].split()
+            found[current].append((meta[4][:1], tokens[i + 1], meta[2], meta[3]))
+            i += 2
+            continue
+        if token:
+            current = token
+            found.setdefault(current, [])
+        i += 1
+    return found
+
+
+def _read_objects(root, full: set[str], heads: set[str], keep: int = 64) -> dict[str, bytes]:
+    """The objects named, through one `git cat-file --batch` fed from a thread (so neither
+    pipe fills): whole for ``full``, the first ``keep`` bytes (a record's header) for
+    ``heads``."""
+    import threading
+
+    names = sorted(full) + sorted(heads - full)
+    process = subprocess.Popen(
+        ["git", "cat-file", "--batch"],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert process.stdin and process.stdout
+
+    def feed() -> None:
+        try:
+            for name in names:
+                process.stdin.write(name.encode("ascii", "replace") + b"\n")
+        finally:
+            process.stdin.close()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    found: dict[str, bytes] = {}
+    for name in names:
+        line = process.stdout.readline().split()
+        if len(line) != 3:
+            continue
+        size = int(line[2])
+        data = process.stdout.read(size)
+        process.stdout.read(1)
+        found[name] = data if name in full else data[:keep]
+    writer.join()
+    process.wait()
+    return found
+
+
+def _check_commit(store, blobs, commit, parent, before, after, changes, trust, report):
+    raw = blobs.get(commit)
+    if raw is None:
         return [chain.Finding(commit, "", "cannot be read")]
-    payload, signature, _ = gitio.split_signature(found[1])
-    after = keyring_at(commit)
+    payload, signature, _ = gitio.split_signature(raw)
     if after is None:
         return [chain.Finding(commit, KEYRING_PATH, "has no keyring")]
-    parent = parents[0] if parents else None
-    before = keyring_at(parent) if parent else None
     key = None
     if signature is not None:
         try:
@@ -227,37 +351,45 @@ def _check_commit(store, objects, keyring_at, commit, parents, trust, report):
                 "that this is their key; this clone now trusts it."
             )
         elif trust.creator != b64(key):
-            return [chain.Finding(commit, "", "the first commit is signed by another creator than the one this clone pinned")]
-    if parent is None:
-        names = gitio.run(store.root, ["ls-tree", "-r", "-z", "--name-only", commit])
-        changes = [chain.Change("A", p) for p in names.split("\0") if p]
-    else:
-        out = gitio.run(store.root, ["diff-tree", "-r", "-z", "--no-renames", parent, commit])
-        fields = out.split("\0")
-        changes = []
-        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-            if meta:
-                changes.append(chain.Change(meta.split()[-1][:1], path))
+            return [
+                chain.Finding(
+                    commit,
+                    "",
+                    "the first commit is signed by another creator than the one this clone pinned",
+                )
+            ]
+    by_path = {path: (old, new) for _s, path, old, new in changes}
 
     def epoch_of(path: str) -> int | None:
-        blob = objects.get(f"{commit}:{path}")
-        if blob is None or not envelope.is_encrypted(blob[1]) or len(blob[1]) < 12:
+        blob = blobs.get(by_path[path][1])
+        if blob is None or not envelope.is_encrypted(blob) or len(blob) < 12:
             return None
-        return envelope.epoch_of(blob[1])
+        return envelope.epoch_of(blob)
 
     def versions(path: str):
-        def read(at: str | None):
-            blob = objects.get(f"{at}:{path}") if at else None
+        def read(sha: str):
+            blob = blobs.get(sha)
             if blob is None:
                 return None
             try:
-                return yamlio.load(envelope.decrypt(after.keys, store.store_id, path, blob[1]))
+                return yamlio.load(envelope.decrypt(after.keys, store.store_id, path, blob))
             except PanelctlError:
                 return None
 
-        return read(parent), read(commit)
+        old, new = by_path[path]
+        return read(old), read(new)
 
-    return chain.check_change(commit, signer, before, after, changes, epoch_of, versions)
+    if report.touched is not None:
+        report.touched.update(by_path)
+    return chain.check_change(
+        commit,
+        signer,
+        before,
+        after,
+        [chain.Change(status, path) for status, path, _o, _n in changes],
+        epoch_of,
+        versions,
+    )
 
 
 def signers(store: Store, commits: list[str]) -> dict[str, str]:
