@@ -140,7 +140,7 @@ def main() -> None:
             check=True,
         )  # fmt: skip
         print(f"  incremental verify of 100 commits (process): {time.perf_counter() - start:.2f} s")
-        files_only, _ = median_of(lambda: _files(store), 1)
+        files_only, _ = median_of(lambda store=store: _files(store), 1)
         print(f"  files-only check (the old verify): {files_only:.2f} s")
         start = time.perf_counter()
         report = verify(store, everything=True)
