@@ -235,7 +235,10 @@ def test_authentic_but_malformed_padding_is_tampered(record, inner, cli, coordin
         store.read("C-0001")
     assert type(caught.value) is TamperedError and path in caught.value.message
     result = cli("verify", store=store.root, identity=coordinator.path)
-    assert result.exit_code != 0 and path in result.output
+    assert result.exit_code == ExitCode.PROBLEMS_FOUND and "padding is malformed" in result.output
+    assert path in result.output and "status" not in result.output
+    shown = cli("record", "show", "C-0001", store=store.root, identity=coordinator.path)
+    assert shown.exit_code == ExitCode.TAMPERED and "status" not in shown.output
 
 
 def test_an_unpadded_file_of_the_first_format_still_reads_and_verifies(record, cli, coordinator):
