@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import shutil
 import time
 from pathlib import Path
@@ -108,6 +109,175 @@ def test_envelope_decrypt_of_garbage_raises_only_panelctl_errors(tail):
         envelope.decrypt({1: key}, store_id, "cases/C-0001.enc", tail)
 
 
+# --- padding: a file's size shows its bucket, not the length of a name -----------------
+
+# The documented buckets (envelope.py, README "What someone who can see the repository
+# learns"): the plaintext and one 0x80 byte, padded to a power of two of at least 1 KiB.
+BUCKETS = [2**n for n in range(10, 22)]  # 1 KiB .. 2 MiB (a record is at most 1 MB)
+SEALED_OVERHEAD = crypto.NONCE_SIZE + crypto.TAG_SIZE
+
+
+def sealed_size(blob: bytes, path: str) -> int:
+    """The padded plaintext's size: what is left of a file without header, nonce and tag."""
+    return len(blob) - len(envelope.header(1, bytes(16), path)) - SEALED_OVERHEAD
+
+
+@pytest.mark.parametrize(
+    ("length", "padded"),
+    [
+        (0, 1024),
+        (1, 1024),
+        (1023, 1024),  # 1,023 bytes and the mark fill 1 KiB exactly
+        (1024, 2048),
+        (2047, 2048),
+        (2048, 4096),
+        (100_000, 131_072),
+        (1024 * 1024, 2 * 1024 * 1024),
+    ],
+)
+def test_padding_fills_the_documented_bucket(length, padded):
+    plaintext = b"x" * length
+    assert len(envelope.pad(plaintext)) == padded
+    assert envelope.unpad(envelope.pad(plaintext)) == plaintext
+    blob = envelope.encrypt(bytes(32), 1, bytes(16), "cases/C-0001.enc", plaintext)
+    assert sealed_size(blob, "cases/C-0001.enc") == padded
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    length=st.integers(min_value=0, max_value=200 * 1024),
+    seed=st.integers(min_value=0, max_value=2**32),
+    tail=st.binary(max_size=3) | st.sampled_from([b"\x80", b"\x00", b"\x80\x00", b"\x00\x80"]),
+    key=KEYS,
+    path=RECORD_PATHS,
+)
+def test_padded_envelope_round_trips_every_length_to_200_kb(length, seed, tail, key, path):
+    """Any plaintext of 0..200 KB, including ones ending in the mark or in zeros, comes back
+    exactly, sealed at the smallest documented bucket that holds it and the mark."""
+    plaintext = random.Random(seed).randbytes(length) + tail
+    blob = envelope.encrypt(key, 7, bytes(16), path, plaintext)
+    size = sealed_size(blob, path)
+    assert size == min(b for b in BUCKETS if b > len(plaintext))
+    assert envelope.decrypt({7: key}, bytes(16), path, blob) == plaintext
+
+
+@FAST
+@given(
+    head=st.binary(max_size=1100),
+    tail=st.lists(st.sampled_from([b"\x00", b"\x80", b"\x01"]), max_size=8).map(b"".join),
+    size=st.sampled_from([1024, 2048, 1000, 1025]),
+    zeros=st.integers(min_value=0, max_value=1100),
+)
+def test_only_the_padding_pad_writes_is_accepted(head, tail, size, zeros):
+    """Whatever a reader with the key seals, unpad accepts exactly the one form pad makes."""
+    kept = max(size - zeros, 0)
+    front = (head + tail).rjust(kept, b"y")
+    candidate = front[len(front) - kept :] + bytes(size - kept)
+    plaintext = envelope.unpad(candidate)
+    assert plaintext is None or envelope.pad(plaintext) == candidate
+    assert envelope.unpad(envelope.pad(candidate)) == candidate
+
+
+def test_names_of_different_lengths_make_files_of_the_same_size(store):
+    short = store.create("case", {"status": "open", "child": {"name": "Al Bo"}})
+    long = store.create(
+        "case", {"status": "open", "child": {"name": "Alexandra Bartholomew-Smith"}}
+    )
+    plaintexts = [store.read_plaintext(record_id) for record_id in (short, long)]
+    assert len(plaintexts[1]) - len(plaintexts[0]) == 22
+    sizes = [(store.root / store.path_of(record_id)).stat().st_size for record_id in (short, long)]
+    assert sizes[0] == sizes[1]
+    assert sealed_size((store.root / store.path_of(short)).read_bytes(), "cases/C-0001.enc") == 1024
+    assert store.read(long)["child"]["name"] == "Alexandra Bartholomew-Smith"
+
+
+def test_a_flipped_padding_byte_is_tampered(record):
+    store, path, blob = record
+    plaintext = store.read_plaintext("C-0001")
+    start = len(envelope.header(1, bytes(16), path)) + crypto.NONCE_SIZE
+    mark, last_zero = start + len(plaintext), len(blob) - crypto.TAG_SIZE - 1
+    assert blob[mark - 1 : mark + 1] != b""  # the mark and the zeros are ciphertext too
+    for position in (mark, mark + 1, last_zero):
+        (store.root / path).write_bytes(
+            blob[:position] + bytes([blob[position] ^ 0x01]) + blob[position + 1 :]
+        )
+        with pytest.raises(TamperedError) as caught:
+            store.read("C-0001")
+        assert caught.value.exit_code == ExitCode.TAMPERED, position
+    (store.root / path).write_bytes(blob)
+    assert store.read("C-0001")["child"]["name"] == "A"
+
+
+def sealed_by_hand(store, path: str, inner: bytes, magic: bytes = envelope.MAGIC) -> bytes:
+    """A file sealed with the store's real key around ``inner`` exactly as given: what a
+    reader who holds the key could write without panelctl."""
+    keyring = store.keyring
+    head = envelope.header(keyring.epoch, store.store_id, path, magic)
+    return head + crypto.seal(keyring.key, inner, head)
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        b"",
+        b"status: open\n" + bytes(1011),  # no 0x80 mark
+        b"status: open\n\x80" + bytes(1010) + b"\x01",  # something after the zeros
+        b"status: open\n\x80" + bytes(2034),  # a bucket too large for what it holds
+        b"status: open\n\x80" + bytes(500),  # not a bucket size
+        b"status: open\n\x81" + bytes(1010),  # another mark
+    ],
+    ids=["empty", "no-mark", "trailing-byte", "bucket-too-large", "not-a-bucket", "wrong-mark"],
+)
+def test_authentic_but_malformed_padding_is_tampered(record, inner, cli, coordinator):
+    store, path, _blob = record
+    (store.root / path).write_bytes(sealed_by_hand(store, path, inner))
+    with pytest.raises(TamperedError, match="padding is malformed") as caught:
+        store.read("C-0001")
+    assert type(caught.value) is TamperedError and path in caught.value.message
+    result = cli("verify", store=store.root, identity=coordinator.path)
+    assert result.exit_code == ExitCode.PROBLEMS_FOUND and "padding is malformed" in result.output
+    assert path in result.output and "status" not in result.output
+    shown = cli("record", "show", "C-0001", store=store.root, identity=coordinator.path)
+    assert shown.exit_code == ExitCode.TAMPERED and "status" not in shown.output
+
+
+def test_an_unpadded_file_of_the_first_format_still_reads_and_verifies(record, cli, coordinator):
+    store, path, _blob = record
+    plaintext = store.read_plaintext("C-0001")
+    old = sealed_by_hand(store, path, plaintext, envelope.MAGIC_UNPADDED)
+    (store.root / path).write_bytes(old)
+    git(
+        store.root,
+        "commit",
+        "-qam",
+        "An unpadded record, as panelctl wrote it before December 2026",
+    )
+    assert envelope.is_encrypted(old) and sealed_size(old, path) == len(plaintext)  # no padding
+    assert store.read("C-0001")["child"]["name"] == "A"
+    assert cli("verify", store=store.root, identity=coordinator.path).exit_code == 0
+    store.update({**store.read("C-0001"), "status": "closed"})  # written again: padded
+    rewritten = (store.root / path).read_bytes()
+    assert rewritten.startswith(envelope.MAGIC) and sealed_size(rewritten, path) == 1024
+
+
+def test_a_padded_file_relabelled_as_the_first_format_is_tampered(record):
+    """The format byte is associated data: padding cannot be stripped of its check."""
+    store, path, blob = record
+    relabelled = envelope.MAGIC_UNPADDED + blob[len(envelope.MAGIC) :]
+    (store.root / path).write_bytes(relabelled)
+    with pytest.raises(TamperedError, match="fails its integrity check"):
+        store.read("C-0001")
+
+
+def test_the_sample_store_is_of_the_first_format_and_reads_whole(sample):
+    """sample-store/ was written before padding: its real files are the compatibility test."""
+    store = Store(sample.store, read_identity_file(sample.identity).unlock())
+    files = sorted(p for p in sample.store.glob("*/*.enc"))
+    assert files and all(p.read_bytes().startswith(envelope.MAGIC_UNPADDED) for p in files)
+    for path in files:
+        assert store.read(path.stem)["id"] == path.stem
+
+
 # --- every bit, every length, every trailing byte -------------------------------------
 
 
@@ -131,7 +301,7 @@ def _bit_flip_outcomes(store, path, blob, byte_range) -> dict[int, str]:
 def test_every_flipped_bit_of_magic_length_and_sealed_part_is_tampered(record):
     store, path, blob = record
     assert store.read("C-0001")["child"]["name"] == "A"
-    assert len(blob) < 200  # small enough to try every bit
+    assert len(blob) < 1200  # one 1 KiB padding bucket: small enough to try every bit
     for part in (MAGIC_BYTES, LENGTH_BYTES, range(SEALED_START, len(blob))):
         outcomes = _bit_flip_outcomes(store, path, blob, part)
         wrong = {bit: what for bit, what in outcomes.items() if what != "tampered"}
