@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import TEST_LOG_N, git
+from conftest import TEST_LOG_N, git, signed_commit
 from panelctl.base.errors import (
     ExitCode,
     IdentityError,
@@ -246,12 +246,7 @@ def test_an_unpadded_file_of_the_first_format_still_reads_and_verifies(record, c
     plaintext = store.read_plaintext("C-0001")
     old = sealed_by_hand(store, path, plaintext, envelope.MAGIC_UNPADDED)
     (store.root / path).write_bytes(old)
-    git(
-        store.root,
-        "commit",
-        "-qam",
-        "An unpadded record, as panelctl wrote it before December 2026",
-    )
+    signed_commit(store.root, coordinator.path, "An unpadded record, as panelctl wrote it before")
     assert envelope.is_encrypted(old) and sealed_size(old, path) == len(plaintext)  # no padding
     assert store.read("C-0001")["child"]["name"] == "A"
     assert cli("verify", store=store.root, identity=coordinator.path).exit_code == 0
