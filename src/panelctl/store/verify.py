@@ -82,13 +82,8 @@ def _files(store: Store, only: set[str] | None = None) -> list[Problem]:
         entries = []
         for path in sorted(only | set(dirty)):
             folder, _, name = path.partition("/")
-            if folder not in RECORD_FOLDERS or "/" in name:
-                continue
-            entries += (
-                [(path, e) for e in os.scandir(store.root / folder) if e.name == name]
-                if (store.root / path).exists() or (store.root / path).is_symlink()
-                else []
-            )
+            if folder in RECORD_FOLDERS and "/" not in name and os.path.lexists(store.root / path):
+                entries.append((path, _Entry(name, str(store.root / path))))
     for path, entry in entries:
         rtype = records.BY_FOLDER[path.partition("/")[0]]
         problem = _check_entry(store, rtype, entry, path)
@@ -101,9 +96,21 @@ def _files(store: Store, only: set[str] | None = None) -> list[Problem]:
     return problems
 
 
-def _check_entry(
-    store: Store, rtype: records.RecordType, entry: os.DirEntry, path: str
-) -> str | None:
+@dataclass(frozen=True)
+class _Entry:
+    """The parts of an os.DirEntry that _check_entry uses, for one file named by path."""
+
+    name: str
+    path: str
+
+    def is_file(self, follow_symlinks: bool = True) -> bool:
+        import stat
+
+        mode = (os.stat if follow_symlinks else os.lstat)(self.path).st_mode
+        return stat.S_ISREG(mode)
+
+
+def _check_entry(store: Store, rtype: records.RecordType, entry, path: str) -> str | None:
     if not entry.is_file(follow_symlinks=False):
         return "is not a regular file; record folders hold only encrypted record files."
     with open(entry.path, "rb") as handle:
