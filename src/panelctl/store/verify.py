@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from panelctl.base import yamlio
 from panelctl.base.errors import GitError, InvalidInputError, PanelctlError
@@ -233,7 +234,19 @@ def _history(store: Store, report: Report, since: str | None, everything: bool) 
         if not sha or sha not in blobs:
             return None
         if sha not in keyrings:
-            keyrings[sha] = open_with_keys(blobs[sha], keys, store.store_id, where)
+            try:
+                keyrings[sha] = open_with_keys(blobs[sha], keys, store.store_id, where)
+            except PanelctlError:
+                # the working keyring may itself be forged (its keys then open no genuine
+                # older keyring): open this one with the identity, so the forgery is named
+                try:
+                    keyrings[sha] = Keyring.open(
+                        blobs[sha], store.identity, store.store_id, Path(where)
+                    )
+                except PanelctlError:
+                    pass
+                if sha not in keyrings:
+                    raise
         return keyrings[sha]
 
     try:
