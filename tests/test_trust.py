@@ -11,7 +11,7 @@ import shutil
 import socket
 import subprocess
 import threading
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 
@@ -404,3 +404,35 @@ def test_reverting_an_access_remove_is_refused(store, coordinator, make_person, 
     assert fresh.exit_code == ExitCode.PROBLEMS_FOUND, fresh.output
     assert f"commit {bad[:12]}" in fresh.output and "epoch 2 to 1" in fresh.output
     refused(cli, clone, coordinator.path, "case", "list")
+
+
+def test_member_approving_minutes_is_refused(store, coordinator, make_person, cli, monkeypatch):
+    from datetime import datetime
+
+    from panelctl.meetings.minutes import approve_minutes
+    from panelctl.store.core import Transaction
+
+    member = make_person("Mo Member")
+    add_reader(store, member.recipient, member.name, "Test Council", "member")
+    with store.transaction() as tx:
+        tx.create("meeting", {"date": date(2026, 10, 1), "status": "held"})
+    mine = Store(store.root, member.unlock())
+    head = git(store.root, "rev-parse", "HEAD")
+    now = datetime(2026, 10, 2, 10, tzinfo=UTC)
+    with pytest.raises(NotAllowedError):
+        approve_minutes(mine, "M-0001", now)
+    # past the command's own role check, the rules refuse before anything is written
+    monkeypatch.setattr(Store, "require_role", lambda self, *roles: None)
+    with pytest.raises(NotAllowedError, match="approves minutes"):
+        approve_minutes(Store(store.root, member.unlock()), "M-0001", now)
+    assert git(store.root, "rev-parse", "HEAD") == head
+    # past the rules too (an edited copy of panelctl): the commit lands, verify names it
+    monkeypatch.setattr(Transaction, "_check_rules", lambda self: None)
+    approve_minutes(Store(store.root, member.unlock()), "M-0001", now)
+    bad = git(store.root, "rev-parse", "HEAD").strip()
+    monkeypatch.undo()
+    assert bad != head.strip()
+    result = cli("verify", "--all", store=store.root, identity=coordinator.path)
+    assert result.exit_code == ExitCode.PROBLEMS_FOUND, result.output
+    assert f"commit {bad[:12]}" in result.stdout
+    assert "approves minutes, which only the chair or vice-chair may" in result.stdout
