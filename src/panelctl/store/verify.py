@@ -27,9 +27,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return (
-            self.message if self.message.startswith(self.path) else f"{self.path}: {self.message}"
-        )
+        # a history finding already reads "commit X: path: ..."; a file's names its path
+        named = not self.path or self.message.startswith((self.path, "commit "))
+        return self.message if named else f"{self.path}: {self.message}"
 
 
 @dataclass
