@@ -16,6 +16,7 @@ rolled back to the last commit when the store is next locked: all or nothing.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -23,6 +24,7 @@ import secrets
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from panelctl.base.errors import (
     InvalidInputError,
     InvalidRecordError,
     LockedError,
+    NoSpaceError,
     NotAllowedError,
     NotAStoreError,
     NotFoundError,
@@ -266,20 +269,25 @@ class Store:
                             f"shortly (or raise {config.ENV_LOCK_TIMEOUT})."
                         ) from None
                     time.sleep(0.05)
-            self._recover()
-            self._keyring = None  # re-read under the lock: another process may have changed it
-            self._index = None  # likewise the index tables, checked again against HEAD
-            yield
+            with gitio.holding_store_lock(fd):
+                self._recover()
+                self._keyring = None  # re-read under the lock: another process may have changed it
+                self._index = None  # likewise the index tables, checked again against HEAD
+                yield
         finally:
             os.close(fd)  # closing releases the lock
 
     def _recover(self) -> None:
         """Roll back a write that was interrupted (killed, power lost) to the last commit."""
         journal = self.private / "journal.json"
-        if journal.exists():
-            paths = json.loads(journal.read_text())["paths"]
-            stale = gitio.git_dir(self.root) / "index.lock"
-            stale.unlink(missing_ok=True)  # we hold the store lock: no live git write of ours
+        git_folder = self.private.parent
+        if not journal.exists():
+            gitio.remove_stale_locks(self.root, git_folder, journal, None)
+        else:
+            entry = json.loads(journal.read_text())
+            gitio.remove_stale_locks(self.root, git_folder, journal, entry.get("owner"))
+            paths = entry["paths"]
+            _write_journal(journal, paths)  # the git steps of this roll-back are now ours
             gitio.restore(self.root, paths)
             journal.unlink()
         tmp = self.private / "tmp"
@@ -420,11 +428,19 @@ class Transaction:
         )
         folders = {store.root, *(store.root / p.partition("/")[0] for p in paths if "/" in p)}
         check_writable(sorted(f for f in folders if f.exists()), "store folder")
-        gitio.check_index_free(store.root, store.private.parent)
+        gitio.check_write_locks_free(store.root, store.private.parent)
         journal = store.private / "journal.json"
-        atomic_write(journal, json.dumps({"paths": paths}).encode())
+        before = gitio.head_quick(store.root) or gitio.head(store.root)
+        try:
+            _write_journal(journal, paths)
+        except (OSError, NoSpaceError) as error:
+            if _no_space(error, store.root) is None:
+                raise
+            raise _no_space(error, store.root) from None
+        kept = None
         try:
             tmp = ensure_private_dir(store.private / "tmp")
+            kept = _keep_originals(store.root, paths, tmp)
             writes = []
             for path in paths:
                 target = store.root / path
@@ -439,15 +455,30 @@ class Transaction:
             elif writes:
                 atomic_write_many(writes, tmp)
             gitio.commit(store.root, paths, self._message(), _author(store.identity))
-        except BaseException:
-            gitio.restore(store.root, paths)
-            journal.unlink(missing_ok=True)
-            raise
+        except BaseException as error:
+            if not _landed(store.root, before, self._message()):
+                if kept is not None:
+                    _put_back(kept)  # renames only: needs no space on a full disk
+                else:
+                    gitio.restore(store.root, paths, git_index=False)  # git's index untouched
+                journal.unlink(missing_ok=True)
+                if _no_space(error, store.root) is None:
+                    raise
+                raise _no_space(error, store.root) from None
+            # The commit is in: whatever failed after it (git's index following it, a
+            # marker file) is not the write's, and saying it failed would have it retried.
+            warnings.warn(gitio.GitIndexWarning(gitio.index_advice(store.root)), stacklevel=3)
+        _forget(kept)
         journal.unlink()
         self.committed = True
         if self._keyring is not None:
             store.use_keyring(self._keyring)  # the index is saved under the new key
-        index.apply(self.index_updates, save_all=self._index is not None)
+        try:
+            index.apply(self.index_updates, save_all=self._index is not None)
+        except (OSError, NoSpaceError):
+            # The query index is a cache checked against HEAD when next opened; the change
+            # itself is committed, so this must not turn into a failed (and retried) write.
+            warnings.warn(IndexWarning(index_warning(store.root)), stacklevel=3)
 
     def _message(self) -> str:
         if self.message:
@@ -459,6 +490,86 @@ class Transaction:
         for verb, _label in ops:
             counts[verb] = counts.get(verb, 0) + 1
         return "Change records: " + ", ".join(f"{verb.lower()} {n}" for verb, n in counts.items())
+
+
+def _write_journal(journal: Path, paths: list[str]) -> None:
+    """The journal of a write: the paths it touches, and the process making it (so that a
+    lock file the write leaves can be known for its own; see gitio.remove_stale_locks)."""
+    atomic_write(journal, json.dumps({"paths": paths, "owner": gitio.process_mark()}).encode())
+
+
+#: Up to this many files, a write keeps each file's previous version (a hard link, which
+#: takes no space) to put back if it fails; a bigger write (a rekey) is rolled back from git.
+KEEP_ORIGINALS = 64
+
+
+def _keep_originals(root: Path, paths: list[str], tmp: Path) -> dict[Path, Path | None] | None:
+    """target -> a hard link to its present version (None: it does not exist yet), or None
+    when the write is too big or the file system has no hard links."""
+    if len(paths) > KEEP_ORIGINALS:
+        return None
+    kept: dict[Path, Path | None] = {}
+    try:
+        for path in paths:
+            target = root / path
+            if target.exists():
+                kept[target] = tmp / f".before-{secrets.token_hex(8)}"
+                os.link(target, kept[target])
+            else:
+                kept[target] = None
+    except OSError:
+        _forget(kept)
+        return None
+    return kept
+
+
+def _put_back(kept: dict[Path, Path | None]) -> None:
+    """Undo a failed write: each file back to the version kept, new files removed."""
+    for target, link in kept.items():
+        if link is None:
+            target.unlink(missing_ok=True)
+        elif link.exists():
+            os.replace(link, target)
+
+
+def _forget(kept: dict[Path, Path | None] | None) -> None:
+    for link in (kept or {}).values():
+        if link is not None:
+            link.unlink(missing_ok=True)
+
+
+def _landed(root: Path, before: str | None, message: str) -> bool:
+    """True when HEAD moved to this write's commit (on ``before``, with ``message``)."""
+    try:
+        now = gitio.head(root)
+        if now is None or now == before:
+            return False
+        shown = gitio.run(root, ["log", "-1", "--format=%P%x00%B", now])
+    except BaseException:
+        return False
+    parents, _, body = shown.partition("\0")
+    return parents.strip() == (before or "") and body.strip() == message.strip()
+
+
+def _no_space(error: BaseException, root: Path) -> NoSpaceError | None:
+    """A full disk (or quota, or file size limit) met while writing, as its own error
+    saying that the store was left as it was (the write has been rolled back)."""
+    if isinstance(error, NoSpaceError) or (
+        isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    ):
+        return NoSpaceError(gitio.no_space_message(root))
+    return None
+
+
+class IndexWarning(UserWarning):
+    """A change was committed but the query index (a cache) could not be saved."""
+
+
+def index_warning(root: Path) -> str:
+    return (
+        f"the change was saved, but the query index in {root / '.git' / 'panelctl'} could "
+        "not be (is the disk full?); it is rebuilt from the records when next used."
+    )
 
 
 def _author(identity: Identity | None) -> gitio.Author:
