@@ -12,6 +12,7 @@ error class, makes a test here fail until it is given a case.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,6 +165,8 @@ class Case:
     notes_before: bool = False
     #: an import names each bad row on its own line after the sentence (by design)
     details_after: bool = False
+    #: a file size limit (RLIMIT_FSIZE) while the command runs: a disk with no space left
+    file_size_limit: int | None = None
 
 
 IMPORT_HEADER = "case_id,name,dob,referring_agency,assessment_date,assessor,assessor_agency,level\n"
@@ -888,6 +891,12 @@ CASES: dict[str, Case] = {
         "git",
         setup=lambda w: (w.root / ".git" / "index.lock").write_text(""),
     ),
+    "no space left": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.NO_SPACE,
+        "No space is left",
+        file_size_limit=0,
+    ),
     "read-only store folder": Case(
         ["case", "update", "C-0001", "--team", "T"],
         ExitCode.WRITE_FAILED,
@@ -992,6 +1001,9 @@ def test_an_error_leaves_the_store_exactly_as_it_was(world, cli, name):
     holder = world.store().lock() if case.code is ExitCode.LOCKED else None
     if holder:
         holder.__enter__()
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if case.file_size_limit is not None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (case.file_size_limit, limits[1]))
     try:
         result = cli(
             *args,
@@ -1000,6 +1012,7 @@ def test_an_error_leaves_the_store_exactly_as_it_was(world, cli, name):
             env=env,
         )
     finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
         if holder:
             holder.__exit__(None, None, None)
     assert result.exit_code == case.code, result.output

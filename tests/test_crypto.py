@@ -722,3 +722,22 @@ def test_test_log_n_is_the_floor():
     """The fixtures' fast work factor is one panelctl accepts, and one below it is not."""
     assert crypto.check_scrypt_params(TEST_LOG_N, 8, 1)
     assert not crypto.check_scrypt_params(TEST_LOG_N - 1, 8, 1)
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o750, 0o711, 0o701, 0o770, 0o705])
+def test_identity_in_a_folder_others_can_read_or_enter_is_refused_with_chmod_advice(
+    make_person, store, mode, cli
+):
+    """The README: an identity is a 0600 file in a 0700 folder, checked on every load."""
+    person = make_person("Open Folder")
+    folder = person.path.parent
+    os.chmod(folder, mode)
+    with pytest.raises(IdentityError, match=f"chmod 700 {folder}") as caught:
+        read_identity_file(person.path)
+    assert type(caught.value) is IdentityError
+    for args in (["identity", "show"], ["--store", str(store.root), "verify"]):
+        result = cli(*args, identity=person.path)
+        assert result.exit_code == ExitCode.IDENTITY, result.output
+        assert result.stderr.count("\n") == 1 and f"chmod 700 {folder}" in result.stderr
+    os.chmod(folder, 0o700)
+    assert read_identity_file(person.path).recipient == person.recipient

@@ -26,7 +26,7 @@ from conftest import (
 from panelctl.base import yamlio
 from panelctl.base.errors import ExitCode, NotAllowedError
 from panelctl.panel.access import add_reader, remove_reader
-from panelctl.store import gitio
+from panelctl.store import chain, gitio
 from panelctl.store.core import Store
 from panelctl.store.verify import verify
 
@@ -436,3 +436,23 @@ def test_member_approving_minutes_is_refused(store, coordinator, make_person, cl
     assert result.exit_code == ExitCode.PROBLEMS_FOUND, result.output
     assert f"commit {bad[:12]}" in result.stdout
     assert "approves minutes, which only the chair or vice-chair may" in result.stdout
+
+
+def test_a_dead_write_adopts_only_its_own_commit(store, coordinator, make_person, cli):
+    """A write killed after its commit landed leaves its journal; the next command adopts
+    that commit as verified only when it is this user's own, signed on the verified point
+    (test_locks covers the adopting). A journal naming the verified point does not let a
+    commit of anyone else's through, even a reader's."""
+    member = make_person("Mo Member")
+    add_reader(store, member.recipient, member.name, "Test Council", "member")
+    record_id = store.create("case", CASE)
+    parent = git(store.root, "rev-parse", "HEAD").strip()
+    journal = store.private / "journal.json"
+    journal.write_text(json.dumps({"paths": [], "before": parent, "owner": None}))
+    (store.root / "notes.txt").write_text("by hand\n")
+    bad = signed_by(store.root, member.unlock(), "notes")
+    result = cli("case", "show", record_id, store=store.root, identity=coordinator.path)
+    assert result.exit_code == ExitCode.UNVERIFIED and "verify" in result.stderr
+    assert CANARY not in result.output
+    assert chain.read_trust(store.private).verified == parent
+    assert git(store.root, "rev-parse", "HEAD").strip() == bad

@@ -39,6 +39,9 @@ class ExitCode(IntEnum):
     #: Output could not be written: standard output closed or a broken pipe, a full disk, a
     #: read-only folder, or characters standard output's encoding cannot show.
     WRITE_FAILED = 18
+    #: A change to the store could not be saved for want of space (a full disk or quota, or
+    #: a file size limit); the store is left as it was.
+    NO_SPACE = 19
     #: The store has commits this clone has not verified (made outside panelctl, e.g. by
     #: `git pull`): run `panelctl verify`.
     UNVERIFIED = 20
@@ -144,6 +147,13 @@ class WriteFailedError(PanelctlError):
     for want of space."""
 
     exit_code = ExitCode.WRITE_FAILED
+
+
+class NoSpaceError(PanelctlError):
+    """A change to the store could not be saved: no space left (disk, quota or file size
+    limit). Raised after the change was rolled back."""
+
+    exit_code = ExitCode.NO_SPACE
 
 
 class MailRefusedError(PanelctlError):

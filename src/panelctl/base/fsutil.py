@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
 from pathlib import Path
 
-from panelctl.base.errors import WriteFailedError
+from panelctl.base.errors import NoSpaceError, WriteFailedError
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -32,17 +33,33 @@ def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
     """
     directory = tmp_dir or path.parent
     tmp = directory / f".tmp-{secrets.token_hex(8)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        if no_space(error, path.parent) is None:
+            raise
+        raise no_space(error, path.parent) from None
     fsync_dir(path.parent)
+
+
+def no_space(error: OSError, folder: Path) -> NoSpaceError | None:
+    """A write that failed for want of space (a full disk or quota, or a file size limit),
+    as its own error naming the folder; None for any other failure."""
+    if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return None
+    return NoSpaceError(
+        f"No space is left on the device that holds {folder} (or a file there reached its "
+        "size limit), so nothing was written there: free some space and try again."
+    )
 
 
 def atomic_write_many(items: list[tuple[Path, bytes]], tmp_dir: Path) -> None:
@@ -62,6 +79,10 @@ def atomic_write_many(items: list[tuple[Path, bytes]], tmp_dir: Path) -> None:
         os.sync()
         for tmp, path in staged:
             os.replace(tmp, path)
+    except OSError as error:
+        if no_space(error, tmp_dir) is None:
+            raise
+        raise no_space(error, tmp_dir) from None
     finally:
         for tmp, _path in staged:
             tmp.unlink(missing_ok=True)

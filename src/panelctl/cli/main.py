@@ -6,6 +6,7 @@ cron runs start fast.
 """
 
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
+from panelctl import _interrupt
 from panelctl.base.errors import ExitCode, InvalidInputError, PanelctlError
 from panelctl.cli import fastparams
 from panelctl.cli.common import Options, open_store, options
@@ -92,6 +94,14 @@ class PanelctlGroup(TyperGroup):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: typer.Context):
+        quiet = _ctrl_c_raises()
+        try:
+            return self._invoke(ctx)
+        finally:
+            if quiet is not None:  # the command is over: nothing left to roll back
+                signal.signal(signal.SIGINT, quiet)
+
+    def _invoke(self, ctx: typer.Context):
         debug = bool(ctx.params.get("debug")) or os.environ.get("PANELCTL_DEBUG") == "1"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -117,6 +127,9 @@ class PanelctlGroup(TyperGroup):
             except (typer.Exit, typer.TyperException):
                 raise
             except (OSError, UnicodeEncodeError) as error:
+                if not debug and _store_without_space(error):
+                    _tell(f"panelctl: {_store_without_space(error)}")
+                    raise typer.Exit(int(ExitCode.NO_SPACE)) from None
                 sentence = None if debug else output_failure(error)
                 if sentence is None:
                     raise _internal(error, debug) from None
@@ -127,6 +140,21 @@ class PanelctlGroup(TyperGroup):
                 raise _internal(error, debug) from None
 
 
+def _ctrl_c_raises():
+    """From here Ctrl-C raises KeyboardInterrupt, so that a write rolls back and the handler
+    says so; until now (start-up, see panelctl._interrupt) it ended the run at once. Returns
+    the start-up handler, to put back once the command is over; None if there was none."""
+    import threading
+
+    current = signal.getsignal(signal.SIGINT)
+    if current is not _interrupt.interrupted_at_start:
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    return current
+
+
 def _internal(error: Exception, debug: bool) -> Exception:
     if debug:
         return error
@@ -135,6 +163,22 @@ def _internal(error: Exception, debug: bool) -> Exception:
         "shown so that no record data reaches the screen. Run again with --debug to see it."
     )
     return typer.Exit(int(ExitCode.INTERNAL))
+
+
+def _store_without_space(error: BaseException) -> str | None:
+    """The sentence for a file (not standard output) that could not be written for want of
+    space, met outside a store write's own handling (which says so itself)."""
+    import errno
+
+    if getattr(error, "errno", None) not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return None
+    if not isinstance(getattr(error, "filename", None), str):
+        return None  # standard output: see output_failure
+    return (
+        f"No space is left on the device that holds {error.filename} (or a file there "
+        "reached its size limit); a change to the store is saved whole or not at all (see "
+        "panelctl log): free some space and try again."
+    )
 
 
 def output_failure(error: BaseException) -> str | None:

@@ -236,9 +236,20 @@ def create_identity_file(
     }
     if not path.parent.exists():
         ensure_private_dir(path.parent)
+    _check_folder(path)  # before writing: an identity never lands in an open folder
     atomic_write(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
     os.chmod(path, 0o600)
     return read_identity_file(path)
+
+
+def _check_folder(path: Path) -> None:
+    """An identity's folder is 0700: others may not list it, enter it or add files to it."""
+    folder = path.resolve().parent
+    if not is_private(folder):
+        raise IdentityError(
+            f"The folder {folder} that holds identity file {path} can be read or entered by "
+            f"other users; run `chmod 700 {folder}`."
+        )
 
 
 def read_identity_file(path: Path, *, check_permissions: bool = True) -> IdentityFile:
@@ -252,6 +263,8 @@ def read_identity_file(path: Path, *, check_permissions: bool = True) -> Identit
         raise IdentityError(
             f"Identity file {path} can be read by other users; run `chmod 600 {path}`."
         )
+    if check_permissions:
+        _check_folder(path)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):

@@ -16,6 +16,7 @@ rolled back to the last commit when the store is next locked: all or nothing.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -23,6 +24,7 @@ import secrets
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ from panelctl.base.errors import (
     InvalidInputError,
     InvalidRecordError,
     LockedError,
+    NoSpaceError,
     NotAllowedError,
     NotAStoreError,
     NotFoundError,
@@ -47,7 +50,7 @@ from panelctl.base.fsutil import (
     check_writable,
     ensure_private_dir,
 )
-from panelctl.crypto import envelope
+from panelctl.crypto import envelope, sshsig
 from panelctl.crypto.identity import Identity, fingerprint
 from panelctl.crypto.keyring import KEYRING_PATH, Keyring, Reader
 from panelctl.crypto.primitives import b64 as crypto_b64
@@ -178,6 +181,7 @@ class Store:
     #: Refuse to read or write while HEAD holds commits this clone has not verified
     #: (`panelctl verify` turns it off to do the verifying).
     check_history = True
+    _holding_lock = False
 
     def require_verified(self) -> None:
         """HEAD is the newest commit this clone has verified (panelctl's own commits are
@@ -194,6 +198,17 @@ class Store:
                 "restore it from git, or ask a coordinator."
             )
         head = gitio.head_quick(self.root) or gitio.head(self.root)
+        if (
+            head != trust.verified
+            and not self._holding_lock
+            and (self.private / "journal.json").exists()
+        ):
+            # A write of this clone died after its commit (or is landing now): wait for
+            # it, or recover it, which adopts its commit if it is this user's own.
+            with self.lock():
+                pass
+            trust = chain.read_trust(self.private) or trust
+            head = gitio.head_quick(self.root) or gitio.head(self.root)
         if head != trust.verified:
             raise UnverifiedError(
                 "The store has commits this clone has not verified (made outside panelctl, "
@@ -321,27 +336,57 @@ class Store:
                             f"shortly (or raise {config.ENV_LOCK_TIMEOUT})."
                         ) from None
                     time.sleep(0.05)
-            self._recover()
-            self._keyring = None  # re-read under the lock: another process may have changed it
-            self._index = None  # likewise the index tables, checked again against HEAD
-            yield
+            with gitio.holding_store_lock(fd):
+                self._holding_lock = True
+                self._recover()
+                self._keyring = None  # re-read under the lock: another process may have changed it
+                self._index = None  # likewise the index tables, checked again against HEAD
+                yield
         finally:
+            self._holding_lock = False
             os.close(fd)  # closing releases the lock
 
     def _recover(self) -> None:
         """Roll back a write that was interrupted (killed, power lost) to the last commit."""
         journal = self.private / "journal.json"
-        if journal.exists():
-            paths = json.loads(journal.read_text())["paths"]
-            stale = gitio.git_dir(self.root) / "index.lock"
-            stale.unlink(missing_ok=True)  # we hold the store lock: no live git write of ours
+        git_folder = self.private.parent
+        if not journal.exists():
+            gitio.remove_stale_locks(self.root, git_folder, journal, None)
+        else:
+            entry = json.loads(journal.read_text())
+            gitio.remove_stale_locks(self.root, git_folder, journal, entry.get("owner"))
+            paths = entry["paths"]
+            _write_journal(journal, paths, entry.get("before"))  # this roll-back's git steps are ours
             gitio.restore(self.root, paths)
+            self._adopt_own_commit(entry.get("before"))
             journal.unlink()
         tmp = self.private / "tmp"
         if tmp.exists():
             shutil.rmtree(tmp)
         for stale in self.private.glob("index-*"):  # temporary git indexes of a killed commit
             stale.unlink()
+
+    def _adopt_own_commit(self, before: str | None) -> None:
+        """A write killed after its commit landed but before this clone's verified point
+        moved to it: move it now, if HEAD is that commit (on the verified point, signed
+        with this identity's key, which signs only what ``_check_rules`` passed), so the
+        next command does not ask for a ``verify`` of the user's own change."""
+        if before is None or self.identity is None:
+            return
+        trust = chain.read_trust(self.private)
+        head = gitio.head(self.root)
+        if trust is None or trust.verified != before or head is None or head == before:
+            return
+        payload, signature, parents = gitio.read_commit(self.root, head)
+        if parents != [before] or signature is None:
+            return
+        try:
+            if sshsig.signer_of(signature, payload) != self.identity.signing_public:
+                return
+        except sshsig.BadSignature:
+            return
+        trust.verified = head
+        chain.write_trust(self.private, trust)
 
     def create(self, type_name: str, data: dict) -> str:
         with self.transaction() as tx:
@@ -484,11 +529,19 @@ class Transaction:
         self._check_rules()
         folders = {store.root, *(store.root / p.partition("/")[0] for p in paths if "/" in p)}
         check_writable(sorted(f for f in folders if f.exists()), "store folder")
-        gitio.check_index_free(store.root, store.private.parent)
+        gitio.check_write_locks_free(store.root, store.private.parent)
         journal = store.private / "journal.json"
-        atomic_write(journal, json.dumps({"paths": paths}).encode())
+        before = gitio.head_quick(store.root) or gitio.head(store.root)
+        try:
+            _write_journal(journal, paths, before)
+        except (OSError, NoSpaceError) as error:
+            if _no_space(error, store.root) is None:
+                raise
+            raise _no_space(error, store.root) from None
+        kept = None
         try:
             tmp = ensure_private_dir(store.private / "tmp")
+            kept = _keep_originals(store.root, paths, tmp)
             writes = []
             for path in paths:
                 target = store.root / path
@@ -502,23 +555,35 @@ class Transaction:
                 atomic_write(*writes[0], tmp_dir=tmp)
             elif writes:
                 atomic_write_many(writes, tmp)
-            before = gitio.head_quick(store.root) or gitio.head(store.root)
             new = gitio.commit(
                 store.root, paths, self._message(), _author(store.identity), store.identity.sign
             )
-            trust = chain.read_trust(store.private)
-            if new and trust is not None and trust.verified == before:
-                trust.verified = new  # checked by _check_rules before it was made
-                chain.write_trust(store.private, trust)
-        except BaseException:
-            gitio.restore(store.root, paths)
-            journal.unlink(missing_ok=True)
-            raise
+        except BaseException as error:
+            if not _landed(store.root, before, self._message()):
+                if kept is not None:
+                    _put_back(kept)  # renames only: needs no space on a full disk
+                else:
+                    gitio.restore(store.root, paths, git_index=False)  # git's index untouched
+                journal.unlink(missing_ok=True)
+                if _no_space(error, store.root) is None:
+                    raise
+                raise _no_space(error, store.root) from None
+            # The commit is in: whatever failed after it (git's index following it, a
+            # marker file) is not the write's, and saying it failed would have it retried.
+            warnings.warn(gitio.GitIndexWarning(gitio.index_advice(store.root)), stacklevel=3)
+            new = gitio.head_quick(store.root) or gitio.head(store.root)
+        _forget(kept)
+        _advance_trust(store, before, new)
         journal.unlink()
         self.committed = True
         if self._keyring is not None:
             store.use_keyring(self._keyring)  # the index is saved under the new key
-        index.apply(self.index_updates, save_all=self._index is not None)
+        try:
+            index.apply(self.index_updates, save_all=self._index is not None)
+        except (OSError, NoSpaceError):
+            # The query index is a cache checked against HEAD when next opened; the change
+            # itself is committed, so this must not turn into a failed (and retried) write.
+            warnings.warn(IndexWarning(index_warning(store.root)), stacklevel=3)
 
     def _check_rules(self) -> None:
         """The change obeys the rules `verify` checks every commit against (chain.py):
@@ -562,6 +627,102 @@ class Transaction:
         for verb, _label in ops:
             counts[verb] = counts.get(verb, 0) + 1
         return "Change records: " + ", ".join(f"{verb.lower()} {n}" for verb, n in counts.items())
+
+
+def _write_journal(journal: Path, paths: list[str], before: str | None) -> None:
+    """The journal of a write: the paths it touches, the commit it starts from (to know its
+    own commit if it lands; see Store._adopt_own_commit), and the process making it (so that
+    a lock file the write leaves can be known for its own; see gitio.remove_stale_locks)."""
+    entry = {"paths": paths, "before": before, "owner": gitio.process_mark()}
+    atomic_write(journal, json.dumps(entry).encode())
+
+
+#: Up to this many files, a write keeps each file's previous version (a hard link, which
+#: takes no space) to put back if it fails; a bigger write (a rekey) is rolled back from git.
+KEEP_ORIGINALS = 64
+
+
+def _keep_originals(root: Path, paths: list[str], tmp: Path) -> dict[Path, Path | None] | None:
+    """target -> a hard link to its present version (None: it does not exist yet), or None
+    when the write is too big or the file system has no hard links."""
+    if len(paths) > KEEP_ORIGINALS:
+        return None
+    kept: dict[Path, Path | None] = {}
+    try:
+        for path in paths:
+            target = root / path
+            if target.exists():
+                kept[target] = tmp / f".before-{secrets.token_hex(8)}"
+                os.link(target, kept[target])
+            else:
+                kept[target] = None
+    except OSError:
+        _forget(kept)
+        return None
+    return kept
+
+
+def _put_back(kept: dict[Path, Path | None]) -> None:
+    """Undo a failed write: each file back to the version kept, new files removed."""
+    for target, link in kept.items():
+        if link is None:
+            target.unlink(missing_ok=True)
+        elif link.exists():
+            os.replace(link, target)
+
+
+def _forget(kept: dict[Path, Path | None] | None) -> None:
+    for link in (kept or {}).values():
+        if link is not None:
+            link.unlink(missing_ok=True)
+
+
+def _landed(root: Path, before: str | None, message: str) -> bool:
+    """True when HEAD moved to this write's commit (on ``before``, with ``message``)."""
+    try:
+        now = gitio.head(root)
+        if now is None or now == before:
+            return False
+        shown = gitio.run(root, ["log", "-1", "--format=%P%x00%B", now])
+    except BaseException:
+        return False
+    parents, _, body = shown.partition("\0")
+    return parents.strip() == (before or "") and body.strip() == message.strip()
+
+
+def _advance_trust(store: Store, before: str | None, new: str | None) -> None:
+    """Move the clone's verified point to this write's own commit, checked by
+    ``_check_rules`` before it was made, when the point was at its parent. Best effort: the
+    commit is in, and a trust file that could not be saved only means the next command asks
+    for a ``verify``, which passes."""
+    try:
+        trust = chain.read_trust(store.private)
+        if new and trust is not None and trust.verified == before:
+            trust.verified = new
+            chain.write_trust(store.private, trust)
+    except (OSError, NoSpaceError):
+        pass
+
+
+def _no_space(error: BaseException, root: Path) -> NoSpaceError | None:
+    """A full disk (or quota, or file size limit) met while writing, as its own error
+    saying that the store was left as it was (the write has been rolled back)."""
+    if isinstance(error, NoSpaceError) or (
+        isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    ):
+        return NoSpaceError(gitio.no_space_message(root))
+    return None
+
+
+class IndexWarning(UserWarning):
+    """A change was committed but the query index (a cache) could not be saved."""
+
+
+def index_warning(root: Path) -> str:
+    return (
+        f"the change was saved, but the query index in {root / '.git' / 'panelctl'} could "
+        "not be (is the disk full?); it is rebuilt from the records when next used."
+    )
 
 
 def _author(identity: Identity | None) -> gitio.Author:

@@ -9,7 +9,9 @@ go through ``--pathspec-from-file`` on standard input, never argv.
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import signal
 import subprocess
 import time
 import warnings
@@ -18,7 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from panelctl.base.errors import GitError
+from panelctl.base.errors import GitError, NoSpaceError
+from panelctl.base.fsutil import atomic_write, atomic_write_many, ensure_private_dir
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,69 @@ def run(
             text=True,
             env=env,
             umask=0o077,  # objects and files git writes are private to the user
+            pass_fds=tuple(_store_locks),
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH; install git and try again.") from None
     if check and result.returncode != 0:
-        detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
-        raise GitError(f"git {args[0]} failed in {root}: {detail}")
+        raise _failure(root, args[0], result.stderr, result.returncode)
     return result.stdout
+
+
+#: Descriptors of the store locks this process holds (see :func:`holding_store_lock`).
+_store_locks: set[int] = set()
+
+
+@contextmanager
+def holding_store_lock(fd: int) -> Iterator[None]:
+    """While the store's lock (an flock on ``fd``) is held, every git process panelctl starts
+    inherits it: a git step left running by a killed panelctl keeps the store locked until it
+    ends, so the next write cannot start its recovery under a git command still at work."""
+    _store_locks.add(fd)
+    try:
+        yield
+    finally:
+        _store_locks.discard(fd)
+
+
+_NO_SPACE = ("No space left on device", "Out of diskspace", "Disk quota exceeded", "File too large")
+
+
+def _failure(root: Path, command: str, stderr: str, code: int) -> Exception:
+    """The error for a failed git command: a full disk (or a file size limit, which ends git
+    with SIGXFSZ), a held lock file (named, with the fix), or git's own last line."""
+    held = re.search(r"Unable to create '([^']+\.lock)': File exists", stderr)
+    if held:
+        return GitError(lock_advice(root, Path(held.group(1))))
+    if any(words in stderr for words in _NO_SPACE) or code == -signal.SIGXFSZ or _full(root):
+        return NoSpaceError(no_space_message(root))
+    detail = (stderr.strip().splitlines() or ["no message"])[-1]
+    return GitError(f"git {command} failed in {root}: {detail}")
+
+
+def _full(root: Path) -> bool:
+    """True when the file system holding the repository has (next to) no space left: git
+    does not always say why a write failed ("couldn't write '...main.lock'")."""
+    try:
+        info = os.statvfs(root / ".git")
+    except OSError:
+        return False
+    return info.f_bavail * info.f_frsize < 256 * 1024 or info.f_favail == 0
+
+
+def no_space_message(root: Path) -> str:
+    return (
+        f"No space is left on the device that holds the store {root} (or a file there "
+        "reached its size limit); nothing was changed: free some space and try again."
+    )
+
+
+def lock_advice(root: Path, lock: Path) -> str:
+    return (
+        f"git's lock file {lock} is held: another git command is running in {root}, or one "
+        "was killed; nothing was changed: wait for it to finish, or remove that file if no "
+        "git command is running there, and try again."
+    )
 
 
 def init(root: Path) -> None:
@@ -135,11 +194,11 @@ def commit(
     run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing, env=env)
     tree = run(root, ["write-tree"], env=env).strip()
     if parent and tree == run(root, ["rev-parse", f"{parent}^{{tree}}"]).strip():
-        marker.write_text(parent)
+        _write_marker(marker, parent)
         return None  # nothing changed: no empty commit
     new = write_signed_commit(root, tree, [parent] if parent else [], message, author, sign)
     run(root, ["update-ref", "-m", f"panelctl: {message}", "HEAD", new, parent or ""])
-    marker.write_text(new)
+    _write_marker(marker, new)
     # The commit has landed: from here a failure is not the write's. Git's own index (what
     # `git status` compares with) only follows it; if that fails, say so and carry on.
     try:
@@ -147,6 +206,13 @@ def commit(
     except GitError:
         warnings.warn(GitIndexWarning(index_advice(root)), stacklevel=2)
     return new
+
+
+def _write_marker(marker: Path, commit_id: str) -> None:
+    """Record which commit panelctl's own index matches (a private file, as the index)."""
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(commit_id)
 
 
 #: Signs a commit's bytes: returns an armored SSH signature (see panelctl.crypto.sshsig).
@@ -181,12 +247,20 @@ def write_signed_commit(
 
 def run_bytes(root: Path, args: Sequence[str], stdin: bytes) -> str:
     """``git args`` with binary standard input (a commit object's exact bytes)."""
-    result = subprocess.run(
-        ["git", *args], cwd=root, input=stdin, capture_output=True, env=_env(), umask=0o077
-    )
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            input=stdin,
+            capture_output=True,
+            env=_env(),
+            umask=0o077,
+            pass_fds=tuple(_store_locks),  # as run(): a git step outliving panelctl holds the lock
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH; install git and try again.") from None
     if result.returncode != 0:
-        detail = (result.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
-        raise GitError(f"git {args[0]} failed in {root}: {detail}")
+        raise _failure(root, args[0], result.stderr.decode("utf-8", "replace"), result.returncode)
     return result.stdout.decode("ascii")
 
 
@@ -262,6 +336,133 @@ def check_index_free(root: Path, git_folder: Path) -> None:
         ) from None
 
 
+# --- lock files a killed write leaves behind -------------------------------------------------
+#
+# git takes a lock by creating FILE.lock and renames it over FILE when done; a git process
+# killed between the two leaves the .lock, and every later git write there fails. panelctl's
+# own writes take these (HEAD.lock and the branch's lock from update-ref, index.lock from
+# git's own index, commit-index.lock from panelctl's). A lock is removed only when it can be
+# shown to be a dead panelctl write's: see :func:`remove_stale_locks`.
+
+
+def write_locks(git_folder: Path) -> list[Path]:
+    """The lock files a panelctl write takes in this repository, git's own index first."""
+    locks = [git_folder / "index.lock", git_folder / "HEAD.lock"]
+    try:
+        head_ref = (git_folder / "HEAD").read_text().strip()
+    except OSError:
+        head_ref = ""
+    if head_ref.startswith("ref: refs/"):
+        locks.append(git_folder / f"{head_ref[5:]}.lock")
+    return [*locks, *private_locks(git_folder)]
+
+
+def private_locks(git_folder: Path) -> list[Path]:
+    """Locks on panelctl's own index files in .git/panelctl, which only panelctl uses."""
+    folder = git_folder / "panelctl"
+    return [folder / "commit-index.lock", *folder.glob("index-*.lock")]
+
+
+def check_write_locks_free(root: Path, git_folder: Path) -> None:
+    """Refuse to start a write while a lock file it needs is held, naming the file: the write
+    would fail halfway (or, for git's own index, land and then not be followed by it)."""
+    for lock in write_locks(git_folder):
+        if lock.exists():
+            raise GitError(lock_advice(root, lock))
+    check_index_free(root, git_folder)
+
+
+def process_mark() -> dict:
+    """Who is writing: this process's id and start time (so a reused id is not taken for
+    it). Recorded in the write's journal before its first git step."""
+    pid = os.getpid()
+    return {"pid": pid, "started": _start_time(pid)}
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (Linux), or None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]  # field 22; the name in brackets may hold spaces
+
+
+def is_gone(mark: dict | None) -> bool:
+    """True when the process a mark names has ended (its id is free, or now another's)."""
+    if not isinstance(mark, dict) or not isinstance(mark.get("pid"), int):
+        return False
+    pid = mark["pid"]
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, and another user's
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return False  # no /proc here: the id is taken, so it may still be the writer
+    # Ended but not yet reaped (a zombie), or the id now belongs to a later process.
+    return stat[0] in ("Z", "X") or stat[19] != mark.get("started")
+
+
+def lock_users(lock: Path, root: Path) -> list[int] | None:
+    """Ids of running processes that have ``lock`` open, or run git in ``root``; None when
+    that cannot be known here (no /proc)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        return None
+    target, root_text = str(lock), str(root)
+    users = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if (entry / "comm").read_text().strip().startswith("git"):
+                cwd = os.readlink(entry / "cwd")
+                if cwd == root_text or cwd.startswith(root_text + os.sep):
+                    users.append(int(entry.name))
+                    continue
+            for fd in os.scandir(entry / "fd"):
+                if os.readlink(fd.path) == target:
+                    users.append(int(entry.name))
+                    break
+        except OSError:
+            continue  # ended meanwhile, or another user's (who cannot write in a 0700 store)
+    return users
+
+
+def remove_stale_locks(root: Path, git_folder: Path, journal: Path, owner: dict | None) -> None:
+    """Remove the lock files a killed panelctl write left, called under the store's lock.
+
+    A lock in .git/panelctl is panelctl's alone: under the store lock it is stale unless a
+    process still has it open. A lock git shares with other programs (index.lock, HEAD.lock,
+    the branch's) is removed only when all of these show it is the dead write's: the write's
+    journal names its process, that process has ended, the lock is no older than the journal
+    (made during that write, not before it), it is this user's file, and no running process
+    has it open or runs git in the store. Anything else is left for the write to name in
+    its error (see :func:`check_write_locks_free`).
+    """
+    for lock in private_locks(git_folder):
+        if lock.exists() and lock_users(lock, root) in ([], None):
+            lock.unlink(missing_ok=True)
+    if not is_gone(owner):
+        return
+    since = journal.stat().st_mtime_ns
+    for lock in write_locks(git_folder):
+        try:
+            info = lock.stat()
+        except FileNotFoundError:
+            continue
+        if info.st_uid != os.geteuid() or info.st_mtime_ns < since:
+            continue
+        if lock_users(lock, root) == []:
+            lock.unlink(missing_ok=True)
+
+
 @contextmanager
 def _temporary_index(root: Path) -> Iterator[dict]:
     folder = git_dir(root) / "panelctl"
@@ -273,23 +474,71 @@ def _temporary_index(root: Path) -> Iterator[dict]:
         path.unlink(missing_ok=True)
 
 
-def restore(root: Path, paths: Iterable[str]) -> None:
-    """Put ``paths`` back as they are at HEAD (working tree and index); remove those HEAD
-    does not have."""
+def restore(root: Path, paths: Iterable[str], *, git_index: bool = True) -> None:
+    """Put ``paths`` back as they are at HEAD; remove those HEAD does not have. Only files
+    that differ from HEAD are written (on a full disk, rewriting an intact file could lose
+    it). With ``git_index``, git's own index is brought up to date for them too (after a
+    write killed once its commit had landed); if it is locked, that is a warning."""
     paths = list(paths)
     if not paths:
         return
-    at_head = tracked_at_head(root, paths)
+    at_head = blobs_at_head(root, paths)
     for path in paths:
         if path not in at_head:
             (root / path).unlink(missing_ok=True)
-    keep = "".join(f"{p}\0" for p in paths if p in at_head)
-    if keep:
-        with _temporary_index(root) as env:
-            run(root, ["read-tree", "HEAD"], env=env)
-            run(root, ["checkout-index", "--force", "-z", "--stdin"], stdin=keep, env=env)
-    listing = "".join(f"{p}\0" for p in paths)
-    run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
+    present = [p for p in at_head if (root / p).is_file()]
+    hashed = run(root, ["hash-object", "--stdin-paths"], stdin="".join(f"{p}\n" for p in present))
+    same = {p for p, blob in zip(present, hashed.split(), strict=True) if blob == at_head[p]}
+    keep = [p for p in at_head if p not in same]
+    for start in range(0, len(keep), 1000):  # bounded memory for a big roll-back (rekey)
+        chunk = keep[start : start + 1000]
+        blobs = _blobs(root, [at_head[p] for p in chunk])
+        writes = [(root / p, blob) for p, blob in zip(chunk, blobs, strict=True)]
+        for target, _blob in writes:
+            target.parent.mkdir(mode=0o700, exist_ok=True)
+        if len(writes) <= 8:  # each written beside itself: no index file, no other space
+            for target, blob in writes:
+                atomic_write(target, blob)
+        else:
+            atomic_write_many(writes, ensure_private_dir(git_dir(root) / "panelctl" / "tmp"))
+    if git_index:
+        listing = "".join(f"{p}\0" for p in paths)
+        try:
+            run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
+        except GitError:
+            warnings.warn(GitIndexWarning(index_advice(root)), stacklevel=2)
+
+
+def _blobs(root: Path, ids: Sequence[str]) -> list[bytes]:
+    """The contents of these blobs, in order, read in one git process."""
+    result = subprocess.run(
+        ["git", "cat-file", "--batch"],
+        cwd=root,
+        input="".join(f"{i}\n" for i in ids).encode(),
+        capture_output=True,
+    )
+    if result.returncode != 0:
+        raise _failure(root, "cat-file", result.stderr.decode(errors="replace"), result.returncode)
+    out, blobs = result.stdout, []
+    for _blob_id in ids:
+        header, _, out = out.partition(b"\n")
+        size = int(header.split()[2])
+        blobs.append(out[:size])
+        out = out[size + 1 :]
+    return blobs
+
+
+def blobs_at_head(root: Path, paths: Sequence[str]) -> dict[str, str]:
+    """path -> blob id at HEAD, for those of ``paths`` HEAD has."""
+    if head(root) is None:
+        return {}
+    query = "".join(f"HEAD:{p}\n" for p in paths)
+    out = run(root, ["cat-file", "--batch-check"], stdin=query)
+    return {
+        p: line.split()[0]
+        for p, line in zip(paths, out.splitlines(), strict=True)
+        if not line.endswith("missing")
+    }
 
 
 def tracked_at_head(root: Path, paths: Sequence[str]) -> set[str]:
@@ -322,7 +571,13 @@ def is_ancestor(root: Path, old: str, new: str) -> bool:
 
 
 def dirty_paths(root: Path, folders: Sequence[str]) -> list[str]:
-    out = run(root, ["status", "--porcelain", "--untracked-files=all", "--", *folders])
+    # A read: git status must not take .git/index.lock to refresh the index (a status
+    # killed by a full disk would leave that lock behind, and it holds up other git users).
+    out = run(
+        root,
+        ["status", "--porcelain", "--untracked-files=all", "--", *folders],
+        env={"GIT_OPTIONAL_LOCKS": "0"},
+    )
     return [line[3:] for line in out.splitlines() if line]
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import msgspec
 
+from panelctl.base.errors import NoSpaceError
 from panelctl.base.fsutil import atomic_write, ensure_private_dir
 from panelctl.crypto import envelope
 from panelctl.crypto import primitives as crypto
@@ -116,7 +117,10 @@ class Table:
             changes = gitio.changed_since(store.root, table.head, current, [rtype.folder])
             table._refresh([path for _status, path in changes])
         table.head = current
-        table.save()
+        try:
+            table.save()
+        except NoSpaceError:
+            pass  # a cache: brought up to date again next time, once there is space
         return table
 
     @classmethod
