@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import commit_settings
 from panelctl.base.dates import LONDON
 from panelctl.base.errors import InvalidInputError, NotAllowedError
 from panelctl.meetings.agenda import action_log_sections, agenda_sections
@@ -623,13 +624,15 @@ def test_write_papers_refuses_names_that_are_not_plain(tmp_path, name):
 # --- a store's own templates ----------------------------------------------------------------
 
 
-def test_a_store_template_overrides_the_packaged_one(tmp_path):
+def test_a_store_template_overrides_the_packaged_one(store, coordinator):
+    tmp_path = store.root
     own = tmp_path / "templates" / "meeting"
     own.mkdir(parents=True)
     (own / "agenda.md.j2").write_text(
         "**{{ marking }}**\n\nCarmarthenshire agenda for {{ meeting.id }} on "
         "{{ meeting.date|ukdate }}\n"
     )
+    commit_settings(tmp_path, coordinator.path)  # a store's templates count once committed
     ctx = agenda_context()
     text = papers.render_agenda(ctx, "md", store_root=tmp_path)
     assert text == "**OFFICIAL-SENSITIVE**\n\nCarmarthenshire agenda for M-0003 on 14 Apr 2026\n"
@@ -639,10 +642,12 @@ def test_a_store_template_overrides_the_packaged_one(tmp_path):
     )
 
 
-def test_a_store_can_override_only_the_paper_style(tmp_path):
+def test_a_store_can_override_only_the_paper_style(store, coordinator):
+    tmp_path = store.root
     own = tmp_path / "templates" / "meeting"
     own.mkdir(parents=True)
     (own / "_paper.css").write_text("body { color: #123456; }\n")
+    commit_settings(tmp_path, coordinator.path)
     html = papers.render_agenda(agenda_context(), "html", store_root=tmp_path)
     assert "#123456" in html
     # The marking is not part of the style: a store's style cannot drop it.

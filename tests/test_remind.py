@@ -14,11 +14,13 @@ The panel, as of Monday 2 March 2026 (soon = 7 days, so due by 9 March):
 from __future__ import annotations
 
 import email
+import os
 import socket
 import subprocess
 import threading
 from datetime import date
 from email import policy
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -473,3 +475,180 @@ def test_the_digest_goes_to_coordinators_and_its_absence_is_warned_of():
     mails, refused, warnings = plan([item], [], [], MailSettings(), "P", date(2026, 3, 2))
     assert mails == [] and "No coordinator" in warnings[0] and "A-00001" in warnings[1]
     assert plan([], [], members, MailSettings(), "P", date(2026, 3, 2)) == ([], [], [])
+
+
+# --- a hostile panelctl.yaml: panelctl's own secrets are never a "password" ----------------
+
+
+class Recorder:
+    """An authenticator that keeps every login the server was offered, and refuses them."""
+
+    def __init__(self):
+        self.offered = []
+
+    def __call__(self, server, session, envelope, mechanism, data):
+        self.offered.append(data)
+        return AuthResult(success=False, handled=False)
+
+
+def hostile(port: int, **secret) -> dict:
+    """What an attacker would have panelctl.yaml say. Pushed with plain git it is never read
+    (the commit is unverified: test_trust); here it is committed as a coordinator would commit
+    settings given to them, and the password rules must still hold."""
+    return {
+        **mail_settings(port, user="harvest", **secret),
+        "from": "panel@attacker.example",
+        "coordinator": "drop@attacker.example",
+        "allowlist": ["*"],
+        "names_in_body": True,
+    }
+
+
+def private_file(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def attacker(smtp):
+    recorder = Recorder()
+    server, port = smtp(auth_require_tls=False, authenticator=recorder)
+    return server, port, recorder
+
+
+def assert_nothing_sent(result, server, recorder, panel, before, *words, secret: str = "") -> None:
+    one_line_error(result, ExitCode.INVALID_INPUT, *words)
+    assert recorder.offered == [] and server.envelopes == []
+    assert head(panel.root) == before
+    assert git(panel.root, "status", "--porcelain", "--untracked-files=all") == ""
+    for line in secret.splitlines():
+        if len(line.strip()) > 12:
+            assert line.strip() not in result.output
+
+
+def test_the_identity_file_is_never_sent_as_the_smtp_password(
+    panel, coordinator, cli, attacker, monkeypatch, tmp_path
+):
+    server, port, recorder = attacker
+    identity_text = coordinator.path.read_text()
+    copy = private_file(tmp_path / "elsewhere" / "notes.txt", identity_text)
+    link = tmp_path / "elsewhere" / "smtp-password"
+    os.symlink(coordinator.path, link)
+    monkeypatch.setenv("PANELCTL_IDENTITY", str(coordinator.path))
+    for given, words in (
+        (coordinator.path, "panelctl's own secret files"),  # by PANELCTL_IDENTITY
+        (link, "panelctl's own secret files"),  # a link to it, resolved
+        (copy, "is a panelctl identity"),  # a copy, known by its content
+    ):
+        set_mail(panel, **hostile(port, password_file=str(given)))
+        before = head(panel.root)
+        result = remind(cli, panel, coordinator)
+        assert_nothing_sent(
+            result, server, recorder, panel, before, "settings.mail.password_file", *[words],
+            secret=identity_text,
+        )  # fmt: skip
+    # The server does see a login when there is one to see (so the checks above can fail).
+    ordinary = private_file(tmp_path / "elsewhere" / "ordinary", "s3cret\n")
+    set_mail(panel, **hostile(port, password_file=str(ordinary)))
+    result = remind(cli, panel, coordinator)
+    assert result.exit_code == ExitCode.MAIL, result.output
+    offered = {(d.login, d.password) for d in recorder.offered}  # one per mechanism tried
+    assert offered == {(b"harvest", b"s3cret")}
+    assert server.envelopes == []
+
+
+def test_the_default_identity_and_the_passphrase_file_are_refused(
+    panel, coordinator, cli, attacker, monkeypatch, tmp_path
+):
+    from panelctl.base import config
+
+    server, port, recorder = attacker
+    default = private_file(config.default_identity_path(), coordinator.path.read_text())
+    passphrase = private_file(tmp_path / "secrets" / "passphrase", "correct horse battery\n")
+    monkeypatch.setenv("PANELCTL_PASSPHRASE_FILE", str(passphrase))
+    also_in_config = private_file(config.config_dir() / "smtp-password", "s3cret\n")
+    for given in (default, passphrase, also_in_config):
+        set_mail(panel, **hostile(port, password_file=str(given)))
+        before = head(panel.root)
+        result = remind(cli, panel, coordinator)
+        assert_nothing_sent(
+            result, server, recorder, panel, before, "settings.mail.password_file",
+            "panelctl's own secret files", secret="correct horse battery",
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "variable", ["PANELCTL_PASSPHRASE", "PANELCTL_PASSPHRASE_FILE", "panelctl_x"]
+)
+def test_password_env_may_not_name_panelctls_own_variables(
+    panel, coordinator, cli, attacker, monkeypatch, variable
+):
+    server, port, recorder = attacker
+    monkeypatch.setenv(variable, "correct horse battery")
+    set_mail(panel, **hostile(port, password_env=variable))
+    before = head(panel.root)
+    result = remind(cli, panel, coordinator)
+    assert_nothing_sent(
+        result, server, recorder, panel, before, "settings.mail.password_env", variable,
+        "MACE_SMTP_PASSWORD", secret="correct horse battery",
+    )  # fmt: skip
+
+
+def test_a_password_file_must_be_the_users_own_private_one_line_file(
+    panel, coordinator, cli, attacker, tmp_path
+):
+    server, port, recorder = attacker
+    outside = tmp_path / "outside"
+
+    def refused(given, *words, secret=""):
+        set_mail(panel, **hostile(port, password_file=str(given)))
+        before = head(panel.root)
+        result = remind(cli, panel, coordinator)
+        assert_nothing_sent(result, server, recorder, panel, before, *words, secret=secret)
+
+    key = private_file(
+        outside / "id_ed25519",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
+        "-----END OPENSSH PRIVATE KEY-----\n",
+    )
+    refused(key, "settings.mail.password_file", "one line", secret=key.read_text())
+    long = private_file(outside / "long", "x" * 2000 + "\n")
+    refused(long, "settings.mail.password_file", "at most 1024 bytes")
+    group = private_file(outside / "group", "s3cret\n")
+    group.chmod(0o640)
+    refused(group, "settings.mail.password_file", "chmod 600")
+    os.mkfifo(outside / "fifo", 0o600)
+    refused(outside / "fifo", "settings.mail.password_file", "not a regular file")
+    refused(outside / "missing", "settings.mail.password_file", "Cannot read")
+    refused("/dev/zero", "settings.mail.password_file", "not a regular file")
+    refused(outside, "settings.mail.password_file", "not a regular file")
+    # A link from outside into the store is resolved, and refused as inside it.
+    inside = private_file(panel.root / ".git" / "smtp-password", "s3cret\n")
+    os.symlink(inside, outside / "into-the-store")
+    refused(outside / "into-the-store", "settings.mail.password_file", "outside the store")
+
+
+def test_a_password_file_of_another_user_is_refused(panel, coordinator, cli, attacker, tmp_path):
+    server, port, recorder = attacker
+    theirs = private_file(tmp_path / "theirs" / "smtp-password", "s3cret\n")
+    if os.getuid() == 0:
+        os.chown(theirs, 65534, 65534)  # nobody's
+    else:
+        theirs = Path("/etc/hostname")  # root's, readable by all
+        if not theirs.is_file():
+            pytest.skip("needs a readable file that belongs to another user")
+    set_mail(panel, **hostile(port, password_file=str(theirs)))
+    before = head(panel.root)
+    result = remind(cli, panel, coordinator)
+    assert_nothing_sent(result, server, recorder, panel, before, "belongs to another user")
+
+
+def test_a_proper_password_file_still_logs_in(panel, coordinator, cli, smtp, tmp_path):
+    server, port = smtp(auth_require_tls=False, authenticator=only("reminders", "s3cret"))
+    secret = private_file(tmp_path / "etc" / "smtp-password", "s3cret\r\n")
+    set_mail(panel, **mail_settings(port, user="reminders", password_file=str(secret)))
+    result = remind(cli, panel, coordinator)
+    assert result.exit_code == 0, result.output
+    assert len(server.envelopes) == 3

@@ -16,7 +16,8 @@ The settings live under ``settings: mail:`` in the store's ``panelctl.yaml``::
         soon_days: 7               # "due soon": due within this many days
 
 The password is never in the settings themselves: only the path of a file that holds it
-(readable by its owner alone), or the NAME of an environment variable that does.
+(outside the store, the user's own, 0600, not one of panelctl's identity or passphrase
+files), or the NAME of an environment variable that does (not a ``PANELCTL_*`` one).
 Certificates are checked with the system's trust store (``ssl.create_default_context``).
 Errors name the server and what failed; never a recipient's mail or its contents.
 """
@@ -25,13 +26,14 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from panelctl.base import config
 from panelctl.base.addresses import is_address
 from panelctl.base.errors import InvalidInputError, MailError
-from panelctl.base.fsutil import is_private
 
 SECURITY = ("starttls", "tls", "none")
 DEFAULT_ALLOWLIST = (
@@ -176,39 +178,130 @@ def allowed(address: str, allowlist: Sequence[str]) -> bool:
 
 
 def password(settings: MailSettings, root: Path) -> str | None:
-    """The SMTP password: from ``password_file`` (an absolute path outside the store, 0600)
-    or the variable ``password_env`` names; ``None`` when no user is set (no login)."""
+    """The SMTP password: from ``password_file`` (see :func:`read_password_file`) or the
+    variable ``password_env`` names (never a ``PANELCTL_*`` one); ``None`` when no user is
+    set (no login).
+
+    ``panelctl.yaml`` can be changed by whoever can push to the store, so these rules stop
+    it from turning a secret of panelctl's own (an identity, its passphrase) into the
+    "password" sent to a server it names."""
     if settings.user is None:
         return None
     if settings.password_env:
-        value = os.environ.get(settings.password_env)
+        name = settings.password_env
+        if name.upper().startswith("PANELCTL_"):
+            raise InvalidInputError(
+                f"settings.mail.password_env names {name}, one of panelctl's own variables, "
+                "which never hold the SMTP password; name a variable of its own such as "
+                "MACE_SMTP_PASSWORD."
+            )
+        value = os.environ.get(name)
         if not value:
             raise InvalidInputError(
-                f"The environment variable {settings.password_env} (settings.mail.password_env) "
+                f"The environment variable {name} (settings.mail.password_env) "
                 "is not set or empty; set it to the SMTP password."
             )
         return value
+    return read_password_file(settings.password_file, root)
 
-    path = Path(settings.password_file).expanduser()
-    if not path.is_absolute() or path.resolve().is_relative_to(root.resolve()):
+
+#: The longest SMTP password file read, in bytes: a password, not a key.
+MAX_PASSWORD_BYTES = 1024
+
+
+def read_password_file(setting: str, root: Path) -> str:
+    """The password held, on one line, in the file ``setting`` names.
+
+    The file must be outside the store (symbolic links resolved), a regular file owned by
+    the user running panelctl with no group or other permissions, not an identity file or
+    a passphrase file panelctl knows of (by path, or an identity by its content), and one
+    line of at most :data:`MAX_PASSWORD_BYTES` bytes."""
+    where = "settings.mail.password_file"
+    given = Path(setting).expanduser()
+    if not given.is_absolute():
         raise InvalidInputError(
-            "settings.mail.password_file must be an absolute path outside the store "
-            "(inside it, git could commit the password)."
+            f"{where} must be an absolute path outside the store (inside it, git could "
+            "commit the password); give the full path of the password file."
         )
-    path = path.resolve()
-    try:
-        if not is_private(path):
-            raise InvalidInputError(
-                f"The SMTP password file {path} can be read by other users; run `chmod 600 {path}`."
-            )
-        value = path.read_text(encoding="utf-8").strip("\r\n")
-    except (OSError, UnicodeDecodeError):
+    path = given.resolve()
+    if path.is_relative_to(root.resolve()):
         raise InvalidInputError(
-            f"Cannot read the SMTP password file {path} (settings.mail.password_file)."
+            f"{where} must be an absolute path outside the store (inside it, git could "
+            "commit the password); move the password file out of the store."
+        )
+    if _is_panelctl_secret(path):
+        raise InvalidInputError(
+            f"{where} names one of panelctl's own secret files (an identity or its "
+            "passphrase), which must never be sent to a mail server; give a file holding "
+            "only the SMTP password."
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        raise InvalidInputError(
+            f"Cannot read the SMTP password file {path} ({where}); check that it exists "
+            "and is yours."
         ) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise InvalidInputError(
+            f"The SMTP password file {path} ({where}) is not a regular file; give a "
+            "file holding only the SMTP password."
+        )
+    with os.fdopen(fd, "rb") as handle:
+        if info.st_uid != os.getuid():
+            raise InvalidInputError(
+                f"The SMTP password file {path} ({where}) belongs to another user; keep "
+                "it in a file of your own, with `chmod 600`."
+            )
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            raise InvalidInputError(
+                f"The SMTP password file {path} ({where}) can be read by other users; "
+                f"run `chmod 600 {path}`."
+            )
+        data = handle.read(MAX_PASSWORD_BYTES + 1)
+    if b"panelctl_identity" in data:
+        raise InvalidInputError(
+            f"The file {path} ({where}) is a panelctl identity, which must never be sent to "
+            "a mail server; give a file holding only the SMTP password."
+        )
+    try:
+        value = data.decode("utf-8").strip("\r\n")
+    except UnicodeDecodeError:
+        value = "\n"  # refused below, as not one line of text
+    if len(data) > MAX_PASSWORD_BYTES or "\n" in value or "\r" in value:
+        raise InvalidInputError(
+            f"The SMTP password file {path} ({where}) must hold the password alone, on one "
+            f"line of at most {MAX_PASSWORD_BYTES} bytes; put only the password in it."
+        )
     if not value:
-        raise InvalidInputError(f"The SMTP password file {path} is empty.")
+        raise InvalidInputError(f"The SMTP password file {path} ({where}) is empty.")
     return value
+
+
+def _is_panelctl_secret(path: Path) -> bool:
+    """True when ``path`` (resolved) is, or is in the folder of, a file panelctl keeps a
+    secret in: the identity (PANELCTL_IDENTITY or the default), the passphrase file
+    (PANELCTL_PASSPHRASE_FILE), or the folder ``identity new`` keeps identities in."""
+    if path.is_relative_to(config.config_dir().expanduser().resolve()):
+        return True
+    known = [config.identity_path(), config.default_identity_path()]
+    passphrase_file = os.environ.get(config.ENV_PASSPHRASE_FILE)
+    if passphrase_file:
+        known.append(Path(passphrase_file))
+    try:
+        target = path.stat()
+    except OSError:
+        return False
+    for secret in known:
+        try:
+            other = secret.expanduser().stat()
+        except OSError:
+            continue
+        if (other.st_dev, other.st_ino) == (target.st_dev, target.st_ino):
+            return True
+    return False
 
 
 # --- messages and sending -----------------------------------------------------------------

@@ -441,24 +441,16 @@ def to_html(data: dict, panel: dict, generated, store_root=None) -> str:
         for c in data["clusters"]
     ]
     name = "map/map.html.j2"
-    try:
-        return (
-            papers.environment(store_root)
-            .get_template(name)
-            .render(
-                marking=papers.MARKING,
-                panel=panel,
-                generated=generated,
-                meeting=data.get("meeting"),
-                clusters=clusters,
-                flags=data["flags"],
-                svg=to_svg(data),
-            )
-        )
-    except render.template_errors() as exc:
-        raise InvalidInputError(
-            f"Template {name} could not be rendered ({type(exc).__name__}: {exc}); check the template."
-        ) from None
+    context = dict(
+        marking=papers.MARKING,
+        panel=panel,
+        generated=generated,
+        meeting=data.get("meeting"),
+        clusters=clusters,
+        flags=data["flags"],
+        svg=to_svg(data),
+    )
+    return render.run(papers.environment(store_root), name, context)
 
 
 def render_map(

@@ -189,13 +189,9 @@ def _render(paper: str, ctx: dict, fmt: str, store_root: Path | None) -> str:
         raise InvalidInputError(f"Paper format {fmt!r} is not one of: {', '.join(FORMATS)}.")
     name = f"meeting/{paper}.{fmt}.j2"
     context = {"marking": MARKING, **ctx, "fmt": fmt}
-    try:
-        return environment(store_root).get_template(name).render(**context)
-    except render.template_errors() as exc:
-        raise InvalidInputError(
-            f"Template {name} could not be rendered ({type(exc).__name__}: {exc}); "
-            "check the template and the meeting's records."
-        ) from None
+    return render.run(
+        environment(store_root), name, context, "check the template and the meeting's records"
+    )
 
 
 def render_agenda(ctx: dict, fmt: str, store_root: Path | None = None) -> str:

@@ -638,12 +638,7 @@ def render_report(report: dict, fmt: str, store_root: Path | None = None) -> str
         "blocks": _blocks(report),
     }
     name = f"report/report.{fmt}.j2"
-    try:
-        return env.get_template(name).render(**context)
-    except papers.render.template_errors() as exc:
-        raise InvalidInputError(
-            f"Template {name} could not be rendered ({type(exc).__name__}: {exc})."
-        ) from None
+    return papers.render.run(env, name, context)
 
 
 def _blocks(report: dict) -> list[dict]:
