@@ -68,6 +68,18 @@ class World:
         return str(path)
 
 
+def _forged_remote(w: World) -> None:
+    """The panel's shared repository, with a commit pushed there with plain git (unsigned)."""
+    remote, other = w.tmp / "remote.git", w.tmp / "other"
+    git(w.tmp, "clone", "-q", "--bare", str(w.root), str(remote))
+    git(w.root, "remote", "add", "origin", str(remote))
+    git(w.tmp, "clone", "-q", str(remote), str(other))
+    (other / "notes.txt").write_text("pushed by someone without a key\n")
+    git(other, "add", "notes.txt")
+    git(other, "-c", "user.name=M", "-c", "user.email=m@x.invalid", "commit", "-qm", "notes")
+    git(other, "push", "-q", "origin", "HEAD")
+
+
 PASSPHRASE = "a long enough passphrase"
 READERS = {  # name: (role in the store, passphrase)
     "member": ("member", None),
@@ -879,6 +891,12 @@ CASES: dict[str, Case] = {
             w.commit("innocent-looking"),
         ),
     ),
+    "sync: the remote has a forged commit": Case(
+        ["sync"],
+        ExitCode.SYNC_REFUSED,
+        "do not verify",
+        setup=lambda w: _forged_remote(w),
+    ),
     "git refuses the commit": Case(
         ["case", "update", "C-0001", "--team", "T"],
         ExitCode.GIT,
@@ -1058,6 +1076,7 @@ WRITING = {
     "access add",
     "access remove",
     "remind",
+    "sync",
     "init",
     "setup",
     "record edit",

@@ -45,6 +45,9 @@ class ExitCode(IntEnum):
     #: The store has commits this clone has not verified (made outside panelctl, e.g. by
     #: `git pull`): run `panelctl verify`.
     UNVERIFIED = 20
+    #: `sync` took nothing: the remote's new commits do not verify, or this clone's own
+    #: commits cannot be put on top of them; the clone is as it was.
+    SYNC_REFUSED = 23
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -96,6 +99,12 @@ class UnverifiedError(PanelctlError):
     """The store's history holds commits this clone has not checked."""
 
     exit_code = ExitCode.UNVERIFIED
+
+
+class SyncRefusedError(PanelctlError):
+    """`sync` took nothing from the remote (see ExitCode.SYNC_REFUSED)."""
+
+    exit_code = ExitCode.SYNC_REFUSED
 
 
 class TamperedError(PanelctlError):

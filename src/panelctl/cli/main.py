@@ -60,6 +60,11 @@ LAZY = {
         "report_app",
         "The panel data report (bi-monthly) and the annual review.",
     ),
+    "sync": (
+        "sync",
+        "sync",
+        "Take the shared repository's commits (verified), put yours on top, push.",
+    ),
     "map": (
         "mapping",
         "map_command",

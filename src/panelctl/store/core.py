@@ -321,6 +321,9 @@ class Store:
 
     @contextmanager
     def lock(self, timeout: float | None = None) -> Iterator[None]:
+        if self._holding_lock:  # this Store holds it already (a sync's writes): go on
+            yield
+            return
         timeout = config.lock_timeout() if timeout is None else timeout
         fd = os.open(self.private / "lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:

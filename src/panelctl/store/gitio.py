@@ -604,3 +604,136 @@ def log(root: Path, paths: Sequence[str] = (), limit: int | None = None) -> list
 def show_file(root: Path, commit_id: str, path: str) -> bytes | None:
     result = subprocess.run(["git", "show", f"{commit_id}:{path}"], cwd=root, capture_output=True)
     return result.stdout if result.returncode == 0 else None
+
+
+# --- remotes (panelctl sync) ---------------------------------------------------------------
+
+#: Transports a remote may use: never ``ext::`` or another helper that runs a command.
+SAFE_PROTOCOLS = "file:git:ssh:https"
+
+
+def remote_env() -> dict:
+    return {"GIT_ALLOW_PROTOCOL": SAFE_PROTOCOLS}
+
+
+def current_branch(root: Path) -> str:
+    name = run(root, ["symbolic-ref", "--quiet", "--short", "HEAD"], check=False).strip()
+    if not name:
+        raise GitError(
+            f"The store {root} is not on a branch (a detached HEAD); check out its branch "
+            "(git switch main) and try again."
+        )
+    return name
+
+
+def remote_url(root: Path, remote: str) -> str | None:
+    out = run(root, ["config", "--get", f"remote.{remote}.url"], check=False).strip()
+    return out or None
+
+
+def fetch(root: Path, remote: str, branch: str) -> str | None:
+    """Fetch ``branch`` of ``remote`` into refs/panelctl/incoming; its commit, or None when
+    the remote has no such branch yet (an empty remote)."""
+    url = remote_url(root, remote)  # by URL: git then leaves refs/remotes/ alone
+    listed = run(root, ["ls-remote", "--heads", url, branch], env=remote_env()).strip()
+    if not listed:
+        return None
+    run(
+        root,
+        ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url,
+         f"+refs/heads/{branch}:{INCOMING}"],
+        env=remote_env(),
+    )  # fmt: skip
+    return run(root, ["rev-parse", "--verify", f"{INCOMING}^{{commit}}"]).strip()
+
+
+#: Where `sync` fetches the remote's branch to, until it is verified and taken.
+INCOMING = "refs/panelctl/incoming"
+
+
+def forget_incoming(root: Path, remote: str, branch: str, taken: str | None) -> None:
+    """Drop the fetched ref; when the remote's commit was taken (or pushed), record it as
+    the remote's branch (as `git fetch` would), so that `git status` agrees."""
+    if taken:
+        run(root, ["update-ref", f"refs/remotes/{remote}/{branch}", taken])
+    run(root, ["update-ref", "-d", INCOMING], check=False)
+
+
+def push(root: Path, remote: str, commit: str, branch: str, expected: str | None) -> bool:
+    """Push ``commit`` to ``remote``'s ``branch`` if that branch is still at ``expected``
+    (None: absent); False when the remote moved meanwhile (fetch, merge and try again)."""
+    lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+    result = subprocess.run(
+        ["git", "push", "--porcelain", lease, remote_url(root, remote) or remote,
+         f"{commit}:refs/heads/{branch}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**_env(), **remote_env()},
+    )
+    for line in result.stdout.splitlines():
+        flag, _, rest = line.partition("\t")
+        if rest.split("\t", 1)[0].endswith(f":refs/heads/{branch}"):
+            return flag != "!"  # "!": rejected (the remote moved: a stale lease, not a fast-forward)
+    detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
+    raise GitError(f"git push to {remote} failed: {detail}")
+
+
+def merge_base(root: Path, a: str, b: str) -> str | None:
+    out = run(root, ["merge-base", a, b], check=False).strip()
+    return out or None
+
+
+def commits_between(root: Path, base: str | None, tip: str) -> list[list[str]]:
+    """[commit, parent...] from ``base`` (excluded) to ``tip``, oldest first."""
+    span = f"{base}..{tip}" if base else tip
+    out = run(root, ["rev-list", "--reverse", "--topo-order", "--parents", span])
+    return [line.split() for line in out.splitlines()]
+
+
+def changes(root: Path, old: str | None, new: str) -> list[tuple[str, str]]:
+    """(status A/M/D, path) between two commits (``old`` None: everything in ``new``)."""
+    if old is None:
+        out = run(root, ["ls-tree", "-r", "-z", "--name-only", new])
+        return [("A", p) for p in out.split("\0") if p]
+    out = run(root, ["diff-tree", "-r", "-z", "--no-renames", "--name-status", old, new])
+    parts = [p for p in out.split("\0") if p]
+    return [(parts[i][:1], parts[i + 1]) for i in range(0, len(parts), 2)]
+
+
+def contents_at(root: Path, commit: str, paths: Sequence[str]) -> dict[str, bytes | None]:
+    """path -> its content at ``commit`` (None where the commit has no such file)."""
+    if not paths:
+        return {}
+    result = subprocess.run(
+        ["git", "cat-file", "--batch"],
+        cwd=root,
+        input="".join(f"{commit}:{p}\n" for p in paths).encode(),
+        capture_output=True,
+        env=_env(),
+    )
+    if result.returncode != 0:
+        raise _failure(root, "cat-file", result.stderr.decode(errors="replace"), result.returncode)
+    out, found = result.stdout, {}
+    for path in paths:
+        header, _, out = out.partition(b"\n")
+        if header.endswith(b" missing"):
+            found[path] = None
+            continue
+        size = int(header.split()[2])
+        found[path] = out[:size]
+        out = out[size + 1 :]
+    return found
+
+
+def ids_at(root: Path, commit: str, folder: str) -> list[str]:
+    """The file names under ``folder`` at ``commit``."""
+    out = run(root, ["ls-tree", "-z", "--name-only", f"{commit}:{folder}"], check=False)
+    return [p for p in out.split("\0") if p]
+
+
+def move_to(root: Path, old: str, new: str) -> None:
+    """Make the working tree and git's index match ``new`` (from ``old``) and HEAD point at
+    it; the working tree must be clean."""
+    run(root, ["read-tree", "--reset", "-u", new])
+    run(root, ["update-ref", "-m", "panelctl sync", "HEAD", new, old])

@@ -162,9 +162,25 @@ class _Objects:
         self.process.wait()
 
 
-def _history(store: Store, report: Report, since: str | None, everything: bool) -> None:
+def verify_incoming(store: Store, tip: str) -> Report:
+    """Check the commits ``tip`` has that this clone has not verified (fetched by `sync`)
+    as `verify` checks history: signatures, roles, epochs. The verified point does not
+    move (sync moves it when it takes the commits)."""
+    store.check_history = False
+    try:
+        store.keyring  # noqa: B018
+        report = Report()
+        _history(store, report, None, False, tip=tip)
+    finally:
+        store.check_history = True
+    return report
+
+
+def _history(
+    store: Store, report: Report, since: str | None, everything: bool, tip: str | None = None
+) -> None:
     root = store.root
-    head = gitio.head(root)
+    head = tip or gitio.head(root)
     if head is None:
         return
     keys = store.keyring.keys  # the current keyring holds every earlier epoch's key
@@ -185,9 +201,12 @@ def _history(store: Store, report: Report, since: str | None, everything: bool) 
         report.touched = set()
     elif trust is None or everything or trust.verified is None:
         span = head
-    elif trust.verified == head:
+    elif trust.verified == head or (tip and gitio.is_ancestor(root, tip, trust.verified)):
         report.touched = set()
         return
+    elif tip is not None:
+        span = f"{trust.verified}..{tip}"  # what the tip has that was not verified here
+        report.touched = set()
     elif gitio.is_ancestor(root, trust.verified, head):
         span = f"{trust.verified}..{head}"
         report.touched = set()
@@ -270,7 +289,7 @@ def _history(store: Store, report: Report, since: str | None, everything: bool) 
                 report.problems.append(Problem(finding.path, str(finding)))
     except PanelctlError as error:
         report.problems.append(Problem("", error.message))
-    if not report.problems:  # (a first check has pinned the creator in the trust file)
+    if not report.problems and tip is None:  # (a first check has pinned the creator)
         trust = chain.read_trust(store.private)
         if trust is not None:
             trust.verified = head

@@ -1,0 +1,415 @@
+"""`panelctl sync`: take the remote's commits, put this clone's own on top, push.
+
+How it works (and why it never leaves git in a half-merged state):
+
+1. Fetch the remote branch into ``refs/panelctl/incoming``.
+2. Verify every incoming commit this clone has not verified, as `verify` does (signature,
+   signer a reader with the role for the change, key epochs). One problem and nothing of
+   the remote is taken: the problems are named, exit 4.
+3. When this clone has no commits of its own beyond the remote's, move to the remote's
+   commit (a fast-forward). Otherwise *replay* this clone's own commits (those since the
+   common ancestor) on top of it, one by one, as new commits signed by this user:
+   - a record changed here and not there is written as changed here;
+   - a record changed on both sides is merged field by field
+     (:func:`panelctl.model.merge.merge_records`), a disagreement kept as a recorded
+     conflict (`panelctl conflicts`), never dropped;
+   - a record created here whose id the remote has taken meanwhile gets the next free id
+     of its type, and every value equal to the old id in this clone's replayed records is
+     rewritten to the new one ("your C-0201 is now C-0203");
+   - readers added or removed here are added or removed again on the remote's keyring
+     (a removal starts a new key epoch and re-encrypts everything, the remote's records
+     included);
+   - every record is written under the key epoch in force: nothing is left readable under
+     the epoch of a reader removed on either side.
+   The history stays a line: every commit is signed by its author and checked by the
+   same rules as any write.
+4. Push, if the remote is still where it was fetched (a lease); if it moved, start again.
+
+While it works, ``.git/panelctl/sync.json`` holds the commit the clone was at; a sync that
+was killed is undone by the next `sync` (or `sync --abort`), which puts the clone back there
+(its own commits were never pushed, so nothing is lost) and starts again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from panelctl.base.errors import GitError, InvalidInputError, PanelctlError, SyncRefusedError
+from panelctl.base.fsutil import atomic_write
+from panelctl.crypto import envelope, sshsig
+from panelctl.crypto.keyring import KEYRING_PATH, Keyring
+from panelctl.model import merge as record_merge
+from panelctl.model import records
+from panelctl.panel.access import add_reader, remove_reader
+from panelctl.store import chain, gitio
+from panelctl.store.core import Store
+from panelctl.store.verify import verify_incoming
+
+#: How many times sync fetches again when the remote moved while it was merging.
+ATTEMPTS = 5
+
+SYNC_JOURNAL = "sync.json"
+
+
+@dataclass
+class SyncReport:
+    fetched: int = 0  # commits taken from the remote
+    replayed: int = 0  # this clone's commits put on top of them
+    pushed: bool = False
+    renumbered: dict[str, str] = field(default_factory=dict)  # old id -> new id
+    conflicts: list[tuple[str, str]] = field(default_factory=list)  # (record id, field)
+    remote_empty: bool = False
+    dry_run: bool = False
+    nothing: bool = False  # nothing to take and nothing to push
+
+
+def journal_path(store: Store) -> Path:
+    return store.private / SYNC_JOURNAL
+
+
+def in_progress(store: Store) -> bool:
+    return journal_path(store).exists()
+
+
+def sync(
+    store: Store,
+    *,
+    remote: str = "origin",
+    push: bool = True,
+    dry_run: bool = False,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SyncReport:
+    """Fetch, verify, replay this clone's commits on the remote's, push (see the module)."""
+    root = store.root
+    if gitio.remote_url(root, remote) is None:
+        raise InvalidInputError(
+            f"This store has no remote called {remote!r}; add the panel's shared repository "
+            f"with `git remote add {remote} URL` (or make the store with `panelctl clone`)."
+        )
+    branch = gitio.current_branch(root)
+    with store.lock():
+        abort_own(store)
+        _require_clean(store)
+        store.require_verified()
+        report = SyncReport(dry_run=dry_run)
+        taken = None
+        try:
+            taken = _attempts(store, remote, branch, push, dry_run, now, report)
+        finally:
+            gitio.forget_incoming(root, remote, branch, taken)
+        return report
+
+
+def _attempts(store, remote, branch, push, dry_run, now, report) -> str | None:
+    """Fetch, take, push until the push holds; the remote's commit at the end (None if
+    nothing of it was taken)."""
+    root = store.root
+    for _attempt in range(ATTEMPTS):
+        incoming = gitio.fetch(root, remote, branch)
+        head = gitio.head(root)
+        if incoming is None:
+            report.remote_empty = True
+        elif head is None or not gitio.is_ancestor(root, incoming, head):
+            _take(store, incoming, head, report, now, dry_run)
+            if dry_run:
+                return None
+        head = gitio.head(root)
+        taken = None if dry_run else incoming
+        if head is None or (incoming is not None and head == incoming):
+            report.nothing = report.fetched == 0 and report.replayed == 0
+            return taken
+        if dry_run or not push:
+            return taken
+        if gitio.push(root, remote, head, branch, incoming):
+            report.pushed = True
+            return head
+    raise GitError(
+        f"The remote {remote} kept changing while this sync ran ({ATTEMPTS} tries); "
+        "your commits are safe here: run `panelctl sync` again."
+    )
+
+
+def _take(
+    store: Store,
+    incoming: str,
+    head: str | None,
+    report: SyncReport,
+    now: Callable[[], datetime],
+    dry_run: bool,
+) -> None:
+    root = store.root
+    found = verify_incoming(store, incoming)
+    if found.problems:
+        raise SyncRefusedError(
+            "The remote has commits that do not verify, so nothing of them was taken: "
+            + "; ".join(str(p) for p in found.problems[:5])
+            + (f"; and {len(found.problems) - 5} more" if len(found.problems) > 5 else "")
+            + ". Tell a coordinator: someone may have pushed a forged change."
+        )
+    base = gitio.merge_base(root, head, incoming) if head else None
+    report.fetched += len(gitio.commits_between(root, base or head, incoming))
+    own = gitio.commits_between(root, base, head) if head else []
+    if dry_run:
+        report.replayed = len(own)
+        return
+    _begin(store, head)
+    try:
+        _checkout(store, head, incoming)
+        if own:
+            _replay(store, own, incoming, report, now)
+    except BaseException:
+        abort_own(store)
+        raise
+    journal_path(store).unlink()
+    report.replayed += len(own)
+
+
+def _begin(store: Store, head: str | None) -> None:
+    atomic_write(journal_path(store), json.dumps({"head": head}).encode())
+
+
+def _checkout(store: Store, head: str | None, target: str) -> None:
+    """Move the clone to ``target`` (verified): files, git's index, HEAD, trust."""
+    gitio.move_to(store.root, head or "", target)
+    trust = chain.read_trust(store.private)
+    if trust is not None:
+        trust.verified = target
+        chain.write_trust(store.private, trust)
+    store._keyring = None  # the remote's keyring is the one in force now
+    store._index = None
+
+
+def abort_own(store: Store) -> bool:
+    """Undo a sync that did not finish (killed, or failed): back to the commit the clone
+    was at; True if there was one. Its own commits were never pushed: nothing is lost."""
+    path = journal_path(store)
+    if not path.exists():
+        return False
+    head = json.loads(path.read_text())["head"]
+    now = gitio.head(store.root)
+    if head and now != head:
+        gitio.move_to(store.root, now or "", head)
+    trust = chain.read_trust(store.private)
+    if trust is not None and head:
+        trust.verified = head
+        chain.write_trust(store.private, trust)
+    store._keyring = None
+    store._index = None
+    path.unlink()
+    return True
+
+
+#: git's own unfinished operations in a clone, and how each is undone
+GIT_STATES = {
+    "MERGE_HEAD": ["merge", "--abort"],
+    "CHERRY_PICK_HEAD": ["cherry-pick", "--abort"],
+    "REVERT_HEAD": ["revert", "--abort"],
+    "rebase-merge": ["rebase", "--abort"],
+    "rebase-apply": ["rebase", "--abort"],
+}
+
+
+def abort(store: Store) -> bool:
+    """`sync --abort`: undo an unfinished sync of panelctl's, or an unfinished git merge,
+    rebase, cherry-pick or revert; True if there was one."""
+    with store.lock():
+        undone = abort_own(store)
+        git_dir = store.private.parent
+        for name, command in GIT_STATES.items():
+            if (git_dir / name).exists():
+                gitio.run(store.root, command)
+                undone = True
+    return undone
+
+
+def _require_clean(store: Store) -> None:
+    dirty = gitio.dirty_paths(store.root, ["."])
+    if dirty:
+        raise InvalidInputError(
+            f"{dirty[0]} has changes that are not committed; sync moves the whole store, so "
+            "commit them (settings: `panelctl settings commit`) or restore them with "
+            "`git checkout` first."
+        )
+
+
+# --- replaying this clone's commits -----------------------------------------------------
+
+
+def _replay(
+    store: Store,
+    own: list[list[str]],
+    onto: str,
+    report: SyncReport,
+    now: Callable[[], datetime],
+) -> None:
+    root = store.root
+    me = store.identity.signing_public if store.identity else None
+    # ids this clone's commits create: a renumbered id is above them all and the remote's
+    local_ids: set[str] = set()
+    plans = []
+    for commit, *parents in own:
+        if len(parents) != 1:
+            raise SyncRefusedError(
+                f"Commit {commit[:12]} here is a git merge; sync cannot replay it. Undo it "
+                "(git reset) and run `panelctl sync` again."
+            )
+        payload, signature, _ = gitio.read_commit(root, commit)
+        try:
+            signer = sshsig.signer_of(signature or "", payload)
+        except sshsig.BadSignature:
+            signer = None
+        if signer != me:
+            raise SyncRefusedError(
+                f"Commit {commit[:12]} here was not made with your identity; only your own "
+                "commits can be put on top of the remote's. Ask its author to sync it."
+            )
+        changes = gitio.changes(root, parents[0], commit)
+        plans.append((commit, parents[0], changes))
+        local_ids.update(
+            Path(path).name[:-4]
+            for status, path in changes
+            if status == "A" and chain.record_type_of(path) is not None
+        )
+    mapping: dict[str, str] = {}
+    for commit, parent, changes in plans:
+        message = gitio.run(root, ["log", "-1", "--format=%B", commit]).strip()
+        _replay_one(store, commit, parent, changes, message, mapping, local_ids, report, now)
+        report.renumbered = dict(mapping)
+
+
+def _replay_one(store, commit, parent, changes, message, mapping, local_ids, report, now):
+    root = store.root
+    paths = [path for _status, path in changes]
+    before = gitio.contents_at(root, parent, paths)
+    after = gitio.contents_at(root, commit, paths)
+    if KEYRING_PATH in paths:
+        _replay_access(store, before[KEYRING_PATH], after[KEYRING_PATH], message)
+    recorded = now().astimezone(UTC).isoformat(timespec="seconds")
+    with store.transaction(message) as tx:
+        keys = _all_keys(store, before.get(KEYRING_PATH), after.get(KEYRING_PATH))
+        for status, path in changes:
+            rtype = chain.record_type_of(path)
+            if path == KEYRING_PATH:
+                continue
+            if rtype is None:
+                _replay_file(store, tx, path, before[path], after[path])
+                continue
+            old = _plain(store, keys, path, before[path])
+            new = _plain(store, keys, path, after[path])
+            if old == new:
+                continue  # re-encrypted only (a rekey here): the remote's epoch stands
+            record_id = Path(path).name[:-4]
+            if status == "A" and record_id not in mapping:
+                if (root / path).exists() or record_id in mapping.values():
+                    mapping[record_id] = _next_free(store, rtype, local_ids, mapping)
+            old = _renumber(old, mapping)
+            new = _renumber(new, mapping)
+            target_id = mapping.get(record_id, record_id)
+            target = rtype.path_for(target_id)
+            current = (
+                records.parse(rtype, store.read_plaintext(target_id), target_id)
+                if (root / target).exists()
+                else None
+            )
+            merged, conflicts = record_merge.merge_records(
+                rtype, old, new, current, recorded=recorded
+            )
+            report.conflicts += [(target_id, c["field"]) for c in conflicts]
+            if merged == current:
+                continue
+            if merged is None:
+                tx.delete(target_id)
+            else:
+                tx.put(merged)
+        if not tx.staged:
+            return
+
+
+def _plain(store: Store, keys: dict[int, bytes], path: str, blob: bytes | None) -> dict | None:
+    if blob is None:
+        return None
+    rtype = chain.record_type_of(path)
+    plaintext = envelope.decrypt(keys, store.store_id, path, blob)
+    return records.parse(rtype, plaintext, Path(path).name[:-4])
+
+
+def _all_keys(store: Store, *keyrings: bytes | None) -> dict[int, bytes]:
+    """Every epoch's key this user can open: the current keyring's, and those of the
+    keyrings of the commit being replayed (an epoch this clone started and the remote
+    never saw, before its removal is replayed)."""
+    keys = dict(store.keyring.keys)
+    for raw in keyrings:
+        if raw:
+            try:
+                keys.update(Keyring.open(raw, store.identity, store.store_id, Path(KEYRING_PATH)).keys)
+            except PanelctlError:
+                pass
+    return keys
+
+
+def _renumber(record: dict | None, mapping: dict[str, str]) -> dict | None:
+    if record is None or not mapping:
+        return record
+
+    def walk(value):
+        if isinstance(value, str):
+            return mapping.get(value, value)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(record)
+
+
+def _next_free(store: Store, rtype, local_ids: set[str], mapping: dict[str, str]) -> str:
+    taken = {name[:-4] for name in os.listdir(store.root / rtype.folder)} if (
+        store.root / rtype.folder
+    ).is_dir() else set()
+    taken |= local_ids | set(mapping.values())
+    numbers = [
+        records.number_of(i) for i in taken if records.ID_PATTERN.match(i) and i.startswith(rtype.prefix + "-")
+    ]
+    return rtype.format_id(max(numbers, default=0) + 1)
+
+
+def _replay_file(store: Store, tx, path: str, old: bytes | None, new: bytes | None) -> None:
+    """A settings, profile, risk tool or template file changed here: taken if the remote
+    left it alone (or made the same change); both changed it differently: refused."""
+    target = store.root / path
+    current = target.read_bytes() if target.exists() else None
+    if current == new:
+        return
+    if current == old:
+        tx.put_file(path, new)
+        return
+    raise SyncRefusedError(
+        f"{path} was changed both here and on the remote, differently; sync takes no side "
+        "on a settings or template file: the sync was undone. Keep one version: put the "
+        "remote's back here (a coordinator commits it with `panelctl settings commit`), "
+        "then sync again."
+    )
+
+
+def _replay_access(store: Store, old: bytes | None, new: bytes | None, message: str) -> None:
+    """Readers added or removed here, done again on the keyring now in force."""
+    if new is None:
+        raise SyncRefusedError("A commit here deletes the keyring; it cannot be replayed.")
+    identity = store.identity
+    before = Keyring.open(old, identity, store.store_id, Path(KEYRING_PATH)) if old else None
+    after = Keyring.open(new, identity, store.store_id, Path(KEYRING_PATH))
+    had = {r.recipient: r for r in (before.readers if before else [])}
+    has = {r.recipient: r for r in after.readers}
+    current = {r.recipient for r in store.keyring.readers}
+    for recipient, reader in has.items():
+        if recipient not in had and recipient not in current:
+            add_reader(store, recipient, reader.name, reader.agency, reader.role)
+    for recipient in had:
+        if recipient not in has and recipient in {r.recipient for r in store.keyring.readers}:
+            remove_reader(store, recipient)
