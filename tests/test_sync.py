@@ -4,6 +4,7 @@ its own identity: signed commits, verified history, records merged by field, ids
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -172,3 +173,56 @@ def test_a_sync_killed_halfway_is_undone_by_the_next(team, cli):
     assert tree(coordinator) == tree(chair)
     assert len(list((coordinator.root / "cases").iterdir())) == 2
     assert coordinator.store().read(mine)["risk"] == "High"  # the remote's C-0001 kept its id
+
+
+def test_a_newcomer_can_read_once_added_and_synced(team, cli, make_person, tmp_path):
+    coordinator = team["coordinator"]
+    case_id = coordinator.store().create("case", CASE)
+    assert sync(cli, coordinator).exit_code == 0
+    newcomer = make_person("Nia Newcomer")
+    root = tmp_path / "newcomer"
+    git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(root))
+    setup_clone(root)
+    clone = Clone(root, newcomer.path)
+    early = sync(cli, clone)
+    assert early.exit_code == ExitCode.NOT_A_READER, early.output
+    assert newcomer.recipient in early.stderr and CANARY not in early.output
+    add_reader(coordinator.store(), newcomer.recipient, newcomer.name, "Test Council", "member")
+    assert sync(cli, coordinator).exit_code == 0
+    result = sync(cli, clone)
+    assert result.exit_code == 0, result.output
+    assert clone.store().read(case_id)["risk"] == "High"
+    assert tree(clone) == tree(coordinator)
+    assert cli("verify", store=root, identity=newcomer.path).exit_code == 0
+
+
+def test_dry_run_changes_nothing_and_no_push_keeps_commits_here(team, cli):
+    coordinator, chair = team["coordinator"], team["chair"]
+    coordinator.store().create("case", CASE)
+    assert sync(cli, coordinator).exit_code == 0
+    chair.store().create("case", {**CASE, "risk": "Low"})
+    before = store_state(chair.root)
+    dry = sync(cli, chair, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "Would take 1 commit(s) from the remote and put 1 of yours on top" in dry.stderr
+    assert store_state(chair.root) == before
+    remote_head = git(coordinator.root, "ls-remote", "origin", "main").split()[0]
+    kept = sync(cli, chair, "--no-push")
+    assert kept.exit_code == 0, kept.output
+    assert git(coordinator.root, "ls-remote", "origin", "main").split()[0] == remote_head
+    assert len(list((chair.root / "cases").iterdir())) == 2
+
+
+def test_abort_undoes_a_git_merge_made_by_hand(team, cli):
+    coordinator, chair = team["coordinator"], team["chair"]
+    for clone, text in ((coordinator, "ours\n"), (chair, "theirs\n")):
+        (clone.root / "README.md").write_text(text)
+        git(clone.root, "add", "README.md")
+        git(clone.root, "-c", "user.name=X", "-c", "user.email=x@x.invalid", "commit", "-qm", "r")
+    git(coordinator.root, "push", "-q", "origin", "main")
+    pull = ["git", "-c", "user.name=X", "-c", "user.email=x@x.invalid", "pull", "-q"]
+    subprocess.run([*pull, "--no-rebase", "--no-edit", "origin", "main"], cwd=chair.root)
+    assert (chair.root / ".git" / "MERGE_HEAD").exists()
+    result = sync(cli, chair, "--abort")
+    assert result.exit_code == 0, result.output
+    assert not (chair.root / ".git" / "MERGE_HEAD").exists()

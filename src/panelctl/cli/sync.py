@@ -46,6 +46,8 @@ def sync(
 
 
 def _tell(report, resume: bool) -> None:
+    for note in report.notes:
+        say(note)
     for old, new in report.renumbered.items():
         say(
             f"Your {old} is now {new}: the remote had taken {old} meanwhile. Papers already "

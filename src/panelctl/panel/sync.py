@@ -39,7 +39,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from panelctl.base.errors import GitError, InvalidInputError, PanelctlError, SyncRefusedError
+from panelctl.base.errors import (
+    GitError,
+    InvalidInputError,
+    NotAReaderError,
+    PanelctlError,
+    SyncRefusedError,
+)
 from panelctl.base.fsutil import atomic_write
 from panelctl.crypto import envelope, sshsig
 from panelctl.crypto.keyring import KEYRING_PATH, Keyring
@@ -48,7 +54,7 @@ from panelctl.model import records
 from panelctl.panel.access import add_reader, remove_reader
 from panelctl.store import chain, gitio
 from panelctl.store.core import Store
-from panelctl.store.verify import verify_incoming
+from panelctl.store.verify import verify, verify_incoming
 
 #: How many times sync fetches again when the remote moved while it was merging.
 ATTEMPTS = 5
@@ -64,6 +70,7 @@ class SyncReport:
     renumbered: dict[str, str] = field(default_factory=dict)  # old id -> new id
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (record id, field)
     remote_empty: bool = False
+    notes: list[str] = field(default_factory=list)  # e.g. the creator pinned on first use
     dry_run: bool = False
     nothing: bool = False  # nothing to take and nothing to push
 
@@ -95,7 +102,10 @@ def sync(
     with store.lock():
         abort_own(store)
         _require_clean(store)
-        store.require_verified()
+        try:
+            store.keyring  # noqa: B018 - opens it (and checks HEAD is verified)
+        except NotAReaderError:
+            return _newcomer(store, remote, branch, dry_run)
         report = SyncReport(dry_run=dry_run)
         taken = None
         try:
@@ -103,6 +113,59 @@ def sync(
         finally:
             gitio.forget_incoming(root, remote, branch, taken)
         return report
+
+
+def _newcomer(store: Store, remote: str, branch: str, dry_run: bool) -> SyncReport:
+    """Sync for someone not (yet) a reader here: their clone has nothing of its own, so
+    when the remote's keyring now includes them, move to it and verify the history with
+    it (the whole history if this clone never verified; nothing is read before that)."""
+    root = store.root
+    report = SyncReport(dry_run=dry_run)
+    head = gitio.head(root)
+    incoming = gitio.fetch(root, remote, branch)
+    try:
+        if incoming is None or incoming == head:
+            raise _still_not_a_reader(store)
+        if head and not gitio.is_ancestor(root, head, incoming):
+            raise SyncRefusedError(
+                "You are not a reader of this store, and it has commits of its own that the "
+                "remote does not have: a reader must have made them here; make a fresh clone."
+            )
+        raw = gitio.contents_at(root, incoming, [KEYRING_PATH])[KEYRING_PATH]
+        try:
+            Keyring.open(raw or b"", store.identity, store.store_id, Path(KEYRING_PATH))
+        except NotAReaderError:
+            raise _still_not_a_reader(store) from None
+        report.fetched = len(gitio.commits_between(root, head, incoming))
+        if dry_run:
+            return report
+        trust = chain.read_trust(store.private)
+        _begin(store, head)
+        gitio.move_to(root, head or "", incoming)
+        store._keyring = None
+        found = verify(store, everything=trust is None)
+        if found.problems:
+            abort_own(store)
+            raise SyncRefusedError(
+                "The remote's history does not verify, so nothing of it was taken: "
+                + "; ".join(str(p) for p in found.problems[:5])
+                + ". Tell a coordinator."
+            )
+        journal_path(store).unlink()
+        report.notes = found.notes
+        gitio.forget_incoming(root, remote, branch, incoming)
+        return report
+    finally:
+        gitio.forget_incoming(root, remote, branch, None)
+
+
+def _still_not_a_reader(store: Store) -> NotAReaderError:
+    recipient = store.identity.recipient if store.identity else "(your recipient)"
+    return NotAReaderError(
+        "You are not a reader of this store yet: give a coordinator your recipient "
+        f"{recipient} (`panelctl identity show`); once they have added you and synced, run "
+        "`panelctl sync` again."
+    )
 
 
 def _attempts(store, remote, branch, push, dry_run, now, report) -> str | None:
