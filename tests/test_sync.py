@@ -226,3 +226,37 @@ def test_abort_undoes_a_git_merge_made_by_hand(team, cli):
     result = sync(cli, chair, "--abort")
     assert result.exit_code == 0, result.output
     assert not (chair.root / ".git" / "MERGE_HEAD").exists()
+
+
+def test_two_removals_offline_on_both_sides_end_in_one_epoch_without_either(
+    team, cli, make_person, tmp_path
+):
+    coordinator = team["coordinator"]
+    deputy = make_person("Dee Deputy")
+    add_reader(coordinator.store(), deputy.recipient, deputy.name, "Test Council", "coordinator")
+    assert sync(cli, coordinator).exit_code == 0
+    root = tmp_path / "deputy"
+    git(tmp_path, "clone", "-q", str(tmp_path / "remote.git"), str(root))
+    setup_clone(root)
+    assert cli("verify", store=root, identity=deputy.path).exit_code == 0
+    other = Clone(root, deputy.path)
+    mine = coordinator.store().create("case", CASE)
+    remove_reader(coordinator.store(), "Cron Server")  # epoch 2 here
+    theirs = other.store().create("case", {**CASE, "risk": "Low"})
+    remove_reader(other.store(), "Chris Chair")  # another epoch 2 there
+    assert sync(cli, other).exit_code == 0
+    result = sync(cli, coordinator)
+    assert result.exit_code == 0, result.output
+    assert sync(cli, other).exit_code == 0
+    assert tree(coordinator) == tree(other)
+    store = coordinator.store()
+    assert store.keyring.epoch == 3
+    assert {r.name for r in store.keyring.readers} == {"Dee Deputy", store.me().name}
+    renamed = result.stderr.split(" is now ")[1].split(":")[0] if " is now " in result.stderr else mine
+    assert {store.read(theirs)["risk"], store.read(renamed)["risk"]} == {"High", "Low"}
+    from panelctl.crypto import envelope
+
+    for path in (coordinator.root / "cases").iterdir():
+        assert envelope.epoch_of(path.read_bytes()) == 3
+    done = cli("verify", "--all", store=coordinator.root, identity=coordinator.identity)
+    assert (done.exit_code, done.stdout) == (0, ""), done.output

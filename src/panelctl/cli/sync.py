@@ -41,7 +41,9 @@ def sync(
         if not syncing.abort(store):
             say("No sync or git merge was under way; nothing to undo.")
         return
-    report = syncing.sync(store, remote=remote, push=not no_push, dry_run=dry_run)
+    report = syncing.sync(
+        store, remote=remote, push=not no_push, dry_run=dry_run, resume=resume
+    )
     _tell(report, resume)
 
 

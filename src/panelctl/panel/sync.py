@@ -43,7 +43,6 @@ from panelctl.base.errors import (
     GitError,
     InvalidInputError,
     NotAReaderError,
-    PanelctlError,
     SyncRefusedError,
 )
 from panelctl.base.fsutil import atomic_write
@@ -53,7 +52,7 @@ from panelctl.model import merge as record_merge
 from panelctl.model import records
 from panelctl.panel.access import add_reader, remove_reader
 from panelctl.store import chain, gitio
-from panelctl.store.core import Store
+from panelctl.store.core import RECORD_FOLDERS, SIGNED_AREAS, Store
 from panelctl.store.verify import verify, verify_incoming
 
 #: How many times sync fetches again when the remote moved while it was merging.
@@ -89,10 +88,15 @@ def sync(
     remote: str = "origin",
     push: bool = True,
     dry_run: bool = False,
+    resume: bool = False,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SyncReport:
-    """Fetch, verify, replay this clone's commits on the remote's, push (see the module)."""
+    """Fetch, verify, replay this clone's commits on the remote's, push (see the module).
+    ``resume`` (`sync --continue`): an unfinished git merge or rebase made by hand is
+    undone first, and its work done the panelctl way (records merged by field)."""
     root = store.root
+    if resume:
+        abort(store)
     if gitio.remote_url(root, remote) is None:
         raise InvalidInputError(
             f"This store has no remote called {remote!r}; add the panel's shared repository "
@@ -291,7 +295,10 @@ def abort(store: Store) -> bool:
 
 
 def _require_clean(store: Store) -> None:
-    dirty = gitio.dirty_paths(store.root, ["."])
+    # any change to a tracked file; new files only where the store keeps its own (a file
+    # of the user's elsewhere in the folder, an identity say, is left alone)
+    tracked = gitio.run(store.root, ["diff", "--name-only", "HEAD"]).split()
+    dirty = tracked or gitio.dirty_paths(store.root, [*RECORD_FOLDERS, *SIGNED_AREAS])
     if dirty:
         raise InvalidInputError(
             f"{dirty[0]} has changes that are not committed; sync moves the whole store, so "
@@ -348,13 +355,15 @@ def _replay(
 def _replay_one(store, commit, parent, changes, message, mapping, local_ids, report, now):
     root = store.root
     paths = [path for _status, path in changes]
-    before = gitio.contents_at(root, parent, paths)
-    after = gitio.contents_at(root, commit, paths)
+    before = gitio.contents_at(root, parent, [*paths, KEYRING_PATH])
+    after = gitio.contents_at(root, commit, [*paths, KEYRING_PATH])
+    # this clone's own keys of the time: an epoch it started may clash in number with one
+    # the remote started meanwhile, so they are never mixed with the keyring now in force
+    keys = _local_keys(store, before[KEYRING_PATH], after[KEYRING_PATH])
     if KEYRING_PATH in paths:
         _replay_access(store, before[KEYRING_PATH], after[KEYRING_PATH], message)
     recorded = now().astimezone(UTC).isoformat(timespec="seconds")
     with store.transaction(message) as tx:
-        keys = _all_keys(store, before.get(KEYRING_PATH), after.get(KEYRING_PATH))
         for status, path in changes:
             rtype = chain.record_type_of(path)
             if path == KEYRING_PATH:
@@ -401,17 +410,12 @@ def _plain(store: Store, keys: dict[int, bytes], path: str, blob: bytes | None) 
     return records.parse(rtype, plaintext, Path(path).name[:-4])
 
 
-def _all_keys(store: Store, *keyrings: bytes | None) -> dict[int, bytes]:
-    """Every epoch's key this user can open: the current keyring's, and those of the
-    keyrings of the commit being replayed (an epoch this clone started and the remote
-    never saw, before its removal is replayed)."""
-    keys = dict(store.keyring.keys)
+def _local_keys(store: Store, *keyrings: bytes | None) -> dict[int, bytes]:
+    """Every epoch's key in the keyrings before and after a commit being replayed."""
+    keys: dict[int, bytes] = {}
     for raw in keyrings:
         if raw:
-            try:
-                keys.update(Keyring.open(raw, store.identity, store.store_id, Path(KEYRING_PATH)).keys)
-            except PanelctlError:
-                pass
+            keys.update(Keyring.open(raw, store.identity, store.store_id, Path(KEYRING_PATH)).keys)
     return keys
 
 
