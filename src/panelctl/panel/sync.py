@@ -105,7 +105,6 @@ def sync(
     branch = gitio.current_branch(root)
     with store.lock():
         abort_own(store)
-        _require_clean(store)
         try:
             store.keyring  # noqa: B018 - opens it (and checks HEAD is verified)
         except NotAReaderError:
@@ -143,6 +142,7 @@ def _newcomer(store: Store, remote: str, branch: str, dry_run: bool) -> SyncRepo
         report.fetched = len(gitio.commits_between(root, head, incoming))
         if dry_run:
             return report
+        _require_clean(store)
         trust = chain.read_trust(store.private)
         _begin(store, head)
         gitio.move_to(root, head or "", incoming)
@@ -224,6 +224,7 @@ def _take(
     if dry_run:
         report.replayed = len(own)
         return
+    _require_clean(store)  # only now: with nothing to take, the folder is not touched
     _begin(store, head)
     try:
         _checkout(store, head, incoming)
