@@ -211,9 +211,10 @@ class Store:
             head = gitio.head_quick(self.root) or gitio.head(self.root)
         if head != trust.verified:
             raise UnverifiedError(
-                "The store has commits this clone has not verified (made outside panelctl, "
-                "by a git pull or a git commit, say): run `panelctl verify` to check them "
-                "before anything is read or written."
+                f"The store is at commit {(head or 'none')[:12]}, which this clone has not "
+                f"verified (the last verified is {(trust.verified or 'none')[:12]}; commits "
+                "made outside panelctl, by a git pull or a git commit, say): run `panelctl "
+                "verify` to check them before anything is read or written."
             )
 
     def signed_files_unchanged(self) -> None:
