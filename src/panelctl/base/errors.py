@@ -45,6 +45,9 @@ class ExitCode(IntEnum):
     #: The store has commits this clone has not verified (made outside panelctl, e.g. by
     #: `git pull`): run `panelctl verify`.
     UNVERIFIED = 20
+    #: The store, or one of its records, has a format newer than this panelctl reads:
+    #: install the panelctl version named (nothing was read or written).
+    NEEDS_NEWER = 21
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -96,6 +99,13 @@ class UnverifiedError(PanelctlError):
     """The store's history holds commits this clone has not checked."""
 
     exit_code = ExitCode.UNVERIFIED
+
+
+class NeedsNewerError(PanelctlError):
+    """The store's settings or a record carry a format number above what this panelctl
+    knows: a newer panelctl wrote them (see :mod:`panelctl.model.formats`)."""
+
+    exit_code = ExitCode.NEEDS_NEWER
 
 
 class TamperedError(PanelctlError):
