@@ -322,3 +322,25 @@ def test_upgrade_steps_run_in_order_and_skip_formats_that_did_not_change_a_type(
         "id": "C-0001"
     }
     assert formats.known() == 4
+
+
+def test_the_format_table_agrees_with_the_record_types_and_this_version():
+    from panelctl import __version__
+
+    def version(text: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in text.split("."))
+
+    assert sorted(formats.FORMATS) == list(range(1, formats.known() + 1))
+    introduced = [version(formats.FORMATS[n]) for n in sorted(formats.FORMATS)]
+    assert introduced == sorted(introduced) and introduced[-1] <= version(__version__)
+    for rtype in records.TYPES.values():
+        assert rtype.format in formats.FORMATS, rtype.name
+        assert all(step <= rtype.format for step in formats.UPGRADES.get(rtype.name, {}))
+
+
+def test_a_version_in_a_comment_is_named_only_when_it_looks_like_a_version():
+    assert formats.needs_version(9, b"format: 9  # panelctl 1.2.3rc1 or newer\n") == (
+        "panelctl 1.2.3rc1 or newer"
+    )
+    named = formats.needs_version(9, f"format: 9  # panelctl {CANARY} or newer\n".encode())
+    assert named == "a panelctl newer than 0.1.0"

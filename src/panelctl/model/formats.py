@@ -43,7 +43,11 @@ FORMATS: dict[int, str] = {1: "0.1.0"}
 UPGRADES: dict[str, dict[int, Callable[[dict], dict]]] = {}
 
 KEY = "format"
-_COMMENT = re.compile(rb"^\s*(?:format|panelctl_store)\s*:\s*\d+\s*#\s*panelctl\s+(\S+)\s+or newer")
+#: the comment beside a format number: the version is said only when it looks like one
+_COMMENT = re.compile(
+    rb"^\s*(?:format|panelctl_store)\s*:\s*\d+\s*#\s*panelctl\s+"
+    rb"([0-9]{1,4}(?:\.[0-9]{1,4}){1,3}(?:[a-z]+[0-9]{0,4})?)\s+or newer"
+)
 
 
 def known() -> int:
@@ -67,7 +71,7 @@ def needs_version(number: int, text: bytes = b"") -> str:
     for line in text.splitlines()[:40]:
         match = _COMMENT.match(line)
         if match:
-            return f"panelctl {match.group(1).decode('ascii', 'replace')[:20]} or newer"
+            return f"panelctl {match.group(1).decode('ascii')} or newer"
     return f"a panelctl newer than {__version__}"
 
 
@@ -104,6 +108,17 @@ def current(type_name: str, what: str, data: dict, reads_up_to: int, text: bytes
     is looked at before anything else in the record, so a newer record is refused as
     such, never as an invalid one."""
     number = number_of(data.get(KEY), what)
+    body = {k: v for k, v in data.items() if k != KEY} if KEY in data else data
+    return brought_up(type_name, what, number, body, reads_up_to, text)
+
+
+def brought_up(
+    type_name: str, what: str, number: int, body: dict, reads_up_to: int, text: bytes = b""
+) -> dict:
+    """``body`` (a record without its ``format`` key, stored at format ``number``) at
+    format ``reads_up_to``; see :func:`current`."""
+    if number == reads_up_to:
+        return body
     if number > reads_up_to:
         if number <= known():  # a format of this panelctl's own that never changed this type
             raise InvalidRecordError(
@@ -112,7 +127,4 @@ def current(type_name: str, what: str, data: dict, reads_up_to: int, text: bytes
                 KEY,
             )
         raise needs_newer(what, number, reads_up_to, text)
-    body = {k: v for k, v in data.items() if k != KEY}
-    if number == reads_up_to:
-        return body
     return upgrade(type_name, body, number, reads_up_to)

@@ -561,9 +561,12 @@ def load_stored(rtype: RecordType, plaintext: bytes, record_id: str) -> tuple[in
     data = _load_yaml(plaintext, rtype, record_id)
     if not isinstance(data, dict):
         return 1, data  # validate says what is wrong
+    number = data.pop(formats.KEY, None)  # a mapping of our own, just loaded
+    if number is None and rtype.format == 1:
+        return 1, data  # every record before format 2: one look-up, no copy
     what = f"{rtype.name} {record_id}"
-    number = formats.number_of(data.get(formats.KEY), what)
-    return number, formats.current(rtype.name, what, data, rtype.format, plaintext)
+    number = formats.number_of(number, what)
+    return number, formats.brought_up(rtype.name, what, number, data, rtype.format, plaintext)
 
 
 def dump(rtype: RecordType, record: dict) -> bytes:
