@@ -344,3 +344,45 @@ def test_a_version_in_a_comment_is_named_only_when_it_looks_like_a_version():
     )
     named = formats.needs_version(9, f"format: 9  # panelctl {CANARY} or newer\n".encode())
     assert named == "a panelctl newer than 0.1.0"
+
+
+def test_a_format_upgrade_alone_is_not_a_change_to_approved_minutes(monkeypatch):
+    """`migrate` may rewrite a meeting whose minutes the chair approved (which otherwise
+    never changes again): the rules compare its versions at one format."""
+    from types import SimpleNamespace
+
+    from panelctl.store import chain
+
+    class MeetingV2(types.Meeting, kw_only=True):
+        FORMAT: ClassVar[int] = 2
+        room: str | None = None
+
+    object.__setattr__(records.MEETING, "struct", MeetingV2)
+    try:
+        monkeypatch.setitem(formats.FORMATS, 2, "0.2.0")
+        monkeypatch.setitem(
+            formats.UPGRADES, "meeting", {2: lambda m: {**m, "room": m.get("room", "unknown")}}
+        )
+        approved = {"id": "M-0001", "date": date(2026, 11, 3), "minutes": {"status": "approved"}}
+        coordinator = SimpleNamespace(name="Sam", role="coordinator")
+        keyring = SimpleNamespace(epoch=1)
+
+        def findings(new: dict) -> list:
+            return chain.check_change(
+                "",
+                coordinator,
+                keyring,
+                keyring,
+                [chain.Change("M", "meetings/M-0001.enc")],
+                lambda _path: 1,
+                lambda _path: (approved, new),
+            )
+
+        upgraded = {"format": 2, **approved, "room": "unknown"}
+        assert findings(upgraded) == []
+        changed = {**upgraded, "room": "Room 4"}
+        assert [f.message for f in findings(changed)] == [
+            "changes a meeting whose minutes the chair approved"
+        ]
+    finally:
+        object.__setattr__(records.MEETING, "struct", types.Meeting)
