@@ -153,6 +153,15 @@ def rewrite(world: World, record_id: str, blob_of: Callable[[World, bytes], byte
     path.write_bytes(blob_of(world, path.read_bytes()))  # damaged on disk, after verifying
 
 
+def newer_format(world: World, blob: bytes) -> bytes:
+    """C-0002 as a panelctl 9.0.0 would write it: format 9, with a field this one lacks."""
+    store = world.store()
+    keyring, path = store.keyring, "cases/C-0002.enc"
+    text = b"format: 9  # panelctl 9.0.0 or newer\n" + store.decrypt(path, blob)
+    text += b"safety_plan: agreed\n"
+    return envelope.encrypt(keyring.key, keyring.epoch, store.store_id, path, text)
+
+
 def bad_yaml(world: World, _blob: bytes) -> bytes:
     keyring = world.store().keyring
     text = f"id: C-0002\nchild: [{CANARY}\n".encode()
@@ -857,6 +866,13 @@ CASES: dict[str, Case] = {
         "C-0002",
         setup=lambda w: rewrite(w, "C-0002", bad_yaml),
     ),
+    "a record of a newer format": Case(
+        ["case", "update", "C-0002", "--team", "T"],
+        ExitCode.NEEDS_NEWER,
+        "needs panelctl 9.0.0 or newer (case C-0002 has format 9",
+        setup=lambda w: rewrite(w, "C-0002", newer_format),
+    ),
+    "migrate by a member": Case(["migrate"], ExitCode.NOT_ALLOWED, "coordinator", who="member"),
     "store locked": Case(
         ["case", "update", "C-0001", "--team", "T"],
         ExitCode.LOCKED,
@@ -1080,6 +1096,7 @@ WRITING = {
     "init",
     "setup",
     "record edit",
+    "migrate",
 }
 #: Commands that change no store (they read it, or write only outside it).
 NOT_WRITING = {

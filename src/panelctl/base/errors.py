@@ -45,6 +45,9 @@ class ExitCode(IntEnum):
     #: The store has commits this clone has not verified (made outside panelctl, e.g. by
     #: `git pull`): run `panelctl verify`.
     UNVERIFIED = 20
+    #: The store, or one of its records, has a format newer than this panelctl reads:
+    #: install the panelctl version named (nothing was read or written).
+    NEEDS_NEWER = 21
     #: `sync` took nothing: the remote's new commits do not verify, or this clone's own
     #: commits cannot be put on top of them; the clone is as it was.
     SYNC_REFUSED = 23
@@ -105,6 +108,13 @@ class SyncRefusedError(PanelctlError):
     """`sync` took nothing from the remote (see ExitCode.SYNC_REFUSED)."""
 
     exit_code = ExitCode.SYNC_REFUSED
+
+
+class NeedsNewerError(PanelctlError):
+    """The store's settings or a record carry a format number above what this panelctl
+    knows: a newer panelctl wrote them (see :mod:`panelctl.model.formats`)."""
+
+    exit_code = ExitCode.NEEDS_NEWER
 
 
 class TamperedError(PanelctlError):

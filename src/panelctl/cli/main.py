@@ -40,6 +40,11 @@ LAZY = {
         "settings_app",
         "Commit edits to the settings, risk tools and templates (coordinators; signed).",
     ),
+    "migrate": (
+        "profiles",
+        "migrate",
+        "Upgrade every record and the store to this panelctl's format (coordinators; signed).",
+    ),
     "meeting": ("meetings", "meeting_app", "Schedule, list, plan and run meetings."),
     "agenda": ("meetings", "agenda_app", "Build a meeting's agenda and papers."),
     "minutes": ("meetings", "minutes_app", "Render and approve minutes."),

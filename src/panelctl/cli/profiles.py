@@ -107,3 +107,34 @@ def settings_commit(
         say(f"Would commit {', '.join(changed)}. Nothing was written.")
     else:
         say(f"Committed {', '.join(changed)} (one signed commit).")
+
+
+def migrate(
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Say how many records of each type would change; write nothing."
+        ),
+    ] = False,
+) -> None:
+    """Upgrade every record written by an older panelctl to this panelctl's format, and raise
+    the store's format in panelctl.yaml, in one signed commit (coordinators only). Clones
+    still on an older panelctl are then told which version they need.
+
+    Example: panelctl migrate --dry-run
+    """
+    from panelctl.store.migrate import migrate as run_migrate
+
+    plan = run_migrate(open_store(), dry_run=dry_run)
+    if plan.nothing_to_do:
+        say(
+            f"The store and every record are at this panelctl's format ({plan.store_to}); nothing to do."
+        )
+        return
+    parts = [f"{n} {name} record{'s' if n != 1 else ''}" for name, n in plan.changed.items()]
+    if plan.store_from < plan.store_to:
+        parts.append(f"the store's format from {plan.store_from} to {plan.store_to}")
+    if dry_run:
+        say(f"Would upgrade {', '.join(parts)}. Nothing was written.")
+    else:
+        say(f"Upgraded {', '.join(parts)} (one signed commit).")

@@ -19,7 +19,7 @@ import msgspec
 from panelctl.base import yamlio
 from panelctl.base.errors import InvalidInputError, InvalidRecordError
 from panelctl.base.names import name_key
-from panelctl.model import types
+from panelctl.model import formats, types
 
 ID_PATTERN = re.compile(r"^([A-Z]{1,3})-([0-9]{4,9})$")
 
@@ -544,8 +544,34 @@ def index_entry(rtype: RecordType, record: dict) -> dict:
 
 
 def parse(rtype: RecordType, plaintext: bytes, record_id: str) -> dict:
-    """A record from its decrypted YAML, checked against its type."""
-    return validate(rtype, _load_yaml(plaintext, rtype, record_id), expected_id=record_id)
+    """A record from its decrypted YAML, at this panelctl's format (upgraded if it was
+    older), checked against its type. A record at a newer format than this panelctl
+    knows is refused as such (:class:`NeedsNewerError`), before its fields are checked."""
+    return validate(rtype, load_current(rtype, plaintext, record_id), expected_id=record_id)
+
+
+def load_current(rtype: RecordType, plaintext: bytes, record_id: str) -> object:
+    """A record's decrypted YAML as a mapping at this panelctl's format, without its
+    ``format`` key; not checked against its type (see :func:`parse`)."""
+    return load_stored(rtype, plaintext, record_id)[1]
+
+
+def load_stored(rtype: RecordType, plaintext: bytes, record_id: str) -> tuple[int, object]:
+    """(the format the record is stored at, its mapping at this panelctl's format)."""
+    data = _load_yaml(plaintext, rtype, record_id)
+    if not isinstance(data, dict):
+        return 1, data  # validate says what is wrong
+    number = data.pop(formats.KEY, None)  # a mapping of our own, just loaded
+    if number is None and rtype.format == 1:
+        return 1, data  # every record before format 2: one look-up, no copy
+    what = f"{rtype.name} {record_id}"
+    number = formats.number_of(number, what)
+    return number, formats.brought_up(rtype.name, what, number, data, rtype.format, plaintext)
+
+
+def dump(rtype: RecordType, record: dict) -> bytes:
+    """A record's YAML as stored: its ``format`` line, then its fields."""
+    return formats.header(rtype.format) + yamlio.dump(record)
 
 
 def _load_yaml(plaintext: bytes, rtype: RecordType, record_id: str):

@@ -11,9 +11,17 @@ from YAML, converted and turned back is the same mapping. Dates are ``date``; mo
 ``datetime`` with their UTC offset; a time of day stays the ``HH:MM`` text it is on disk.
 
 ``FORMAT`` (a class variable of each record type) is the version of that type's YAML
-shape: bump it, and say what changed in its docstring, whenever a change means an older
-panelctl could misread records written by a newer one (a field renamed, a meaning or a
-type changed, a new required field). Adding an optional field does not need a bump.
+shape, written at the top of every record as ``format: N`` (a record without it is at
+format 1). Format numbers are one sequence for the whole of panelctl
+(:mod:`panelctl.model.formats` maps each to the version that introduced it). Any change to
+a type's shape takes the next number: add it to ``formats.FORMATS`` with the release's
+version, set the type's ``FORMAT`` to it, say what changed in the type's docstring, and
+register an upgrade step for it in ``formats.UPGRADES`` (a pure function turning a record's
+mapping at the previous format into one at the new one; none is needed when the change
+only adds an optional field). That includes adding an optional field: an older panelctl
+would otherwise reject the record with an unknown field (exit 9), or, were unknown fields
+let through, drop the field when it saved the record. With the bump, an older panelctl
+says which version it needs (exit 21), and reads and writes nothing of the store.
 
 Unknown keys are an error at the top level of a record and in a case's missing episodes
 and flags (as they always were); elsewhere, inside nested maps, unknown keys are kept in

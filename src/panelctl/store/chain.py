@@ -31,9 +31,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from panelctl.base.errors import PanelctlError
 from panelctl.base.fsutil import atomic_write
 from panelctl.crypto.keyring import KEYRING_PATH, Keyring, Reader
-from panelctl.model import records
+from panelctl.model import formats, records
 
 RECORD_FOLDERS = tuple(t.folder for t in records.TYPES.values())
 WRITER_ROLES = ("coordinator", "chair", "vice-chair", "business-support", "member")
@@ -133,7 +134,7 @@ def check_change(
                 "version",
             )
         if rtype.name == "meeting":
-            old, new = meeting_versions(path)
+            old, new = (_same_format(rtype, v) for v in meeting_versions(path))
             old_minutes = (old or {}).get("minutes") or {}
             new_minutes = (new or {}).get("minutes") or {}
             if old_minutes.get("status") == "approved":
@@ -144,6 +145,17 @@ def check_change(
     if before is not None and any(c.path == KEYRING_PATH for c in changes):
         found += _keyring_findings(commit, before, after)
     return found
+
+
+def _same_format(rtype: records.RecordType, record: dict | None) -> dict | None:
+    """A record's mapping at this panelctl's format, so that a format upgrade alone (of an
+    approved meeting, by `panelctl migrate`) is not taken for a change of its content."""
+    if not isinstance(record, dict):
+        return record
+    try:
+        return formats.current(rtype.name, rtype.name, record, rtype.format)
+    except PanelctlError:
+        return record
 
 
 def _keyring_findings(commit: str, before: Keyring, after: Keyring) -> list[Finding]:

@@ -54,13 +54,12 @@ from panelctl.crypto import envelope, sshsig
 from panelctl.crypto.identity import Identity, fingerprint
 from panelctl.crypto.keyring import KEYRING_PATH, Keyring, Reader
 from panelctl.crypto.primitives import b64 as crypto_b64
-from panelctl.model import profiles, records
+from panelctl.model import formats, profiles, records
 from panelctl.model.records import RecordType
 from panelctl.store import chain, gitio
 from panelctl.store.index import Index
 
 SETTINGS_FILE = "panelctl.yaml"
-FORMAT = 1
 RECORD_FOLDERS = tuple(t.folder for t in records.TYPES.values())
 GITATTRIBUTES = "*.enc -text diff=panelctl merge=binary\n"
 PRE_COMMIT_HOOK = """#!/usr/bin/env bash
@@ -93,11 +92,12 @@ class Settings:
     profile: str
     created: str
     overrides: dict = field(default_factory=dict)
+    #: the store's format (``panelctl_store``): the newest record format it was migrated to
+    format: int = 1
 
     def to_yaml(self) -> bytes:
-        return yamlio.dump(
+        return settings_format_line(self.format) + yamlio.dump(
             {
-                "panelctl_store": FORMAT,
                 "store_id": self.store_id.hex(),
                 "name": self.name,
                 "profile": self.profile,
@@ -504,13 +504,18 @@ class Transaction:
     def _stage(self, rtype: RecordType, record: dict, verb: str) -> None:
         records.validate(rtype, record)
         path = rtype.path_for(record["id"])
-        plaintext = yamlio.dump(record)
+        plaintext = records.dump(rtype, record)  # at this panelctl's format (an upgrade)
         records.check_size(rtype, record["id"], len(plaintext))
         target = self.store.root / path
         if path not in self.staged and target.exists():
             before = self.store.decrypt(path, target.read_bytes())
-            if before == plaintext or yamlio.load(before) == record:
+            if before == plaintext:
                 return  # unchanged: leave the file byte-identical, make no commit
+            # refuses a record at a newer format than this panelctl's (it would lose what
+            # it does not know); an older one is rewritten, upgraded, even if unchanged
+            number, current = records.load_stored(rtype, before, record["id"])
+            if number == rtype.format and current == record:
+                return
         keyring = self.store.keyring
         self.staged[path] = envelope.encrypt(
             keyring.key, keyring.epoch, self.store.store_id, path, plaintext
@@ -737,6 +742,14 @@ def _author(identity: Identity | None) -> gitio.Author:
     )
 
 
+STORE_FORMAT_KEY = "panelctl_store"
+
+
+def settings_format_line(number: int) -> bytes:
+    """The first line of panelctl.yaml: the store's format (see :mod:`panelctl.model.formats`)."""
+    return formats.header(number).replace(formats.KEY.encode(), STORE_FORMAT_KEY.encode(), 1)
+
+
 def read_settings(root: Path) -> Settings:
     path = root / SETTINGS_FILE
     try:
@@ -745,8 +758,11 @@ def read_settings(root: Path) -> Settings:
         raise NotAStoreError(f"{root} is not a panelctl store (no {SETTINGS_FILE}).") from None
     try:
         data = yamlio.load(raw)
-        if data.get("panelctl_store") != FORMAT:
+        number = data.get(STORE_FORMAT_KEY)
+        if type(number) is not int or number < 1:
             raise ValueError
+        if number > formats.known():
+            raise formats.needs_newer(SETTINGS_FILE, number, formats.known(), raw)
         overrides = data.get("settings") or {}
         if not isinstance(overrides, dict):
             raise ValueError
@@ -756,6 +772,7 @@ def read_settings(root: Path) -> Settings:
             profile=str(data["profile"]),
             created=str(data.get("created", "")),
             overrides=overrides,
+            format=number,
         )
     except (yamlio.YamlProblem, AttributeError, KeyError, TypeError, ValueError):
         raise NotAStoreError(f"{path} is not a valid panelctl settings file.") from None
@@ -786,6 +803,7 @@ def init_store(
             name.strip(),
             profile_data["name"],
             datetime.now(UTC).date().isoformat(),
+            format=formats.known(),
         )
         (root / SETTINGS_FILE).write_bytes(settings.to_yaml())
         (root / ".gitattributes").write_text(GITATTRIBUTES)

@@ -1,0 +1,388 @@
+"""Record format versions across panelctl versions (issue 12, point 7): real stores, real
+encryption and git.
+
+The code under test is panelctl as it is (every type at format 1). A *newer* panelctl is
+simulated in-process by :func:`newer_panelctl`: it registers a pretend format 2, made by
+panelctl 0.2.0, in which a case gains an optional ``safety_plan`` field, with an upgrade
+step from format 1. Leaving the ``with`` block puts this panelctl back: the *older* one.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated, ClassVar
+
+import pytest
+from msgspec import Meta
+
+from conftest import CANARY, accept_history, assert_unchanged, git, signed_commit, store_state
+from panelctl.base import yamlio
+from panelctl.base.errors import ExitCode, InvalidRecordError, NeedsNewerError
+from panelctl.crypto import envelope
+from panelctl.crypto.identity import read_identity_file
+from panelctl.model import formats, records, types
+from panelctl.store.core import Store
+from panelctl.store.migrate import migrate
+
+CASE = {
+    "status": "open",
+    "child": {"name": CANARY, "dob": date(2011, 4, 2)},
+    "nominated": date(2026, 11, 1),
+    "risk": "High",
+    "lead_agency": "Police",
+}
+
+
+class CaseV2(types.Case, kw_only=True):
+    """A case at the pretend format 2: a safety plan may be recorded."""
+
+    FORMAT: ClassVar[int] = 2
+    safety_plan: Annotated[str | None, Meta(description="The agreed safety plan")] = None
+
+
+def _case_v2_from_1(record: dict) -> dict:
+    """The pretend upgrade step: a case from before format 2 says it had no safety plan."""
+    return {**record, "safety_plan": record.get("safety_plan", "not recorded")}
+
+
+@contextmanager
+def newer_panelctl():
+    """panelctl as its version 0.2.0 would be: format 2, with case records changed."""
+    saved = (records.CASE.struct, dict(formats.FORMATS), dict(formats.UPGRADES))
+    object.__setattr__(records.CASE, "struct", CaseV2)  # RecordType is frozen
+    formats.FORMATS[2] = "0.2.0"
+    formats.UPGRADES["case"] = {2: _case_v2_from_1}
+    try:
+        yield
+    finally:
+        object.__setattr__(records.CASE, "struct", saved[0])
+        formats.FORMATS.clear()
+        formats.FORMATS.update(saved[1])
+        formats.UPGRADES.clear()
+        formats.UPGRADES.update(saved[2])
+
+
+def stored(store: Store, record_id: str) -> bytes:
+    path = store.path_of(record_id)
+    return store.decrypt(path, (store.root / path).read_bytes())
+
+
+def without_format_line(store: Store, record_id: str, identity_path) -> None:
+    """Rewrite a record as panelctl wrote it before records had a format line, committed."""
+    path = store.path_of(record_id)
+    text = stored(store, record_id)
+    assert text.startswith(b"format: 1\n")
+    keyring = store.keyring
+    (store.root / path).write_bytes(
+        envelope.encrypt(
+            keyring.key, keyring.epoch, store.store_id, path, text.removeprefix(b"format: 1\n")
+        )
+    )
+    signed_commit(store.root, identity_path, f"Rewrite {record_id} as an older panelctl did")
+
+
+def one_line(result) -> str:
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("panelctl: "), result.stderr
+    assert "Traceback" not in result.output and CANARY not in result.output
+    return lines[0]
+
+
+# --- this panelctl -------------------------------------------------------------------------
+
+
+def test_every_record_written_starts_with_its_format(store):
+    case = store.create("case", CASE)
+    assert stored(store, case).startswith(b"format: 1\nid: C-0001\n")
+    assert "format" not in store.read(case)  # the number is the store's business, not a field
+    assert (store.root / "panelctl.yaml").read_bytes().startswith(b"panelctl_store: 1\n")
+
+
+def test_a_record_without_a_format_line_reads_and_gets_one_when_it_changes(store, coordinator):
+    case = store.create("case", CASE)
+    without_format_line(store, case, coordinator.path)
+    store = Store(store.root, coordinator.unlock())
+    record = store.read(case)
+    assert record["risk"] == "High"
+    head = git(store.root, "rev-parse", "HEAD")
+    assert not store.update(record)  # unchanged, and at this panelctl's format: no commit
+    assert git(store.root, "rev-parse", "HEAD") == head
+    record["risk"] = "Medium"
+    assert store.update(record)
+    assert stored(store, case).startswith(b"format: 1\nid: C-0001\n")
+
+
+def test_the_sample_store_is_at_this_panelctls_format(sample, cli):
+    before = store_state(sample.store)
+    result = cli("migrate", store=sample.store, identity=sample.identity)
+    assert result.exit_code == 0, result.output
+    assert "nothing to do" in result.stderr
+    assert_unchanged(before, store_state(sample.store))
+
+
+@pytest.mark.parametrize("value", ["2", 0, -1, True, 1.5])
+def test_a_format_that_is_not_a_whole_number_from_1_is_an_invalid_record(store, value):
+    text = yamlio.dump({"format": value, "id": "C-0001", **CASE})
+    with pytest.raises(InvalidRecordError) as raised:
+        records.parse(records.CASE, text, "C-0001")
+    assert raised.value.exit_code == ExitCode.INVALID_RECORD
+    assert raised.value.message == "case C-0001: field format must be a whole number from 1."
+
+
+# --- a newer panelctl and older records --------------------------------------------------
+
+
+def test_a_newer_panelctl_upgrades_an_older_record_when_it_writes_it(sample, cli):
+    identity = read_identity_file(sample.identity).unlock()
+    old = stored(Store(sample.store, identity), "C-0001")
+    assert not old.startswith(b"format:")  # the sample store is in its first format
+    with newer_panelctl():
+        store = Store(sample.store, identity)
+        record = store.read("C-0001")
+        assert record["safety_plan"] == "not recorded"  # upgraded as it was read...
+        assert stored(store, "C-0001") == old  # ...and not written
+        result = cli(
+            "case",
+            "update",
+            "C-0001",
+            "--team",
+            "Hanley Team",
+            store=sample.store,
+            identity=sample.identity,
+        )
+        assert result.exit_code == 0, result.output
+        text = stored(store, "C-0001")
+        assert text.startswith(b"format: 2  # panelctl 0.2.0 or newer\nid: C-0001\n")
+        assert yamlio.load(text)["safety_plan"] == "not recorded"
+        assert stored(store, "C-0002") == stored(Store(sample.store, identity), "C-0002")
+        assert cli("verify", "--all", store=sample.store, identity=sample.identity).exit_code == 0
+
+
+def test_migrate_upgrades_every_older_record_in_one_signed_commit(sample, cli):
+    identity = read_identity_file(sample.identity).unlock()
+    cases = Store(sample.store, identity).ids(records.CASE)
+    assert len(cases) > 1
+    with newer_panelctl():
+        before = store_state(sample.store)
+        dry = cli("migrate", "--dry-run", store=sample.store, identity=sample.identity)
+        assert dry.exit_code == 0, dry.output
+        assert dry.stderr == (
+            f"Would upgrade {len(cases)} case records, the store's format from 1 to 2. "
+            "Nothing was written.\n"
+        )
+        assert_unchanged(before, store_state(sample.store))
+
+        done = cli("migrate", store=sample.store, identity=sample.identity)
+        assert done.exit_code == 0, done.output
+        assert done.stderr == (
+            f"Upgraded {len(cases)} case records, the store's format from 1 to 2 "
+            "(one signed commit).\n"
+        )
+        log = git(sample.store, "log", "--format=%s", f"{before['HEAD'].strip()}..HEAD")
+        assert log.splitlines() == [f"Migrate the store to format 2: upgrade {len(cases)} case"]
+        store = Store(sample.store, identity)
+        for case in cases:
+            assert stored(store, case).startswith(b"format: 2  # panelctl 0.2.0 or newer\n")
+        settings = (sample.store / "panelctl.yaml").read_bytes()
+        assert settings.startswith(b"panelctl_store: 2  # panelctl 0.2.0 or newer\n")
+        assert store.settings.format == 2
+        # only the format line of the settings changed
+        old_settings = before["files"]["panelctl.yaml"].split(b"\n", 1)[1]
+        assert settings.split(b"\n", 1)[1] == old_settings
+        # signed by the coordinator and within the rules: verify checks every commit
+        result = cli("verify", "--all", store=sample.store, identity=sample.identity)
+        assert result.exit_code == 0, result.output
+
+        after = store_state(sample.store)
+        again = cli("migrate", store=sample.store, identity=sample.identity)
+        assert again.exit_code == 0, again.output
+        assert again.stderr == (
+            "The store and every record are at this panelctl's format (2); nothing to do.\n"
+        )
+        assert_unchanged(after, store_state(sample.store))
+
+
+def test_migrate_is_for_coordinators(store, coordinator, make_person):
+    from panelctl.base.errors import NotAllowedError
+    from panelctl.panel.access import add_reader
+
+    member = make_person("Mo Member")
+    add_reader(store, member.recipient, member.name, "Police", "member")
+    with newer_panelctl():
+        before = store_state(store.root)
+        with pytest.raises(NotAllowedError, match="Only a coordinator"):
+            migrate(Store(store.root, member.unlock()))
+        assert_unchanged(before, store_state(store.root))
+
+
+# --- an older panelctl and a newer store ---------------------------------------------------
+
+
+def test_an_older_panelctl_facing_a_migrated_store_says_which_version_it_needs(sample, cli):
+    with newer_panelctl():
+        assert cli("migrate", store=sample.store, identity=sample.identity).exit_code == 0
+    # this panelctl again: it reads up to format 1
+    before = store_state(sample.store)
+    for args in (["case", "list"], ["case", "update", "C-0001", "--team", "T"], ["verify"]):
+        result = cli(*args, store=sample.store, identity=sample.identity)
+        assert result.exit_code == ExitCode.NEEDS_NEWER == 21, result.output
+        assert one_line(result) == (
+            "panelctl: This store needs panelctl 0.2.0 or newer (panelctl.yaml has format 2; "
+            "this panelctl, 0.1.0, reads up to format 1); install that version to work with "
+            "this store: nothing was read or written."
+        )
+        assert_unchanged(before, store_state(sample.store))
+
+
+def test_a_field_added_in_a_newer_format_never_makes_an_older_clone_say_invalid(
+    store, coordinator, cli, tmp_path
+):
+    """A newer panelctl, in its own clone, records a case's safety plan (a field this
+    panelctl does not know). After a pull, this panelctl refuses that record with exit 21
+    naming the version, for reading and writing alike, rather than exit 9 (an unknown
+    field), or showing or saving the case without the plan."""
+    case = store.create("case", CASE)
+    other = store.create("case", CASE)
+    newer_clone = tmp_path / "newer"
+    git(tmp_path, "clone", "-q", str(store.root), str(newer_clone))
+    accept_history(newer_clone, coordinator.path)
+    with newer_panelctl():
+        newer = Store(newer_clone, coordinator.unlock())
+        record = newer.read(case)
+        record["safety_plan"] = "Agreed with the school; reviewed weekly"
+        newer.update(record)
+        assert newer.read(case)["safety_plan"].startswith("Agreed")
+    git(store.root, "pull", "-q", "--ff-only", str(newer_clone), "main")
+    accept_history(store.root, coordinator.path, everything=False)
+
+    needs = (
+        f"This store needs panelctl 0.2.0 or newer (case {case} has format 2; this panelctl, "
+        "0.1.0, reads up to format 1)"
+    )
+    before = store_state(store.root)
+    for args in (
+        ["case", "show", case],
+        ["case", "update", case, "--team", "Hanley Team"],
+        ["record", "show", case],
+        ["case", "list"],  # the index reads the pulled record: refused as a whole
+    ):
+        result = cli(*args, store=store.root, identity=coordinator.path)
+        assert result.exit_code == ExitCode.NEEDS_NEWER, (args, result.output)
+        assert needs in one_line(result), args
+        assert_unchanged(before, store_state(store.root))
+    # records of the older format are still read (the refusal names only the newer one)
+    assert Store(store.root, coordinator.unlock()).read(other)["risk"] == "High"
+    # the library refuses to write it back too, whatever the caller built
+    older = Store(store.root, coordinator.unlock())
+    with pytest.raises(NeedsNewerError, match=f"case {case} has format 2"):
+        older.update({"id": case, **CASE})
+    assert_unchanged(before, store_state(store.root))
+
+    # verify names the record as a problem (exit 1), on one line by its path
+    result = cli("verify", "--all", store=store.root, identity=coordinator.path)
+    assert result.exit_code == ExitCode.PROBLEMS_FOUND, result.output
+    assert f"cases/{case}.enc: {needs}" in result.stdout
+    assert "Traceback" not in result.output
+
+    # without the format number, the same record would be refused as invalid: what the
+    # number is there to prevent
+    path = store.root / store.path_of(case)
+    text = older.decrypt(store.path_of(case), path.read_bytes()).split(b"\n", 1)[1]
+    with pytest.raises(InvalidRecordError) as raised:
+        records.parse(records.CASE, text, case)
+    assert raised.value.exit_code == ExitCode.INVALID_RECORD
+    assert "unknown field safety_plan" in raised.value.message
+
+
+def test_a_newer_record_names_a_version_this_panelctls_table_does_not_have(store):
+    text = b"format: 7  # panelctl 3.1.4 or newer\n" + yamlio.dump({"id": "C-0001", **CASE})
+    with pytest.raises(NeedsNewerError) as raised:
+        records.parse(records.CASE, text, "C-0001")
+    assert raised.value.message.startswith(
+        "This store needs panelctl 3.1.4 or newer (case C-0001 has format 7;"
+    )
+    bare = b"format: 7\n" + yamlio.dump({"id": "C-0001", **CASE, "new_field": 1})
+    with pytest.raises(NeedsNewerError, match="needs a panelctl newer than 0.1.0"):
+        records.parse(records.CASE, bare, "C-0001")
+
+
+def test_upgrade_steps_run_in_order_and_skip_formats_that_did_not_change_a_type(monkeypatch):
+    monkeypatch.setitem(formats.FORMATS, 2, "0.2.0")
+    monkeypatch.setitem(formats.FORMATS, 3, "0.3.0")
+    monkeypatch.setitem(formats.FORMATS, 4, "0.4.0")
+    steps = {
+        2: lambda r: {**r, "seen": [*r.get("seen", []), 2]},
+        4: lambda r: {**r, "seen": [*r["seen"], 4]},
+    }
+    monkeypatch.setitem(formats.UPGRADES, "case", steps)
+    assert formats.upgrade("case", {"id": "C-0001"}, 1, 4) == {"id": "C-0001", "seen": [2, 4]}
+    assert formats.upgrade("case", {"id": "C-0001", "seen": [2]}, 2, 4)["seen"] == [2, 4]
+    assert formats.current("case", "case C-0001", {"format": 4, "id": "C-0001"}, 4) == {
+        "id": "C-0001"
+    }
+    assert formats.known() == 4
+
+
+def test_the_format_table_agrees_with_the_record_types_and_this_version():
+    from panelctl import __version__
+
+    def version(text: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in text.split("."))
+
+    assert sorted(formats.FORMATS) == list(range(1, formats.known() + 1))
+    introduced = [version(formats.FORMATS[n]) for n in sorted(formats.FORMATS)]
+    assert introduced == sorted(introduced) and introduced[-1] <= version(__version__)
+    for rtype in records.TYPES.values():
+        assert rtype.format in formats.FORMATS, rtype.name
+        assert all(step <= rtype.format for step in formats.UPGRADES.get(rtype.name, {}))
+
+
+def test_a_version_in_a_comment_is_named_only_when_it_looks_like_a_version():
+    assert formats.needs_version(9, b"format: 9  # panelctl 1.2.3rc1 or newer\n") == (
+        "panelctl 1.2.3rc1 or newer"
+    )
+    named = formats.needs_version(9, f"format: 9  # panelctl {CANARY} or newer\n".encode())
+    assert named == "a panelctl newer than 0.1.0"
+
+
+def test_a_format_upgrade_alone_is_not_a_change_to_approved_minutes(monkeypatch):
+    """`migrate` may rewrite a meeting whose minutes the chair approved (which otherwise
+    never changes again): the rules compare its versions at one format."""
+    from types import SimpleNamespace
+
+    from panelctl.store import chain
+
+    class MeetingV2(types.Meeting, kw_only=True):
+        FORMAT: ClassVar[int] = 2
+        room: str | None = None
+
+    object.__setattr__(records.MEETING, "struct", MeetingV2)
+    try:
+        monkeypatch.setitem(formats.FORMATS, 2, "0.2.0")
+        monkeypatch.setitem(
+            formats.UPGRADES, "meeting", {2: lambda m: {**m, "room": m.get("room", "unknown")}}
+        )
+        approved = {"id": "M-0001", "date": date(2026, 11, 3), "minutes": {"status": "approved"}}
+        coordinator = SimpleNamespace(name="Sam", role="coordinator")
+        keyring = SimpleNamespace(epoch=1)
+
+        def findings(new: dict) -> list:
+            return chain.check_change(
+                "",
+                coordinator,
+                keyring,
+                keyring,
+                [chain.Change("M", "meetings/M-0001.enc")],
+                lambda _path: 1,
+                lambda _path: (approved, new),
+            )
+
+        upgraded = {"format": 2, **approved, "room": "unknown"}
+        assert findings(upgraded) == []
+        changed = {**upgraded, "room": "Room 4"}
+        assert [f.message for f in findings(changed)] == [
+            "changes a meeting whose minutes the chair approved"
+        ]
+    finally:
+        object.__setattr__(records.MEETING, "struct", types.Meeting)
