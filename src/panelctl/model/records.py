@@ -79,6 +79,7 @@ def _index_types(rtype: RecordType) -> dict[str, object]:
         _INDEX_TYPES[rtype.name] = {
             **{name: hints[name] for name in rtype.index_fields},
             **rtype.computed_types,
+            **COMMON_COMPUTED,
         }
     return _INDEX_TYPES[rtype.name]
 
@@ -535,11 +536,18 @@ def _safe_key(name: object) -> str:
     return text if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,40}", text) else "(unprintable key)"
 
 
+#: values every record type gives the index, whatever its own fields: the number of open
+#: conflicts (see model/merge.py), so that `panelctl conflicts` decrypts only the records
+#: that hold some
+COMMON_COMPUTED: dict[str, object] = {"conflicts": int}
+
+
 def index_entry(rtype: RecordType, record: dict) -> dict:
     """The few fields a query needs, with real dates (see ``RecordType.index_types``)."""
     entry = {name: record.get(name) for name in rtype.index_fields}
     if rtype.index_computed is not None:
         entry.update(rtype.index_computed(record))
+    entry["conflicts"] = len(record.get("conflicts") or ())
     return entry
 
 
