@@ -140,14 +140,46 @@ class _Merger:
         self.type_name = type_name
         self.recorded = recorded
         self.conflicts: list[dict] = []
+        # frozen forms of the inputs' maps and lists by id(): a merge compares a subtree at
+        # each level it walks through, and freezing it again each time is most of the cost
+        # (the inputs are alive, and not changed, for the whole merge)
+        self._frozen: dict[int, tuple] = {}
+
+    def freeze(self, value: Any):
+        """A hashable stand-in for a value (equal for equal values), to match items by."""
+        if not isinstance(value, dict | list):
+            return value
+        found = self._frozen.get(id(value))
+        if found is None:
+            try:  # flat maps and lists (most items): hashed in C
+                if isinstance(value, dict):
+                    found = ("map", frozenset(value.items()))
+                else:
+                    found = ("list", tuple(value))
+                    hash(found)
+            except TypeError:  # holding maps or lists
+                if isinstance(value, dict):
+                    found = ("map", frozenset((k, self.freeze(v)) for k, v in value.items()))
+                else:
+                    found = ("list", tuple(self.freeze(v) for v in value))
+            self._frozen[id(value)] = found
+        return found
+
+    def equal(self, a: Any, b: Any) -> bool:
+        # Python's own equality (fast, in C): records are checked against their types, so
+        # one field never holds both a bool and a number (True == 1), nor a date and a
+        # moment (which are never equal anyway)
+        if a is _ABSENT or b is _ABSENT:
+            return a is b
+        return a == b
 
     def value(self, base: Any, ours: Any, theirs: Any, where: str, schema: str) -> Any:
         """One value's merge (any of the three may be _ABSENT); returns _ABSENT to drop it."""
-        if _equal(ours, theirs):
+        if self.equal(ours, theirs):
             return ours
-        if _equal(ours, base):
+        if self.equal(ours, base):
             return theirs
-        if _equal(theirs, base):
+        if self.equal(theirs, base):
             return ours
         if isinstance(ours, dict) and isinstance(theirs, dict):
             return self.maps(base if isinstance(base, dict) else {}, ours, theirs, where, schema)
@@ -174,14 +206,13 @@ class _Merger:
 
     def lists(self, base: list, ours: list, theirs: list, where: str, schema: str) -> list:
         keyof = self._matcher(schema, base, ours, theirs)
-        b, o = _keyed(base, keyof), _keyed(ours, keyof)
-        t = _keyed(theirs, keyof)
+        b, o, t = _keyed(base, keyof), _keyed(ours, keyof), _keyed(theirs, keyof)
         merged: list = []
         for key, theirs_item in t.items():
             base_item, ours_item = b.get(key, _ABSENT), o.get(key, _ABSENT)
             at = f"{where}[{len(merged) + 1}]"
             if ours_item is _ABSENT and base_item is not _ABSENT:  # removed here
-                if _equal(theirs_item, base_item):
+                if self.equal(theirs_item, base_item):
                     continue
                 self.conflict(at, base_item, DELETED, theirs_item)
                 merged.append(theirs_item)
@@ -195,7 +226,7 @@ class _Merger:
             base_item = b.get(key, _ABSENT)
             if base_item is _ABSENT:  # added here
                 merged.append(ours_item)
-            elif not _equal(ours_item, base_item):  # removed there, edited here
+            elif not self.equal(ours_item, base_item):  # removed there, edited here
                 self.conflict(f"{where}[{len(merged) + 1}]", base_item, ours_item, DELETED)
                 merged.append(ours_item)
         return merged
@@ -203,12 +234,12 @@ class _Merger:
     def _matcher(self, schema: str, *lists: list):
         """How the items of this list are matched: a function giving each item's key."""
         if schema == CONFLICTS or (self.type_name, schema) in APPEND_ONLY:
-            return _freeze
+            return self.freeze
         named = ITEM_KEYS.get((self.type_name, schema))
         for field in ("id", named) if named else ("id",):
             if all(_unique_key(items, field) for items in lists):
-                return lambda item, field=field: ("key", _freeze(item[field]))
-        return _freeze
+                return lambda item, field=field: ("key", self.freeze(item[field]))
+        return self.freeze
 
     def conflict(self, where: str, base: Any, ours: Any, theirs: Any) -> None:
         self.conflicts.append(
@@ -250,30 +281,22 @@ def _keyed(items: list, keyof) -> dict:
 
 
 def _unique_key(items: list, field: str) -> bool:
+    """Every item is a map holding ``field``, with a plain value no other item has."""
     seen = set()
     for item in items:
         if not isinstance(item, dict) or field not in item:
             return False
-        key = _freeze(item[field])
-        if key in seen:
+        key = item[field]
+        if isinstance(key, dict | list) or key in seen:
             return False
         seen.add(key)
     return True
 
 
-def _freeze(value: Any):
-    """A hashable stand-in for a YAML value, equal only for equal values of one type."""
-    if isinstance(value, dict):
-        return ("map", tuple(sorted(((repr(k), _freeze(v)) for k, v in value.items()))))
-    if isinstance(value, list | tuple):
-        return ("list", tuple(_freeze(v) for v in value))
-    return (type(value).__name__, value)
-
-
 def _equal(a: Any, b: Any) -> bool:
     if a is _ABSENT or b is _ABSENT:
         return a is b
-    return _freeze(a) == _freeze(b)
+    return a == b
 
 
 def _plain(value: Any) -> Any:
