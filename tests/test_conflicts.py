@@ -214,3 +214,31 @@ def test_papers_never_show_a_conflict(sample, cli, tmp_path):
             assert leaked not in text, f"{name} shows a conflict's value"
         assert "conflict" not in text.lower(), f"{name} mentions the conflicts"
         assert RECORDED not in text and "10:02" not in text
+
+
+def test_a_merged_record_is_listed_and_settled_to_each_side(store, coordinator, cli):
+    """What `sync` does with a record changed on two clones, then the coordinator's part."""
+    from panelctl.model import records
+    from panelctl.model.merge import merge_records
+
+    case_id = store.create(
+        "case", {"status": "open", "child": {"name": CANARY}, "risk": "Medium", "team": "North"}
+    )
+    base = store.read(case_id)
+    ours = {**base, "risk": "High", "team_manager": "Una Manager"}
+    theirs = {**base, "risk": "Low", "child": {**base["child"], "area": "South ward"}}
+    merged, new = merge_records(records.CASE, base, ours, theirs, recorded=RECORDED)
+    assert [c["field"] for c in new] == ["risk"]
+    assert store.update(merged)
+
+    listed = cli("conflicts", "--format", "csv", **args(store, coordinator))
+    assert listed.stdout.splitlines() == [
+        "id,type,field,recorded",
+        f"{case_id},case,risk,{RECORDED}",
+    ]
+    result = cli("resolve", case_id, "risk", "--take", "theirs", **args(store, coordinator))
+    assert result.exit_code == 0, result.output
+    settled = Store(store.root, coordinator.unlock()).read(case_id)
+    assert settled == {**base, **ours, **theirs, "team_manager": "Una Manager"}
+    assert settled["risk"] == "Low" and settled["child"]["area"] == "South ward"
+    assert cli("verify", **args(store, coordinator)).exit_code == 0
