@@ -943,7 +943,44 @@ CASES: dict[str, Case] = {
         "actions is read-only",
         setup=lambda w: os.chmod(w.root / "actions", 0o500),
     ),
+    # resolve (a conflict left by merging clones)
+    "resolve a field without a conflict": Case(
+        ["resolve", "C-0001", "risk", "--take", "ours"], ExitCode.INVALID_INPUT, "field risk"
+    ),
+    "resolve an unknown record": Case(
+        ["resolve", "C-0099", "risk", "--take", "ours"], ExitCode.NOT_FOUND, "C-0099"
+    ),
+    "resolve with a value of the wrong type": Case(
+        ["resolve", "C-0001", "risk", "--take", "[High, Low]"],
+        ExitCode.INVALID_RECORD,
+        "risk",
+        setup=lambda w: _with_conflict(w, "C-0001", "risk"),
+    ),
+    "resolve a deletion as a member": Case(
+        ["resolve", "C-0002", "(record)", "--take", "ours"],
+        ExitCode.NOT_ALLOWED,
+        "coordinator",
+        who="member",
+        setup=lambda w: _with_conflict(w, "C-0002", "(record)"),
+    ),
 }
+
+
+def _with_conflict(world: World, record_id: str, field: str) -> None:
+    """A conflict recorded in a record, as `sync` records one."""
+    store = world.store()
+    record = store.read(record_id)
+    sides = ("deleted", "changed") if field == "(record)" else ("High", "Low")
+    record["conflicts"] = [
+        {
+            "field": field,
+            "base": None,
+            "ours": sides[0],
+            "theirs": sides[1],
+            "recorded": "2026-03-14T10:02:00+00:00",
+        }
+    ]
+    store.update(record)
 
 
 def _close(world: World, case_id: str) -> None:
@@ -1097,6 +1134,7 @@ WRITING = {
     "setup",
     "record edit",
     "migrate",
+    "resolve",
 }
 #: Commands that change no store (they read it, or write only outside it).
 NOT_WRITING = {
@@ -1133,6 +1171,7 @@ NOT_WRITING = {
     "report bimonthly",
     "report annual",
     "map",
+    "conflicts",
 }
 
 

@@ -37,22 +37,22 @@ CASE = {
 class CaseV2(types.Case, kw_only=True):
     """A case at the pretend format 2: a safety plan may be recorded."""
 
-    FORMAT: ClassVar[int] = 2
+    FORMAT: ClassVar[int] = 3
     safety_plan: Annotated[str | None, Meta(description="The agreed safety plan")] = None
 
 
 def _case_v2_from_1(record: dict) -> dict:
-    """The pretend upgrade step: a case from before format 2 says it had no safety plan."""
+    """The pretend upgrade step: a case from before format 3 says it had no safety plan."""
     return {**record, "safety_plan": record.get("safety_plan", "not recorded")}
 
 
 @contextmanager
 def newer_panelctl():
-    """panelctl as its version 0.2.0 would be: format 2, with case records changed."""
+    """panelctl as a pretend version 0.3.0 would be: format 3, with case records changed."""
     saved = (records.CASE.struct, dict(formats.FORMATS), dict(formats.UPGRADES))
     object.__setattr__(records.CASE, "struct", CaseV2)  # RecordType is frozen
-    formats.FORMATS[2] = "0.2.0"
-    formats.UPGRADES["case"] = {2: _case_v2_from_1}
+    formats.FORMATS[3] = "0.3.0"
+    formats.UPGRADES["case"] = {3: _case_v2_from_1}
     try:
         yield
     finally:
@@ -96,7 +96,9 @@ def test_every_record_written_starts_with_its_format(store):
     case = store.create("case", CASE)
     assert stored(store, case).startswith(b"format: 1\nid: C-0001\n")
     assert "format" not in store.read(case)  # the number is the store's business, not a field
-    assert (store.root / "panelctl.yaml").read_bytes().startswith(b"panelctl_store: 1\n")
+    assert (store.root / "panelctl.yaml").read_bytes().startswith(
+        b"panelctl_store: 2  # panelctl 0.2.0 or newer\n"
+    )
 
 
 def test_a_record_without_a_format_line_reads_and_gets_one_when_it_changes(store, coordinator):
@@ -113,11 +115,15 @@ def test_a_record_without_a_format_line_reads_and_gets_one_when_it_changes(store
     assert stored(store, case).startswith(b"format: 1\nid: C-0001\n")
 
 
-def test_the_sample_store_is_at_this_panelctls_format(sample, cli):
+def test_the_sample_stores_records_are_at_this_panelctls_format(sample, cli):
+    """Its records need no upgrade; only the store's own number would rise (format 2 adds
+    nothing a record without conflicts holds)."""
+    from panelctl.store.migrate import migrate
+
     before = store_state(sample.store)
-    result = cli("migrate", store=sample.store, identity=sample.identity)
-    assert result.exit_code == 0, result.output
-    assert "nothing to do" in result.stderr
+    store = Store(sample.store, read_identity_file(sample.identity).unlock())
+    plan = migrate(store, dry_run=True)
+    assert plan.changed == {} and (plan.store_from, plan.store_to) == (1, 2)
     assert_unchanged(before, store_state(sample.store))
 
 
@@ -153,7 +159,7 @@ def test_a_newer_panelctl_upgrades_an_older_record_when_it_writes_it(sample, cli
         )
         assert result.exit_code == 0, result.output
         text = stored(store, "C-0001")
-        assert text.startswith(b"format: 2  # panelctl 0.2.0 or newer\nid: C-0001\n")
+        assert text.startswith(b"format: 3  # panelctl 0.3.0 or newer\nid: C-0001\n")
         assert yamlio.load(text)["safety_plan"] == "not recorded"
         assert stored(store, "C-0002") == stored(Store(sample.store, identity), "C-0002")
         assert cli("verify", "--all", store=sample.store, identity=sample.identity).exit_code == 0
@@ -168,7 +174,7 @@ def test_migrate_upgrades_every_older_record_in_one_signed_commit(sample, cli):
         dry = cli("migrate", "--dry-run", store=sample.store, identity=sample.identity)
         assert dry.exit_code == 0, dry.output
         assert dry.stderr == (
-            f"Would upgrade {len(cases)} case records, the store's format from 1 to 2. "
+            f"Would upgrade {len(cases)} case records, the store's format from 1 to 3. "
             "Nothing was written.\n"
         )
         assert_unchanged(before, store_state(sample.store))
@@ -176,17 +182,17 @@ def test_migrate_upgrades_every_older_record_in_one_signed_commit(sample, cli):
         done = cli("migrate", store=sample.store, identity=sample.identity)
         assert done.exit_code == 0, done.output
         assert done.stderr == (
-            f"Upgraded {len(cases)} case records, the store's format from 1 to 2 "
+            f"Upgraded {len(cases)} case records, the store's format from 1 to 3 "
             "(one signed commit).\n"
         )
         log = git(sample.store, "log", "--format=%s", f"{before['HEAD'].strip()}..HEAD")
-        assert log.splitlines() == [f"Migrate the store to format 2: upgrade {len(cases)} case"]
+        assert log.splitlines() == [f"Migrate the store to format 3: upgrade {len(cases)} case"]
         store = Store(sample.store, identity)
         for case in cases:
-            assert stored(store, case).startswith(b"format: 2  # panelctl 0.2.0 or newer\n")
+            assert stored(store, case).startswith(b"format: 3  # panelctl 0.3.0 or newer\n")
         settings = (sample.store / "panelctl.yaml").read_bytes()
-        assert settings.startswith(b"panelctl_store: 2  # panelctl 0.2.0 or newer\n")
-        assert store.settings.format == 2
+        assert settings.startswith(b"panelctl_store: 3  # panelctl 0.3.0 or newer\n")
+        assert store.settings.format == 3
         # only the format line of the settings changed
         old_settings = before["files"]["panelctl.yaml"].split(b"\n", 1)[1]
         assert settings.split(b"\n", 1)[1] == old_settings
@@ -198,7 +204,7 @@ def test_migrate_upgrades_every_older_record_in_one_signed_commit(sample, cli):
         again = cli("migrate", store=sample.store, identity=sample.identity)
         assert again.exit_code == 0, again.output
         assert again.stderr == (
-            "The store and every record are at this panelctl's format (2); nothing to do.\n"
+            "The store and every record are at this panelctl's format (3); nothing to do.\n"
         )
         assert_unchanged(after, store_state(sample.store))
 
@@ -228,8 +234,8 @@ def test_an_older_panelctl_facing_a_migrated_store_says_which_version_it_needs(s
         result = cli(*args, store=sample.store, identity=sample.identity)
         assert result.exit_code == ExitCode.NEEDS_NEWER == 21, result.output
         assert one_line(result) == (
-            "panelctl: This store needs panelctl 0.2.0 or newer (panelctl.yaml has format 2; "
-            "this panelctl, 0.1.0, reads up to format 1); install that version to work with "
+            "panelctl: This store needs panelctl 0.3.0 or newer (panelctl.yaml has format 3; "
+            "this panelctl, 0.2.0, reads up to format 2); install that version to work with "
             "this store: nothing was read or written."
         )
         assert_unchanged(before, store_state(sample.store))
@@ -257,8 +263,8 @@ def test_a_field_added_in_a_newer_format_never_makes_an_older_clone_say_invalid(
     accept_history(store.root, coordinator.path, everything=False)
 
     needs = (
-        f"This store needs panelctl 0.2.0 or newer (case {case} has format 2; this panelctl, "
-        "0.1.0, reads up to format 1)"
+        f"This store needs panelctl 0.3.0 or newer (case {case} has format 3; this panelctl, "
+        "0.2.0, reads up to format 2)"
     )
     before = store_state(store.root)
     for args in (
@@ -275,7 +281,7 @@ def test_a_field_added_in_a_newer_format_never_makes_an_older_clone_say_invalid(
     assert Store(store.root, coordinator.unlock()).read(other)["risk"] == "High"
     # the library refuses to write it back too, whatever the caller built
     older = Store(store.root, coordinator.unlock())
-    with pytest.raises(NeedsNewerError, match=f"case {case} has format 2"):
+    with pytest.raises(NeedsNewerError, match=f"case {case} has format 3"):
         older.update({"id": case, **CASE})
     assert_unchanged(before, store_state(store.root))
 
@@ -303,7 +309,7 @@ def test_a_newer_record_names_a_version_this_panelctls_table_does_not_have(store
         "This store needs panelctl 3.1.4 or newer (case C-0001 has format 7;"
     )
     bare = b"format: 7\n" + yamlio.dump({"id": "C-0001", **CASE, "new_field": 1})
-    with pytest.raises(NeedsNewerError, match="needs a panelctl newer than 0.1.0"):
+    with pytest.raises(NeedsNewerError, match="needs a panelctl newer than 0.2.0"):
         records.parse(records.CASE, bare, "C-0001")
 
 
@@ -343,7 +349,7 @@ def test_a_version_in_a_comment_is_named_only_when_it_looks_like_a_version():
         "panelctl 1.2.3rc1 or newer"
     )
     named = formats.needs_version(9, f"format: 9  # panelctl {CANARY} or newer\n".encode())
-    assert named == "a panelctl newer than 0.1.0"
+    assert named == "a panelctl newer than 0.2.0"
 
 
 def test_a_format_upgrade_alone_is_not_a_change_to_approved_minutes(monkeypatch):
@@ -386,3 +392,26 @@ def test_a_format_upgrade_alone_is_not_a_change_to_approved_minutes(monkeypatch)
         ]
     finally:
         object.__setattr__(records.MEETING, "struct", types.Meeting)
+
+
+def test_a_record_with_conflicts_is_format_2_and_an_older_clone_names_the_version(
+    store, monkeypatch
+):
+    """`conflicts` (format 2) is the first field added since format numbers exist: only a
+    record holding conflicts is written at format 2, and a clone on 0.1.0 (which reads up to
+    format 1) refuses it as needing 0.2.0, never as invalid; every other record it reads."""
+    case = store.create("case", CASE)
+    plain = store.create("case", CASE)
+    record = store.read(case)
+    record["conflicts"] = [
+        {"field": "risk", "base": "High", "ours": "Low", "theirs": "High",
+         "recorded": "2026-12-03T10:00:00+00:00"}
+    ]  # fmt: skip
+    store.update(record)
+    assert stored(store, case).startswith(b"format: 2  # panelctl 0.2.0 or newer\n")
+    assert stored(store, plain).startswith(b"format: 1\n")
+    monkeypatch.setattr(formats, "FORMATS", {1: "0.1.0"})  # panelctl 0.1.0's table
+    monkeypatch.setattr(formats, "CONFLICTS_FORMAT", 1)
+    with pytest.raises(NeedsNewerError, match=f"needs panelctl 0.2.0 or newer \\(case {case} "):
+        records.parse(records.CASE, stored(store, case), case)
+    assert records.parse(records.CASE, stored(store, plain), plain)["risk"] == "High"

@@ -422,6 +422,14 @@ def _strategy(info, top: bool = False) -> st.SearchStrategy:
         required = {f.encode_name: _strategy(f.type) for f in info.fields if f.required}
         optional = {f.encode_name: _strategy(f.type) for f in info.fields if not f.required}
         return st.fixed_dictionaries(required, optional=optional)
+    if isinstance(info, inspect.AnyType):  # a conflict's values: any YAML value
+        return st.one_of(
+            st.none(),
+            st.text(max_size=12),
+            st.integers(-1000, 10**6),
+            st.booleans(),
+            st.dates(dt.date(1990, 1, 1), dt.date(2100, 12, 31)),
+        )
     raise AssertionError(f"no strategy for {info}")
 
 

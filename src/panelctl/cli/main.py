@@ -75,6 +75,12 @@ LAZY = {
         "map_command",
         "The picture of links between children, persons and locations.",
     ),
+    "conflicts": (
+        "conflicts",
+        "conflicts_command",
+        "Conflicts left by merging clones, by record id and field.",
+    ),
+    "resolve": ("conflicts", "resolve_command", "Settle one conflict (ours, theirs or a value)."),
 }
 
 

@@ -35,7 +35,14 @@ from panelctl import __version__
 from panelctl.base.errors import InvalidRecordError, NeedsNewerError
 
 #: format number -> the panelctl version that introduced it
-FORMATS: dict[int, str] = {1: "0.1.0"}
+FORMATS: dict[int, str] = {1: "0.1.0", 2: "0.2.0"}
+
+#: Format 2 (panelctl 0.2.0) lets a record of any type carry ``conflicts`` (left by
+#: merging clones, see :mod:`panelctl.model.merge`). Only a record that has conflicts is
+#: written at format 2; every other record stays at its type's format, so a clone still
+#: on 0.1.0 reads everything but those, which it refuses as needing 0.2.0 (exit 21)
+#: rather than as invalid.
+CONFLICTS_FORMAT = 2
 
 #: record type name -> {format n: the step that turns a record at format n-1 into one at n}.
 #: A format that did not change a type has no step for it. Steps are pure: they take the

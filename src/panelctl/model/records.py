@@ -79,6 +79,7 @@ def _index_types(rtype: RecordType) -> dict[str, object]:
         _INDEX_TYPES[rtype.name] = {
             **{name: hints[name] for name in rtype.index_fields},
             **rtype.computed_types,
+            **COMMON_COMPUTED,
         }
     return _INDEX_TYPES[rtype.name]
 
@@ -535,11 +536,18 @@ def _safe_key(name: object) -> str:
     return text if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,40}", text) else "(unprintable key)"
 
 
+#: values every record type gives the index, whatever its own fields: the number of open
+#: conflicts (see model/merge.py), so that `panelctl conflicts` decrypts only the records
+#: that hold some
+COMMON_COMPUTED: dict[str, object] = {"conflicts": int}
+
+
 def index_entry(rtype: RecordType, record: dict) -> dict:
     """The few fields a query needs, with real dates (see ``RecordType.index_types``)."""
     entry = {name: record.get(name) for name in rtype.index_fields}
     if rtype.index_computed is not None:
         entry.update(rtype.index_computed(record))
+    entry["conflicts"] = len(record.get("conflicts") or ())
     return entry
 
 
@@ -566,12 +574,17 @@ def load_stored(rtype: RecordType, plaintext: bytes, record_id: str) -> tuple[in
         return 1, data  # every record before format 2: one look-up, no copy
     what = f"{rtype.name} {record_id}"
     number = formats.number_of(number, what)
-    return number, formats.brought_up(rtype.name, what, number, data, rtype.format, plaintext)
+    reads_up_to = max(rtype.format, formats.CONFLICTS_FORMAT) if number > rtype.format else rtype.format
+    return number, formats.brought_up(rtype.name, what, number, data, reads_up_to, plaintext)
 
 
 def dump(rtype: RecordType, record: dict) -> bytes:
-    """A record's YAML as stored: its ``format`` line, then its fields."""
-    return formats.header(rtype.format) + yamlio.dump(record)
+    """A record's YAML as stored: its ``format`` line, then its fields (a record holding
+    conflicts at format 2 at least: see ``formats.CONFLICTS_FORMAT``)."""
+    number = rtype.format
+    if record.get("conflicts"):
+        number = max(number, formats.CONFLICTS_FORMAT)
+    return formats.header(number) + yamlio.dump(record)
 
 
 def _load_yaml(plaintext: bytes, rtype: RecordType, record_id: str):

@@ -31,7 +31,7 @@ the file as they are and not checked.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta
@@ -98,11 +98,28 @@ class StrictPart(Part, forbid_unknown_fields=True):
     """A nested map of a record that holds only the keys it declares."""
 
 
+class Conflict(StrictPart, kw_only=True):
+    """Two different changes to one field, met when clones were merged (see model/merge.py)."""
+
+    field: Annotated[
+        str, Meta(description="The field's path (e.g. risk, child.dob, attendance[3].status)")
+    ]
+    # required, though they may be null (an absent field): so a conflict always shows all three
+    base: Annotated[Any, Meta(description="Its value before either change (null: absent)")]
+    ours: Annotated[Any, Meta(description="The value this clone had given it")]
+    theirs: Annotated[Any, Meta(description="The value the shared copy had (kept meanwhile)")]
+    recorded: Annotated[str, Meta(description="When the conflict was found (ISO date and time)")]
+
+
 class Record(StrictPart, kw_only=True):
     """A whole record: its id, and only the fields its type declares."""
 
     FORMAT: ClassVar[int] = 1
     id: Annotated[str, Meta(description="The record's id, also its file name")]
+    conflicts: Annotated[
+        list[Conflict] | None,
+        Meta(description="Changes met in a merge and not yet settled (panelctl resolve)"),
+    ] = None
 
 
 # --- case ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from panelctl.crypto import primitives as crypto
 from panelctl.model import records
 from panelctl.store import gitio
 
-FORMAT = 8  # bump whenever what a table holds, or how it is stored, changes
+FORMAT = 9  # bump whenever what a table holds, or how it is stored, changes
 _AAD = b"panelctl/v2/index\0"
 
 
