@@ -260,3 +260,28 @@ def test_two_removals_offline_on_both_sides_end_in_one_epoch_without_either(
         assert envelope.epoch_of(path.read_bytes()) == 3
     done = cli("verify", "--all", store=coordinator.root, identity=coordinator.identity)
     assert (done.exit_code, done.stdout) == (0, ""), done.output
+
+
+def test_a_change_to_minutes_approved_meanwhile_is_not_applied_and_said(team, cli):
+    from datetime import UTC, datetime
+
+    from panelctl.meetings.minutes import approve_minutes
+
+    coordinator, chair = team["coordinator"], team["chair"]
+    meeting = coordinator.store().create(
+        "meeting",
+        {"date": date(2026, 11, 2), "time": "10:00", "status": "held", "minutes": {"status": "draft"}},
+    )
+    assert sync(cli, coordinator).exit_code == 0
+    assert sync(cli, chair).exit_code == 0
+    approve_minutes(chair.store(), meeting, datetime(2026, 11, 3, 9, tzinfo=UTC))
+    assert sync(cli, chair).exit_code == 0
+    store = coordinator.store()
+    store.update({**store.read(meeting), "venue": "Room 4"})
+    mine = git(coordinator.root, "rev-parse", "HEAD").strip()
+    result = sync(cli, coordinator)
+    assert result.exit_code == 0, result.output
+    assert f"Your change to {meeting} (commit {mine[:12]}) was not applied" in result.stderr
+    kept = coordinator.store().read(meeting)
+    assert kept["minutes"]["status"] == "approved" and "venue" not in kept
+    assert tree(coordinator) == tree(chair)

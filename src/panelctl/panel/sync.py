@@ -389,6 +389,15 @@ def _replay_one(store, commit, parent, changes, message, mapping, local_ids, rep
                 if (root / target).exists()
                 else None
             )
+            if _approved(current) and current is not None:
+                # approved minutes never change (store/chain.py): this clone's change to
+                # the meeting cannot be taken; said, with where it is kept
+                report.notes.append(
+                    f"Your change to {target_id} (commit {commit[:12]}) was not applied: its "
+                    "minutes were approved on the remote meanwhile, and approved minutes "
+                    "never change. Ask the chair; your version is kept in that commit (`git show` it; git keeps it for 90 days)."
+                )
+                continue
             merged, conflicts = record_merge.merge_records(
                 rtype, old, new, current, recorded=recorded
             )
@@ -401,6 +410,10 @@ def _replay_one(store, commit, parent, changes, message, mapping, local_ids, rep
                 tx.put(merged)
         if not tx.staged:
             return
+
+
+def _approved(record: dict | None) -> bool:
+    return bool(record) and (record.get("minutes") or {}).get("status") == "approved"
 
 
 def _plain(store: Store, keys: dict[int, bytes], path: str, blob: bytes | None) -> dict | None:
