@@ -283,3 +283,110 @@ def test_a_day_offline_then_everyone_syncs_in_any_order(
         assert {row["id"]: (row["status"], row["risk"]) for row in listed} == {
             case_id: (case["status"], case["risk"]) for case_id, case in final["case"].items()
         }
+
+
+# --- SIGKILL during sync ------------------------------------------------------------------
+
+KILL_RUNS = int(os.environ.get("PANELCTL_SYNC_KILL_RUNS", "20"))
+CASE = {"status": "open", "child": {"name": CANARY, "dob": date(2011, 4, 2)}, "risk": "High"}
+
+
+def marked(name: str) -> dict:
+    return {**CASE, "child": {"name": name, "dob": date(2011, 4, 2)}}
+
+
+def start_sync(clone: Clone) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "PANELCTL_STORE": str(clone.root),
+        "PANELCTL_IDENTITY": str(clone.identity),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "panelctl", "sync"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: git children are killed with it
+    )
+
+
+def test_sigkill_during_sync_is_repaired_by_the_next_sync(team, cli):
+    coordinator, chair = team["coordinator"], team["chair"]
+    rng = random.Random(12)
+    # how long a whole sync process takes here, to kill anywhere inside it
+    chair.store().create("case", marked("Timing Run"))
+    started = time.monotonic()
+    timing = start_sync(chair)
+    assert timing.wait(timeout=120) == 0, timing.stderr.read()
+    whole = time.monotonic() - started
+    names = ["Timing Run"]
+    killed_running = left_journal = 0
+    for run in range(KILL_RUNS):
+        chair.store().create("case", marked(f"Chair Run {run}"))
+        coordinator.store().create("case", marked(f"Coordinator Run {run}"))
+        ok(sync(cli, coordinator))
+        names += [f"Chair Run {run}", f"Coordinator Run {run}"]
+        process = start_sync(chair)
+        time.sleep(rng.uniform(0.2, 1.1) * whole)
+        if process.poll() is None:
+            killed_running += 1
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=120)
+        left_journal += (chair.root / ".git" / "panelctl" / "sync.json").exists()
+        result = sync(cli, chair)  # no manual step
+        assert result.exit_code == 0, (run, result.output)
+        assert not (chair.root / ".git" / "panelctl" / "sync.json").exists()
+    assert killed_running >= KILL_RUNS // 2, (killed_running, whole)
+    ok(sync(cli, coordinator))
+    ok(sync(cli, chair))
+    ok(sync(cli, coordinator))
+    assert tree(coordinator) == tree(chair)
+    final = everything(coordinator)["case"]
+    assert sorted(c["child"]["name"] for c in final.values()) == sorted(names)
+    for clone in (coordinator, chair):
+        done = cli("verify", "--all", store=clone.root, identity=clone.identity)
+        assert (done.exit_code, done.stdout) == (0, ""), done.output
+    print(f"{killed_running} of {KILL_RUNS} kills while sync ran; {left_journal} left a journal")
+
+
+# --- the index follows --------------------------------------------------------------------
+
+
+def test_the_index_follows_a_sync_decrypting_only_what_changed(team, cli, monkeypatch):
+    coordinator, chair = team["coordinator"], team["chair"]
+    store = coordinator.store()
+    with store.transaction("Ten cases") as tx:
+        ids = [tx.create("case", marked(f"Index Child {n}")) for n in range(10)]
+    ok(sync(cli, coordinator))
+    ok(sync(cli, chair))
+    before = json.loads(ok(cli("case", "list", "--format", "json",
+                               store=chair.root, identity=chair.identity)).stdout)  # fmt: skip
+    assert len(before) == 10  # the chair's index is built and up to date
+    # three remote changes: two edits and a new case
+    store = coordinator.store()
+    for case_id, risk in ((ids[2], "Medium"), (ids[7], "Low")):
+        store.update({**store.read(case_id), "risk": risk})
+    new = store.create("case", marked("Index Child New"))
+    ok(sync(cli, coordinator))
+
+    decrypted: list[str] = []
+    real = envelope.decrypt
+
+    def counting(keys, store_id, path, blob, *args, **kwargs):
+        decrypted.append(str(path))
+        return real(keys, store_id, path, blob, *args, **kwargs)
+
+    monkeypatch.setattr(envelope, "decrypt", counting)
+    ok(sync(cli, chair))
+    listed = json.loads(ok(cli("case", "list", "--format", "json",
+                               store=chair.root, identity=chair.identity)).stdout)  # fmt: skip
+    changed = {f"cases/{i}.enc" for i in (ids[2], ids[7], new)}
+    cases_decrypted = [p for p in decrypted if p.startswith("cases/")]
+    assert set(cases_decrypted) == changed, cases_decrypted
+    assert len(cases_decrypted) <= 2 * len(changed)  # verified on the way in, then indexed
+    assert {row["id"]: row["risk"] for row in listed} == {
+        **{row["id"]: row["risk"] for row in before},
+        ids[2]: "Medium",
+        ids[7]: "Low",
+        new: "High",
+    }
