@@ -561,3 +561,26 @@ SyncMachine.TestCase.settings = settings(
     max_examples=8, stateful_step_count=12, deadline=None, derandomize=True
 )
 TestSyncMachine = SyncMachine.TestCase
+
+
+def test_a_sync_killed_inside_the_checkout_is_undone_by_the_next(team, cli):
+    """Killed between git's two steps of moving to the remote's commit (the files and git's
+    index moved, HEAD not yet): the next sync puts the files back and syncs."""
+    from panelctl.panel import sync as syncing
+    from panelctl.store import gitio
+
+    coordinator, chair = team["coordinator"], team["chair"]
+    coordinator.store().create("case", marked("Remote Child"))
+    ok(sync(cli, coordinator))
+    chair.store().create("case", marked("Local Child"))
+    store = chair.store()
+    head = gitio.head(chair.root)
+    incoming = gitio.fetch(chair.root, "origin", "main")
+    syncing._begin(store, head)
+    git(chair.root, "read-tree", "--reset", "-u", incoming)  # killed before update-ref
+    assert gitio.head(chair.root) == head
+    ok(sync(cli, chair))
+    ok(sync(cli, coordinator))
+    assert tree(coordinator) == tree(chair)
+    names = sorted(c["child"]["name"] for c in everything(coordinator)["case"].values())
+    assert names == ["Local Child", "Remote Child"]
