@@ -279,9 +279,13 @@ def test_a_day_offline_then_everyone_syncs_in_any_order(
         assert (done.exit_code, done.stdout) == (0, ""), (role, done.output)
         listed = json.loads(ok(cli("case", "list", "--format", "json",
                                    store=clone.root, identity=clone.identity)).stdout)  # fmt: skip
-        assert {row["id"]: (row["status"], row["risk"]) for row in listed} == {
-            case_id: (case["status"], case["risk"]) for case_id, case in final["case"].items()
-        }
+        assert len(listed) == len(final["case"])
+        for row in listed:
+            case = final["case"][row["id"]]
+            for column in ("status", "risk", "nominated", "lead_agency", "lead_professional"):
+                value = case.get(column)
+                shown = value.isoformat() if isinstance(value, date) else value
+                assert row.get(column) == shown, (role, row["id"], column)
 
 
 # --- SIGKILL during sync ------------------------------------------------------------------
