@@ -17,10 +17,11 @@ import pytest
 from typer.testing import CliRunner
 
 from panelctl.cli.main import app
-from panelctl.crypto.identity import create_identity_file
+from panelctl.crypto.identity import create_identity_file, read_identity_file
+from panelctl.panel.access import add_reader
 from panelctl.panel.demo import prepare_demo
 from panelctl.panel.setup import create_store
-from panelctl.store.core import Store
+from panelctl.store.core import Store, setup_clone
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_STORE = REPO / "sample-store"
@@ -251,3 +252,37 @@ def signed_commit(root: Path, identity_path: Path, message: str) -> str:
     git(root, "update-ref", "HEAD", new, parent)
     accept_history(root, identity_path, everything=False)
     return new
+
+
+# --- a panel of clones (issue 12) ---------------------------------------------------------
+
+
+@dataclass
+class Clone:
+    root: Path
+    identity: Path
+
+    def store(self) -> Store:
+        return Store(self.root, read_identity_file(self.identity).unlock())
+
+
+@pytest.fixture
+def team(store, coordinator, make_person, tmp_path, cli):
+    """A bare remote and three clones of one store: coordinator, chair and cron."""
+    chair, cron = make_person("Chris Chair"), make_person("Cron Server")
+    add_reader(store, chair.recipient, chair.name, "Test Council", "chair")
+    add_reader(store, cron.recipient, cron.name, "Test Council", "cron")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(store.root), str(remote))
+    git(store.root, "remote", "add", "origin", str(remote))
+    git(store.root, "fetch", "-q", "origin")
+    git(store.root, "branch", "-q", "--set-upstream-to=origin/main")
+    clones = {"coordinator": Clone(store.root, coordinator.path)}
+    for role, person in (("chair", chair), ("cron", cron)):
+        root = tmp_path / role
+        git(tmp_path, "clone", "-q", str(remote), str(root))
+        setup_clone(root)
+        first = cli("verify", store=root, identity=person.path)  # trust on first use
+        assert first.exit_code == 0, first.output
+        clones[role] = Clone(root, person.path)
+    return clones

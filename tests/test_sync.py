@@ -5,52 +5,17 @@ its own identity: signed commits, verified history, records merged by field, ids
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
-import pytest
-
-from conftest import CANARY, git, store_state
+from conftest import CANARY, Clone, git, store_state
 from panelctl.base.errors import ExitCode
 from panelctl.crypto.identity import read_identity_file
 from panelctl.panel import sync as syncing
 from panelctl.panel.access import add_reader, remove_reader
 from panelctl.store import chain, gitio
-from panelctl.store.core import Store, setup_clone
+from panelctl.store.core import setup_clone
 
 CASE = {"status": "open", "child": {"name": CANARY, "dob": date(2011, 4, 2)}, "risk": "High"}
-
-
-@dataclass
-class Clone:
-    root: Path
-    identity: Path
-
-    def store(self) -> Store:
-        return Store(self.root, read_identity_file(self.identity).unlock())
-
-
-@pytest.fixture
-def team(store, coordinator, make_person, tmp_path, cli):
-    """A bare remote and three clones of one store: coordinator, chair and cron."""
-    chair, cron = make_person("Chris Chair"), make_person("Cron Server")
-    add_reader(store, chair.recipient, chair.name, "Test Council", "chair")
-    add_reader(store, cron.recipient, cron.name, "Test Council", "cron")
-    remote = tmp_path / "remote.git"
-    git(tmp_path, "clone", "-q", "--bare", str(store.root), str(remote))
-    git(store.root, "remote", "add", "origin", str(remote))
-    git(store.root, "fetch", "-q", "origin")
-    git(store.root, "branch", "-q", "--set-upstream-to=origin/main")
-    clones = {"coordinator": Clone(store.root, coordinator.path)}
-    for role, person in (("chair", chair), ("cron", cron)):
-        root = tmp_path / role
-        git(tmp_path, "clone", "-q", str(remote), str(root))
-        setup_clone(root)
-        first = cli("verify", store=root, identity=person.path)  # trust on first use
-        assert first.exit_code == 0, first.output
-        clones[role] = Clone(root, person.path)
-    return clones
 
 
 def sync(cli, clone: Clone, *args: str):

@@ -260,7 +260,9 @@ def abort_own(store: Store) -> bool:
         return False
     head = json.loads(path.read_text())["head"]
     now = gitio.head(store.root)
-    if head and now != head:
+    if head:
+        # even when HEAD did not move: a kill between git's two steps of a move leaves the
+        # files and git's index at the remote's commit and HEAD here
         gitio.move_to(store.root, now or "", head)
     trust = chain.read_trust(store.private)
     if trust is not None and head:
