@@ -176,6 +176,9 @@ def _attempts(store, remote, branch, push, dry_run, now, report) -> str | None:
     """Fetch, take, push until the push holds; the remote's commit at the end (None if
     nothing of it was taken)."""
     root = store.root
+    # refs/panelctl/incoming is written by sync alone, under the store's lock, which a git
+    # process started by a sync holds until it ends: a lock file of it left now is stale
+    (store.private.parent / (gitio.INCOMING + ".lock")).unlink(missing_ok=True)
     for _attempt in range(ATTEMPTS):
         incoming = gitio.fetch(root, remote, branch)
         head = gitio.head(root)
@@ -349,10 +352,18 @@ def _replay(
             if status == "A" and chain.record_type_of(path) is not None
         )
     mapping: dict[str, str] = {}
-    for commit, parent, changes in plans:
-        message = gitio.run(root, ["log", "-1", "--format=%B", commit]).strip()
-        _replay_one(store, commit, parent, changes, message, mapping, local_ids, report, now)
-        report.renumbered = dict(mapping)
+    index = store.index()
+    index.defer()  # each table saved once, after the last commit (see Index.deferred)
+    try:
+        for commit, parent, changes in plans:
+            message = gitio.run(root, ["log", "-1", "--format=%B", commit]).strip()
+            _replay_one(store, commit, parent, changes, message, mapping, local_ids, report, now)
+            report.renumbered = dict(mapping)
+    finally:
+        if store._index is index:
+            index.flush()
+        else:
+            index.deferred = None
 
 
 def _replay_one(store, commit, parent, changes, message, mapping, local_ids, report, now):

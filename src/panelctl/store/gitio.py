@@ -654,8 +654,8 @@ INCOMING = "refs/panelctl/incoming"
 def forget_incoming(root: Path, remote: str, branch: str, taken: str | None) -> None:
     """Drop the fetched ref; when the remote's commit was taken (or pushed), record it as
     the remote's branch (as `git fetch` would), so that `git status` agrees."""
-    if taken:
-        run(root, ["update-ref", f"refs/remotes/{remote}/{branch}", taken])
+    if taken:  # only for `git status`: a held lock there must not fail a sync that is done
+        run(root, ["update-ref", f"refs/remotes/{remote}/{branch}", taken], check=False)
     run(root, ["update-ref", "-d", INCOMING], check=False)
 
 

@@ -219,8 +219,26 @@ class Index:
                 table.entries[path] = [Path(path).stem, update[1]]
         for table in touched.values():
             table.head = head
-            table.save()
+            if self.deferred is None:
+                table.save()
+            else:
+                self.deferred[table.rtype.name] = table
         self.seen_head = head
+
+    #: While not None, tables changed by :meth:`apply` are kept here and saved once by
+    #: :meth:`flush` (a sync replaying a hundred commits saves each table once, not a
+    #: hundred times). Unsaved, a table is still right: it is caught up from git when next
+    #: opened, as after any commit made outside panelctl.
+    deferred: dict | None = None
+
+    def defer(self) -> None:
+        if self.deferred is None:
+            self.deferred = {}
+
+    def flush(self) -> None:
+        pending, self.deferred = self.deferred or {}, None
+        for table in pending.values():
+            table.save()
 
 
 def _columns_of(entries: dict) -> dict:
