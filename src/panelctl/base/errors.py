@@ -45,6 +45,9 @@ class ExitCode(IntEnum):
     #: The store has commits this clone has not verified (made outside panelctl, e.g. by
     #: `git pull`): run `panelctl verify`.
     UNVERIFIED = 20
+    #: A merge, rebase, cherry-pick or revert is unfinished in the store, or a sync is under
+    #: way: finish it with `panelctl sync --continue` or go back with `--abort`.
+    MID_SYNC = 22
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -96,6 +99,12 @@ class UnverifiedError(PanelctlError):
     """The store's history holds commits this clone has not checked."""
 
     exit_code = ExitCode.UNVERIFIED
+
+
+class MidSyncError(PanelctlError):
+    """The store is in the middle of a sync: git has an unfinished merge or rebase in it."""
+
+    exit_code = ExitCode.MID_SYNC
 
 
 class TamperedError(PanelctlError):
