@@ -796,6 +796,9 @@ CASES: dict[str, Case] = {
     "setup outside a store": Case(
         ["--store", "{folder}", "setup"], ExitCode.NOT_A_STORE, "not a panelctl store"
     ),
+    "clone into a folder in use": Case(
+        ["clone", "{root}", "{root}"], ExitCode.INVALID_INPUT, "not empty"
+    ),
     # the rest of the error catalogue, through writing commands
     "not a store": Case(
         ["--store", "{folder}", "case", "update", "C-0001", "--team", "T"],
@@ -878,6 +881,12 @@ CASES: dict[str, Case] = {
             (w.root / "notes.txt").write_text("pushed by someone without a key\n"),
             w.commit("innocent-looking"),
         ),
+    ),
+    "a sync under way": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.MID_SYNC,
+        "panelctl sync",
+        setup=lambda w: (w.root / ".git" / "panelctl" / "sync.json").write_text("{}"),
     ),
     "git refuses the commit": Case(
         ["case", "update", "C-0001", "--team", "T"],
@@ -1060,6 +1069,7 @@ WRITING = {
     "remind",
     "init",
     "setup",
+    "clone",
     "record edit",
 }
 #: Commands that change no store (they read it, or write only outside it).

@@ -65,6 +65,11 @@ LAZY = {
         "map_command",
         "The picture of links between children, persons and locations.",
     ),
+    "clone": (
+        "team",
+        "clone",
+        "Clone a panel store from its shared git remote, check its history, build the index.",
+    ),
 }
 
 
@@ -573,7 +578,9 @@ def textconv(file: Annotated[Path, typer.Argument()]) -> None:
 
     blob = file.read_bytes()
     try:
-        plaintext = history.textconv(open_store(), str(file), blob)
+        store = open_store()
+        store.allow_mid_sync = True  # a diff shown while a merge is being resolved
+        plaintext = history.textconv(store, str(file), blob)
     except PanelctlError as error:
         plaintext = f"[panelctl cannot show this record: {error.message}]\n".encode()
     sys.stdout.buffer.write(plaintext)

@@ -604,3 +604,34 @@ def log(root: Path, paths: Sequence[str] = (), limit: int | None = None) -> list
 def show_file(root: Path, commit_id: str, path: str) -> bytes | None:
     result = subprocess.run(["git", "show", f"{commit_id}:{path}"], cwd=root, capture_output=True)
     return result.stdout if result.returncode == 0 else None
+
+
+# --- cloning ---------------------------------------------------------------------------------
+
+#: The transports a clone may use (git's GIT_ALLOW_PROTOCOL): never a remote helper that
+#: runs a program (``ext::``, ``fd::``) or any other helper a remote could name.
+ALLOWED_PROTOCOLS = ("file", "git", "ssh", "https")
+
+
+def clone(url: str, dest: Path) -> None:
+    """Clone ``url`` into ``dest`` (absent or empty) and check out its tree, running nothing
+    the repository asks for: only the allowed transports (git refuses any other, in
+    redirects and submodules too), no hooks, no template, no hard links into the source.
+    The tree is checked out with this clone's own config only, so no filter or hook of the
+    user's or the system's git config meets a tree nobody has verified yet."""
+    env = {"GIT_ALLOW_PROTOCOL": ":".join(ALLOWED_PROTOCOLS), "GIT_PROTOCOL_FROM_USER": "0"}
+    no_hooks = ["-c", "core.hooksPath=/dev/null"]
+    run(
+        dest.parent,
+        [*no_hooks, "clone", "--quiet", "--no-checkout", "--no-hardlinks", "--template=",
+         "--", url, str(dest)],
+        env=env,
+    )  # fmt: skip
+    if head(dest) is None:
+        return  # an empty repository: nothing to check out (and not a store)
+    local_only = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_ATTR_NOSYSTEM": "1"}
+    run(dest, [*no_hooks, "reset", "--quiet", "--hard", "HEAD"], env=local_only)
+
+
+def first_commits(root: Path) -> list[str]:
+    return run(root, ["rev-list", "--max-parents=0", "HEAD"]).split()
