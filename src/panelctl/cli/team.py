@@ -47,11 +47,9 @@ def clone(
             "removed and nothing of it kept; tell your coordinator."
         )
         raise typer.Exit(int(ExitCode.PROBLEMS_FOUND))
-    who = (
-        f"{cloned.creator_name} ({cloned.creator_agency})"
-        if cloned.creator_name
-        else "the holder of the key that signed its first commit"
-    )
+    who = cloned.creator_name or "the holder of the key that signed its first commit"
+    if cloned.creator_agency:
+        who += f" ({cloned.creator_agency})"
     say(f"Cloned the store into {cloned.root}.")
     say(
         f"It was created by {who}, signing key {cloned.fingerprint}\n"

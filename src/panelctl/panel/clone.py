@@ -28,7 +28,6 @@ from panelctl.crypto import sshsig
 from panelctl.crypto.identity import Identity
 from panelctl.crypto.keyring import Reader
 from panelctl.crypto.primitives import b64, unb64
-from panelctl.model import records
 from panelctl.store import chain, gitio
 from panelctl.store.core import SETTINGS_FILE, Store, read_settings, setup_clone
 from panelctl.store.verify import Problem, verify
@@ -159,7 +158,8 @@ def _check(url: str, root: Path, identity: Identity) -> Cloned:
         return _pin_creator_only(store, settings.store_id, cloned)
     finally:
         store.check_history = True
-    report = verify(store, everything=True)
+    entries: dict[str, list] = {}
+    report = verify(store, everything=True, index_entries=entries)
     if report.problems:
         cloned.problems = report.problems
         cloned.root = None
@@ -171,9 +171,8 @@ def _check(url: str, root: Path, identity: Identity) -> Cloned:
     cloned.creator_name = trust.creator_name
     cloned.creator_agency = creator.agency if creator else ""
     cloned.me = store.me()
-    index = store.index()
-    index.prepare(records.TYPES)
-    cloned.records = sum(len(store.ids(rtype)) for rtype in records.TYPES.values())
+    store.index().build_from(entries)  # the records as verify read them: not twice
+    cloned.records = len(entries)
     return cloned
 
 

@@ -616,15 +616,16 @@ ALLOWED_PROTOCOLS = ("file", "git", "ssh", "https")
 def clone(url: str, dest: Path) -> None:
     """Clone ``url`` into ``dest`` (absent or empty) and check out its tree, running nothing
     the repository asks for: only the allowed transports (git refuses any other, in
-    redirects and submodules too), no hooks, no template, no hard links into the source.
+    redirects and submodules too), no hooks, no template. (From a folder on the same disk,
+    git hard-links the objects, as a plain clone does: they hold nothing that folder does
+    not, and git since 2.38.1 refuses a source whose objects are symbolic links.)
     The tree is checked out with this clone's own config only, so no filter or hook of the
     user's or the system's git config meets a tree nobody has verified yet."""
     env = {"GIT_ALLOW_PROTOCOL": ":".join(ALLOWED_PROTOCOLS), "GIT_PROTOCOL_FROM_USER": "0"}
     no_hooks = ["-c", "core.hooksPath=/dev/null"]
     run(
         dest.parent,
-        [*no_hooks, "clone", "--quiet", "--no-checkout", "--no-hardlinks", "--template=",
-         "--", url, str(dest)],
+        [*no_hooks, "clone", "--quiet", "--no-checkout", "--template=", "--", url, str(dest)],
         env=env,
     )  # fmt: skip
     if head(dest) is None:
