@@ -308,6 +308,7 @@ def test_no_filter_or_hook_of_the_users_git_config_runs_on_the_cloned_tree(
     config = tmp_path / "gitconfig"
     config.write_text(
         f'[filter "sneaky"]\n\tsmudge = "echo filter >> {marker}; cat"\n'
+        f'\tclean = "echo clean >> {marker}; cat"\n'
         f"[core]\n\thooksPath = {hooks}\n"
     )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
