@@ -631,7 +631,9 @@ def clone(url: str, dest: Path) -> None:
     if head(dest) is None:
         return  # an empty repository: nothing to check out (and not a store)
     local_only = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_ATTR_NOSYSTEM": "1"}
-    run(dest, [*no_hooks, "reset", "--quiet", "--hard", "HEAD"], env=local_only)
+    # (read-tree writes the tree as a clone's own checkout does; `reset --hard` took 15 s
+    # against 12 s for it at 110,000 files)
+    run(dest, [*no_hooks, "read-tree", "--reset", "-u", "HEAD"], env=local_only)
 
 
 def first_commits(root: Path) -> list[str]:
