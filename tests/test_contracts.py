@@ -817,6 +817,9 @@ CASES: dict[str, Case] = {
     "setup outside a store": Case(
         ["--store", "{folder}", "setup"], ExitCode.NOT_A_STORE, "not a panelctl store"
     ),
+    "clone into a folder in use": Case(
+        ["clone", "{root}", "{root}"], ExitCode.INVALID_INPUT, "not empty"
+    ),
     # the rest of the error catalogue, through writing commands
     "not a store": Case(
         ["--store", "{folder}", "case", "update", "C-0001", "--team", "T"],
@@ -912,6 +915,12 @@ CASES: dict[str, Case] = {
         ExitCode.SYNC_REFUSED,
         "do not verify",
         setup=lambda w: _forged_remote(w),
+    ),
+    "a sync under way": Case(
+        ["case", "update", "C-0001", "--team", "T"],
+        ExitCode.MID_SYNC,
+        "panelctl sync",
+        setup=lambda w: (w.root / ".git" / "panelctl" / "sync.json").write_text("{}"),
     ),
     "git refuses the commit": Case(
         ["case", "update", "C-0001", "--team", "T"],
@@ -1132,6 +1141,7 @@ WRITING = {
     "sync",
     "init",
     "setup",
+    "clone",
     "record edit",
     "migrate",
     "resolve",

@@ -48,6 +48,9 @@ class ExitCode(IntEnum):
     #: The store, or one of its records, has a format newer than this panelctl reads:
     #: install the panelctl version named (nothing was read or written).
     NEEDS_NEWER = 21
+    #: A merge, rebase, cherry-pick or revert is unfinished in the store, or a sync is under
+    #: way: finish it with `panelctl sync --continue` or go back with `--abort`.
+    MID_SYNC = 22
     #: `sync` took nothing: the remote's new commits do not verify, or this clone's own
     #: commits cannot be put on top of them; the clone is as it was.
     SYNC_REFUSED = 23
@@ -115,6 +118,12 @@ class NeedsNewerError(PanelctlError):
     knows: a newer panelctl wrote them (see :mod:`panelctl.model.formats`)."""
 
     exit_code = ExitCode.NEEDS_NEWER
+
+
+class MidSyncError(PanelctlError):
+    """The store is in the middle of a sync: git has an unfinished merge or rebase in it."""
+
+    exit_code = ExitCode.MID_SYNC
 
 
 class TamperedError(PanelctlError):

@@ -81,6 +81,11 @@ LAZY = {
         "Conflicts left by merging clones, by record id and field.",
     ),
     "resolve": ("conflicts", "resolve_command", "Settle one conflict (ours, theirs or a value)."),
+    "clone": (
+        "team",
+        "clone",
+        "Clone a panel store from its shared git remote, check its history, build the index.",
+    ),
 }
 
 
@@ -589,7 +594,9 @@ def textconv(file: Annotated[Path, typer.Argument()]) -> None:
 
     blob = file.read_bytes()
     try:
-        plaintext = history.textconv(open_store(), str(file), blob)
+        store = open_store()
+        store.allow_mid_sync = True  # a diff shown while a merge is being resolved
+        plaintext = history.textconv(store, str(file), blob)
     except PanelctlError as error:
         plaintext = f"[panelctl cannot show this record: {error.message}]\n".encode()
     sys.stdout.buffer.write(plaintext)

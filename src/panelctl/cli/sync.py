@@ -37,6 +37,7 @@ def sync(
     from panelctl.panel import sync as syncing
 
     store = open_store()
+    store.allow_mid_sync = True  # sync is the way out of an unfinished sync or git merge
     if abort:
         if not syncing.abort(store):
             say("No sync or git merge was under way; nothing to undo.")

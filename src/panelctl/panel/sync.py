@@ -42,6 +42,7 @@ from pathlib import Path
 from panelctl.base.errors import (
     GitError,
     InvalidInputError,
+    MidSyncError,
     NotAReaderError,
     SyncRefusedError,
 )
@@ -95,8 +96,15 @@ def sync(
     ``resume`` (`sync --continue`): an unfinished git merge or rebase made by hand is
     undone first, and its work done the panelctl way (records merged by field)."""
     root = store.root
+    store.allow_mid_sync = True  # sync is the way out of an unfinished sync (and works in one)
     if resume:
         abort(store)
+    elif any((store.private.parent / name).exists() for name in GIT_STATES):
+        raise MidSyncError(
+            f"The store {root} has a git merge or rebase made by hand that is not finished; "
+            "sync can undo it and do its work the panelctl way (continue), or only undo it "
+            "(abort); nothing was changed."
+        )
     if gitio.remote_url(root, remote) is None:
         raise InvalidInputError(
             f"This store has no remote called {remote!r}; add the panel's shared repository "
@@ -241,7 +249,8 @@ def _take(
 
 
 def _begin(store: Store, head: str | None) -> None:
-    atomic_write(journal_path(store), json.dumps({"head": head}).encode())
+    entry = {"head": head, "owner": gitio.process_mark()}  # (owner: see abort_own)
+    atomic_write(journal_path(store), json.dumps(entry).encode())
 
 
 def _checkout(store: Store, head: str | None, target: str) -> None:
@@ -261,7 +270,11 @@ def abort_own(store: Store) -> bool:
     path = journal_path(store)
     if not path.exists():
         return False
-    head = json.loads(path.read_text())["head"]
+    entry = json.loads(path.read_text())
+    head = entry["head"]
+    # git's locks a killed sync left (read-tree's index.lock, update-ref's HEAD.lock): its
+    # own, once its process is gone, by the same proof a killed write's are
+    gitio.remove_stale_locks(store.root, store.private.parent, path, entry.get("owner"))
     now = gitio.head(store.root)
     if head:
         # even when HEAD did not move: a kill between git's two steps of a move leaves the
@@ -290,6 +303,7 @@ GIT_STATES = {
 def abort(store: Store) -> bool:
     """`sync --abort`: undo an unfinished sync of panelctl's, or an unfinished git merge,
     rebase, cherry-pick or revert; True if there was one."""
+    store.allow_mid_sync = True
     with store.lock():
         undone = abort_own(store)
         git_dir = store.private.parent

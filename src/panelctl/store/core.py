@@ -37,6 +37,7 @@ from panelctl.base.errors import (
     InvalidInputError,
     InvalidRecordError,
     LockedError,
+    MidSyncError,
     NoSpaceError,
     NotAllowedError,
     NotAStoreError,
@@ -77,6 +78,12 @@ done
 
 
 PROFILE_COPY = ".panelctl/profile.yaml"  # a store made from a profile file keeps a copy
+#: In .git: git's marks of an unfinished merge, rebase, cherry-pick or revert, and the
+#: journal `panelctl sync` keeps while it works (see Store.require_not_mid_sync).
+MID_SYNC_MARKS = (
+    "MERGE_HEAD", "rebase-merge", "rebase-apply", "CHERRY_PICK_HEAD", "REVERT_HEAD",
+    "panelctl/sync.json",
+)  # fmt: skip
 #: files (not records) that change what panelctl does: used only as a coordinator signed them
 SIGNED_AREAS = (SETTINGS_FILE, ".panelctl", "templates")
 
@@ -164,6 +171,7 @@ class Store:
     @property
     def keyring(self) -> Keyring:
         if self._keyring is None:
+            self.require_not_mid_sync()
             if self.identity is None:
                 raise InvalidInputError("This needs an identity.", "identity")
             path = self.root / KEYRING_PATH
@@ -181,7 +189,24 @@ class Store:
     #: Refuse to read or write while HEAD holds commits this clone has not verified
     #: (`panelctl verify` turns it off to do the verifying).
     check_history = True
+    #: Refuse to read or write while the store is mid-sync (see require_not_mid_sync).
+    #: `panelctl sync` sets it on its own Store (or on the class) to open the store while
+    #: it does its own merging; `textconv` sets it so that git can show diffs meanwhile.
+    allow_mid_sync = False
     _holding_lock = False
+
+    def require_not_mid_sync(self) -> None:
+        """No merge, rebase, cherry-pick or revert is unfinished and no sync is under way:
+        a half-merged tree shows one side to a read, and a write would land in it."""
+        if self.allow_mid_sync:
+            return
+        git_folder = self.private.parent
+        if any(os.path.lexists(git_folder / mark) for mark in MID_SYNC_MARKS):
+            raise MidSyncError(  # (the library names no option: README, exit code 22)
+                f"The store {self.root} is in the middle of a sync (a merge or rebase is "
+                "unfinished): finish it, or go back, with `panelctl sync` (continue or "
+                "abort); nothing was read or written."
+            )
 
     def require_verified(self) -> None:
         """HEAD is the newest commit this clone has verified (panelctl's own commits are
@@ -220,6 +245,7 @@ class Store:
     def signed_files_unchanged(self) -> None:
         """The settings, profile copy, risk tools and templates in use are the ones
         committed (and so signed by a coordinator and verified): refuse local edits."""
+        self.require_not_mid_sync()
         if self.check_history:
             self.require_verified()
         try:
@@ -289,6 +315,7 @@ class Store:
         try:
             blob = (self.root / path).read_bytes()
         except FileNotFoundError:
+            self.require_not_mid_sync()  # missing from a half-merged tree is no answer
             raise NotFoundError(f"No record {record_id} in this store.") from None
         return self.decrypt(path, blob)
 
@@ -326,6 +353,7 @@ class Store:
             yield
             return
         timeout = config.lock_timeout() if timeout is None else timeout
+        self.require_not_mid_sync()
         fd = os.open(self.private / "lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             deadline = time.monotonic() + timeout
@@ -340,6 +368,7 @@ class Store:
                             f"shortly (or raise {config.ENV_LOCK_TIMEOUT})."
                         ) from None
                     time.sleep(0.05)
+            self.require_not_mid_sync()  # again: a sync may have held the lock meanwhile
             with gitio.holding_store_lock(fd):
                 self._holding_lock = True
                 self._recover()

@@ -737,3 +737,37 @@ def move_to(root: Path, old: str, new: str) -> None:
     it; the working tree must be clean."""
     run(root, ["read-tree", "--reset", "-u", new])
     run(root, ["update-ref", "-m", "panelctl sync", "HEAD", new, old])
+
+
+# --- cloning ---------------------------------------------------------------------------------
+
+#: The transports a clone may use (git's GIT_ALLOW_PROTOCOL): never a remote helper that
+#: runs a program (``ext::``, ``fd::``) or any other helper a remote could name.
+ALLOWED_PROTOCOLS = ("file", "git", "ssh", "https")
+
+
+def clone(url: str, dest: Path) -> None:
+    """Clone ``url`` into ``dest`` (absent or empty) and check out its tree, running nothing
+    the repository asks for: only the allowed transports (git refuses any other, in
+    redirects and submodules too), no hooks, no template. (From a folder on the same disk,
+    git hard-links the objects, as a plain clone does: they hold nothing that folder does
+    not, and git since 2.38.1 refuses a source whose objects are symbolic links.)
+    The tree is checked out with this clone's own config only, so no filter or hook of the
+    user's or the system's git config meets a tree nobody has verified yet."""
+    env = {"GIT_ALLOW_PROTOCOL": ":".join(ALLOWED_PROTOCOLS), "GIT_PROTOCOL_FROM_USER": "0"}
+    no_hooks = ["-c", "core.hooksPath=/dev/null"]
+    run(
+        dest.parent,
+        [*no_hooks, "clone", "--quiet", "--no-checkout", "--template=", "--", url, str(dest)],
+        env=env,
+    )  # fmt: skip
+    if head(dest) is None:
+        return  # an empty repository: nothing to check out (and not a store)
+    local_only = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_ATTR_NOSYSTEM": "1"}
+    # (read-tree writes the tree as a clone's own checkout does; `reset --hard` took 15 s
+    # against 12 s for it at 110,000 files)
+    run(dest, [*no_hooks, "read-tree", "--reset", "-u", "HEAD"], env=local_only)
+
+
+def first_commits(root: Path) -> list[str]:
+    return run(root, ["rev-list", "--max-parents=0", "HEAD"]).split()

@@ -205,6 +205,20 @@ class Index:
         for name in type_names:
             self.table(name)
 
+    def build_from(self, entries: dict[str, list]) -> None:
+        """Every table, made and saved at HEAD from entries already read and checked
+        (path -> [id, fields], as `verify` collects them from a clean tree): a new clone's
+        index without decrypting every record a second time."""
+        head = gitio.head_quick(self.store.root) or gitio.head(self.store.root)
+        by_folder: dict[str, dict] = {rtype.folder: {} for rtype in records.TYPES.values()}
+        for path, entry in entries.items():
+            by_folder[path.partition("/")[0]][path] = entry
+        for rtype in records.TYPES.values():
+            table = Table(self.store, rtype, by_folder[rtype.folder], head)
+            table.save()
+            self._tables[rtype.name] = table
+        self.seen_head = head
+
     def apply(self, updates: dict[str, tuple[str, dict] | None], save_all: bool = False) -> None:
         """Record a transaction's changes, now committed, and save the tables touched (or,
         after a new key epoch, every open table, sealed under the new key)."""

@@ -41,9 +41,17 @@ class Report:
     touched: set[str] | None = None
 
 
-def verify(store: Store, since: str | None = None, everything: bool = False) -> Report:
+def verify(
+    store: Store,
+    since: str | None = None,
+    everything: bool = False,
+    index_entries: dict | None = None,
+) -> Report:
     """Check the history (the commits not yet verified in this clone, or since ``since``,
-    or all of them) and then the files; on success HEAD becomes this clone's verified point."""
+    or all of them) and then the files; on success HEAD becomes this clone's verified point.
+    ``index_entries``, when given, receives each record file checked and found good, as its
+    query index entry (path -> [id, fields]): `clone` builds the index from them rather
+    than decrypting every record a second time."""
     store.check_history = False
     try:
         store.keyring  # noqa: B018 - a keyring that does not open is an error, not a list item
@@ -58,7 +66,7 @@ def verify(store: Store, since: str | None = None, everything: bool = False) -> 
                 store.root, ["diff", "--name-only", "-z", checked, head, "--", *RECORD_FOLDERS]
             )
             only = {name for name in names.split("\0") if name}
-        report.problems += _files(store, only)
+        report.problems += _files(store, only, index_entries)
         if not report.problems and trust is not None and head:
             trust.checked = head
             chain.write_trust(store.private, trust)
@@ -67,7 +75,9 @@ def verify(store: Store, since: str | None = None, everything: bool = False) -> 
     return report
 
 
-def _files(store: Store, only: set[str] | None = None) -> list[Problem]:
+def _files(
+    store: Store, only: set[str] | None = None, index_entries: dict | None = None
+) -> list[Problem]:
     """Every record file (``only`` None), or those of ``only`` and every file with changes
     not committed: each decrypts, validates and is where it belongs."""
     problems: list[Problem] = []
@@ -87,7 +97,7 @@ def _files(store: Store, only: set[str] | None = None) -> list[Problem]:
                 entries.append((path, _Entry(name, str(store.root / path))))
     for path, entry in entries:
         rtype = records.BY_FOLDER[path.partition("/")[0]]
-        problem = _check_entry(store, rtype, entry, path)
+        problem = _check_entry(store, rtype, entry, path, index_entries)
         if problem:
             problems.append(Problem(path, problem))
     for path in dirty:
@@ -111,7 +121,9 @@ class _Entry:
         return stat.S_ISREG(mode)
 
 
-def _check_entry(store: Store, rtype: records.RecordType, entry, path: str) -> str | None:
+def _check_entry(
+    store: Store, rtype: records.RecordType, entry, path: str, index_entries: dict | None = None
+) -> str | None:
     if not entry.is_file(follow_symlinks=False):
         return "is not a regular file; record folders hold only encrypted record files."
     with open(entry.path, "rb") as handle:
@@ -123,9 +135,11 @@ def _check_entry(store: Store, rtype: records.RecordType, entry, path: str) -> s
     if not match or match.group(1) != rtype.prefix:
         return f"is not named like a {rtype.name} record ({rtype.format_id(42)}.enc)."
     try:
-        records.parse(rtype, store.decrypt(path, blob), record_id)
+        record = records.parse(rtype, store.decrypt(path, blob), record_id)
     except PanelctlError as error:
         return error.message
+    if index_entries is not None:
+        index_entries[path] = [record_id, records.index_entry(rtype, record)]
     return None
 
 
