@@ -325,3 +325,19 @@ def test_an_address_with_a_password_is_not_shown_with_it():
         shown("https://sam:hunter2@git.example.gov.uk/p.git") == "https://git.example.gov.uk/p.git"
     )
     assert shown("git@host:p.git") == "git@host:p.git"
+
+
+def test_a_server_whose_head_names_another_branch_still_gives_main(
+    cli, origin, coordinator, tmp_path
+):
+    """A bare repository made with git's default branch name ("master") and given the
+    store's main by `panelctl sync`: its HEAD names a branch it lacks; clone takes main."""
+    _store, remote = origin
+    git(remote, "symbolic-ref", "HEAD", "refs/heads/master")
+    dest = tmp_path / "panel"
+    result = clone(cli, remote, dest, coordinator)
+    assert result.exit_code == 0, result.output
+    assert git(dest, "symbolic-ref", "--short", "HEAD").strip() == "main"
+    assert git(dest, "rev-parse", "--abbrev-ref", "main@{upstream}").strip() == "origin/main"
+    listed = cli("case", "list", store=dest, identity=coordinator.path)
+    assert listed.exit_code == 0 and "C-0001" in listed.stdout, listed.output

@@ -762,7 +762,15 @@ def clone(url: str, dest: Path) -> None:
         env=env,
     )  # fmt: skip
     if head(dest) is None:
-        return  # an empty repository: nothing to check out (and not a store)
+        # the server's HEAD names a branch it does not have (a bare repository made with
+        # git's default "master", say) while the store's branch, main, is there: take main
+        main = run(dest, ["rev-parse", "--verify", "--quiet", "refs/remotes/origin/main"],
+                   check=False).strip()  # fmt: skip
+        if not main:
+            return  # an empty repository: nothing to check out (and not a store)
+        run(dest, ["update-ref", "refs/heads/main", main])
+        run(dest, ["symbolic-ref", "HEAD", "refs/heads/main"])
+        run(dest, ["branch", "--quiet", "--set-upstream-to=origin/main", "main"])
     local_only = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_ATTR_NOSYSTEM": "1"}
     # (read-tree writes the tree as a clone's own checkout does; `reset --hard` took 15 s
     # against 12 s for it at 110,000 files)
