@@ -112,6 +112,11 @@ def sync(
         )
     branch = gitio.current_branch(root)
     with store.lock():
+        if dry_run and in_progress(store):
+            raise MidSyncError(
+                f"A sync of the store {root} was interrupted; a dry run changes nothing, so "
+                "it cannot undo it: run sync itself (or abort) first."
+            )
         abort_own(store)
         try:
             store.keyring  # noqa: B018 - opens it (and checks HEAD is verified)
