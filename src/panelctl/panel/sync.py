@@ -163,17 +163,24 @@ def _newcomer(store: Store, remote: str, branch: str, dry_run: bool) -> SyncRepo
         found = verify(store, everything=trust is None)
         if found.problems:
             abort_own(store)
-            raise SyncRefusedError(
-                "The remote's history does not verify, so nothing of it was taken: "
-                + "; ".join(str(p) for p in found.problems[:5])
-                + ". Tell a coordinator."
-            )
+            raise _does_not_verify(found.problems)
         journal_path(store).unlink()
         report.notes = found.notes
         gitio.forget_incoming(root, remote, branch, incoming)
         return report
     finally:
         gitio.forget_incoming(root, remote, branch, None)
+
+
+def _does_not_verify(problems: list) -> SyncRefusedError:
+    """Each problem is named by commit and path (verify's own lines), never by content."""
+    more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    return SyncRefusedError(
+        "The remote has commits that do not verify, so nothing of them was taken: "
+        + "; ".join(str(p) for p in problems[:5])
+        + more
+        + ". Tell a coordinator: someone may have pushed a forged change."
+    )
 
 
 def _still_not_a_reader(store: Store) -> NotAReaderError:
@@ -228,12 +235,7 @@ def _take(
     root = store.root
     found = verify_incoming(store, incoming)
     if found.problems:
-        raise SyncRefusedError(
-            "The remote has commits that do not verify, so nothing of them was taken: "
-            + "; ".join(str(p) for p in found.problems[:5])
-            + (f"; and {len(found.problems) - 5} more" if len(found.problems) > 5 else "")
-            + ". Tell a coordinator: someone may have pushed a forged change."
-        )
+        raise _does_not_verify(found.problems)
     base = gitio.merge_base(root, head, incoming) if head else None
     report.fetched += len(gitio.commits_between(root, base or head, incoming))
     own = gitio.commits_between(root, base, head) if head else []
@@ -322,7 +324,9 @@ def abort(store: Store) -> bool:
 def _require_clean(store: Store) -> None:
     # any change to a tracked file; new files only where the store keeps its own (a file
     # of the user's elsewhere in the folder, an identity say, is left alone)
-    tracked = gitio.run(store.root, ["diff", "--name-only", "HEAD"]).split()
+    tracked = [
+        p for p in gitio.run(store.root, ["diff", "--name-only", "-z", "HEAD"]).split("\0") if p
+    ]
     dirty = tracked or gitio.dirty_paths(store.root, [*RECORD_FOLDERS, *SIGNED_AREAS])
     if dirty:
         raise InvalidInputError(
@@ -364,7 +368,8 @@ def _replay(
                 "commits can be put on top of the remote's. Ask its author to sync it."
             )
         changes = gitio.changes(root, parents[0], commit)
-        plans.append((commit, parents[0], changes))
+        message = payload.partition(b"\n\n")[2].decode("utf-8", "replace").strip()
+        plans.append((commit, parents[0], changes, message))
         local_ids.update(
             Path(path).name[:-4]
             for status, path in changes
@@ -374,8 +379,7 @@ def _replay(
     index = store.index()
     index.defer()  # each table saved once, after the last commit (see Index.deferred)
     try:
-        for commit, parent, changes in plans:
-            message = gitio.run(root, ["log", "-1", "--format=%B", commit]).strip()
+        for commit, parent, changes, message in plans:
             _replay_one(store, commit, parent, changes, message, mapping, local_ids, report, now)
             report.renumbered = dict(mapping)
     finally:
@@ -482,12 +486,16 @@ def _renumber(record: dict | None, mapping: dict[str, str]) -> dict | None:
 
 
 def _next_free(store: Store, rtype, local_ids: set[str], mapping: dict[str, str]) -> str:
-    taken = {name[:-4] for name in os.listdir(store.root / rtype.folder)} if (
-        store.root / rtype.folder
-    ).is_dir() else set()
+    taken = (
+        {name[:-4] for name in os.listdir(store.root / rtype.folder)}
+        if (store.root / rtype.folder).is_dir()
+        else set()
+    )
     taken |= local_ids | set(mapping.values())
     numbers = [
-        records.number_of(i) for i in taken if records.ID_PATTERN.match(i) and i.startswith(rtype.prefix + "-")
+        records.number_of(i)
+        for i in taken
+        if records.ID_PATTERN.match(i) and i.startswith(rtype.prefix + "-")
     ]
     return rtype.format_id(max(numbers, default=0) + 1)
 

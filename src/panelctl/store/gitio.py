@@ -39,13 +39,7 @@ def run(
     check: bool = True,
     env: dict | None = None,
 ) -> str:
-    extra = env or {}
-    env = dict(os.environ)
-    env.update(extra)
-    # Never let git open an editor or a pager, or prompt, from inside panelctl.
-    env.update(
-        {"GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true", "GIT_PAGER": "cat", "LC_ALL": "C"}
-    )
+    env = {**_env(), **(env or {})}
     if author is not None:
         env.update(
             {
@@ -225,7 +219,9 @@ def _ident(author: Author, when: int) -> str:
     return f"{name} <{email}> {when} +0000"
 
 
-def commit_text(tree: str, parents: Sequence[str], message: str, author: Author, when: int) -> bytes:
+def commit_text(
+    tree: str, parents: Sequence[str], message: str, author: Author, when: int
+) -> bytes:
     """A commit object's text, as git writes it (without a signature)."""
     lines = [f"tree {tree}", *(f"parent {p}" for p in parents)]
     lines += [f"author {_ident(author, when)}", f"committer {_ident(author, when)}"]
@@ -265,8 +261,11 @@ def run_bytes(root: Path, args: Sequence[str], stdin: bytes) -> str:
 
 
 def _env() -> dict:
+    """The environment of every git command: never an editor, a pager or a prompt."""
     env = dict(os.environ)
-    env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true", "GIT_PAGER": "cat", "LC_ALL": "C"})
+    env.update(
+        {"GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true", "GIT_PAGER": "cat", "LC_ALL": "C"}
+    )
     return env
 
 
@@ -511,21 +510,33 @@ def restore(root: Path, paths: Iterable[str], *, git_index: bool = True) -> None
 
 def _blobs(root: Path, ids: Sequence[str]) -> list[bytes]:
     """The contents of these blobs, in order, read in one git process."""
+    return _cat_batch(root, ids)  # type: ignore[return-value]  (ids git gave: never missing)
+
+
+def _cat_batch(root: Path, specs: Sequence[str]) -> list[bytes | None]:
+    """``git cat-file --batch`` of these object names (``id`` or ``commit:path``), in
+    order, in one process; None for one git does not have."""
+    if not specs:
+        return []
     result = subprocess.run(
         ["git", "cat-file", "--batch"],
         cwd=root,
-        input="".join(f"{i}\n" for i in ids).encode(),
+        input="".join(f"{spec}\n" for spec in specs).encode(),
         capture_output=True,
+        env=_env(),
     )
     if result.returncode != 0:
         raise _failure(root, "cat-file", result.stderr.decode(errors="replace"), result.returncode)
-    out, blobs = result.stdout, []
-    for _blob_id in ids:
+    out, found = result.stdout, []
+    for _spec in specs:
         header, _, out = out.partition(b"\n")
+        if header.endswith(b" missing"):
+            found.append(None)
+            continue
         size = int(header.split()[2])
-        blobs.append(out[:size])
+        found.append(out[:size])
         out = out[size + 1 :]
-    return blobs
+    return found
 
 
 def blobs_at_head(root: Path, paths: Sequence[str]) -> dict[str, str]:
@@ -608,12 +619,14 @@ def show_file(root: Path, commit_id: str, path: str) -> bytes | None:
 
 # --- remotes (panelctl sync) ---------------------------------------------------------------
 
-#: Transports a remote may use: never ``ext::`` or another helper that runs a command.
-SAFE_PROTOCOLS = "file:git:ssh:https"
+#: The transports a remote may use (git's GIT_ALLOW_PROTOCOL): never a remote helper that
+#: runs a program (``ext::``, ``fd::``) or any other helper a remote could name.
+ALLOWED_PROTOCOLS = ("file", "git", "ssh", "https")
 
 
 def remote_env() -> dict:
-    return {"GIT_ALLOW_PROTOCOL": SAFE_PROTOCOLS}
+    """The environment of every git command that talks to a remote (clone, fetch, push)."""
+    return {"GIT_ALLOW_PROTOCOL": ":".join(ALLOWED_PROTOCOLS), "GIT_PROTOCOL_FROM_USER": "0"}
 
 
 def current_branch(root: Path) -> str:
@@ -664,8 +677,14 @@ def push(root: Path, remote: str, commit: str, branch: str, expected: str | None
     (None: absent); False when the remote moved meanwhile (fetch, merge and try again)."""
     lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
     result = subprocess.run(
-        ["git", "push", "--porcelain", lease, remote_url(root, remote) or remote,
-         f"{commit}:refs/heads/{branch}"],
+        [
+            "git",
+            "push",
+            "--porcelain",
+            lease,
+            remote_url(root, remote) or remote,
+            f"{commit}:refs/heads/{branch}",
+        ],
         cwd=root,
         capture_output=True,
         text=True,
@@ -674,7 +693,8 @@ def push(root: Path, remote: str, commit: str, branch: str, expected: str | None
     for line in result.stdout.splitlines():
         flag, _, rest = line.partition("\t")
         if rest.split("\t", 1)[0].endswith(f":refs/heads/{branch}"):
-            return flag != "!"  # "!": rejected (the remote moved: a stale lease, not a fast-forward)
+            # "!": rejected (the remote moved: a stale lease, or not a fast-forward)
+            return flag != "!"
     detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
     raise GitError(f"git push to {remote} failed: {detail}")
 
@@ -703,27 +723,7 @@ def changes(root: Path, old: str | None, new: str) -> list[tuple[str, str]]:
 
 def contents_at(root: Path, commit: str, paths: Sequence[str]) -> dict[str, bytes | None]:
     """path -> its content at ``commit`` (None where the commit has no such file)."""
-    if not paths:
-        return {}
-    result = subprocess.run(
-        ["git", "cat-file", "--batch"],
-        cwd=root,
-        input="".join(f"{commit}:{p}\n" for p in paths).encode(),
-        capture_output=True,
-        env=_env(),
-    )
-    if result.returncode != 0:
-        raise _failure(root, "cat-file", result.stderr.decode(errors="replace"), result.returncode)
-    out, found = result.stdout, {}
-    for path in paths:
-        header, _, out = out.partition(b"\n")
-        if header.endswith(b" missing"):
-            found[path] = None
-            continue
-        size = int(header.split()[2])
-        found[path] = out[:size]
-        out = out[size + 1 :]
-    return found
+    return dict(zip(paths, _cat_batch(root, [f"{commit}:{p}" for p in paths]), strict=True))
 
 
 def ids_at(root: Path, commit: str, folder: str) -> list[str]:
@@ -741,10 +741,6 @@ def move_to(root: Path, old: str, new: str) -> None:
 
 # --- cloning ---------------------------------------------------------------------------------
 
-#: The transports a clone may use (git's GIT_ALLOW_PROTOCOL): never a remote helper that
-#: runs a program (``ext::``, ``fd::``) or any other helper a remote could name.
-ALLOWED_PROTOCOLS = ("file", "git", "ssh", "https")
-
 
 def clone(url: str, dest: Path) -> None:
     """Clone ``url`` into ``dest`` (absent or empty) and check out its tree, running nothing
@@ -754,7 +750,7 @@ def clone(url: str, dest: Path) -> None:
     not, and git since 2.38.1 refuses a source whose objects are symbolic links.)
     The tree is checked out with this clone's own config only, so no filter or hook of the
     user's or the system's git config meets a tree nobody has verified yet."""
-    env = {"GIT_ALLOW_PROTOCOL": ":".join(ALLOWED_PROTOCOLS), "GIT_PROTOCOL_FROM_USER": "0"}
+    env = remote_env()
     no_hooks = ["-c", "core.hooksPath=/dev/null"]
     run(
         dest.parent,
@@ -771,7 +767,11 @@ def clone(url: str, dest: Path) -> None:
         run(dest, ["update-ref", "refs/heads/main", main])
         run(dest, ["symbolic-ref", "HEAD", "refs/heads/main"])
         run(dest, ["branch", "--quiet", "--set-upstream-to=origin/main", "main"])
-    local_only = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_ATTR_NOSYSTEM": "1"}
+    local_only = {
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_ATTR_NOSYSTEM": "1",
+    }
     # (read-tree writes the tree as a clone's own checkout does; `reset --hard` took 15 s
     # against 12 s for it at 110,000 files)
     run(dest, [*no_hooks, "read-tree", "--reset", "-u", "HEAD"], env=local_only)
