@@ -260,6 +260,15 @@ def _begin(store: Store, head: str | None) -> None:
     atomic_write(journal_path(store), json.dumps(entry).encode())
 
 
+def _journal_paths(store: Store, paths: set[str]) -> None:
+    """Add to the sync's journal the files its replayed commits wrote, which git's index
+    does not know of until they are written to git (store/batch.py): an abort puts them
+    back (a new record's file removed)."""
+    entry = json.loads(journal_path(store).read_text())
+    entry["paths"] = sorted(paths)
+    atomic_write(journal_path(store), json.dumps(entry).encode())
+
+
 def _checkout(store: Store, head: str | None, target: str) -> None:
     """Move the clone to ``target`` (verified): files, git's index, HEAD, trust."""
     gitio.move_to(store.root, head or "", target)
@@ -283,6 +292,9 @@ def abort_own(store: Store) -> bool:
     # own, once its process is gone, by the same proof a killed write's are
     gitio.remove_stale_locks(store.root, store.private.parent, path, entry.get("owner"))
     now = gitio.head(store.root)
+    # files a replay wrote for commits it had not yet written to git: back as HEAD has
+    # them (new ones removed), so that the move below meets a clean tree
+    gitio.restore(store.root, entry.get("paths", []))
     if head:
         # even when HEAD did not move: a kill between git's two steps of a move leaves the
         # files and git's index at the remote's commit and HEAD here
@@ -324,10 +336,16 @@ def abort(store: Store) -> bool:
 def _require_clean(store: Store) -> None:
     # any change to a tracked file; new files only where the store keeps its own (a file
     # of the user's elsewhere in the folder, an identity say, is left alone)
-    tracked = [
-        p for p in gitio.run(store.root, ["diff", "--name-only", "-z", "HEAD"]).split("\0") if p
-    ]
-    dirty = tracked or gitio.dirty_paths(store.root, [*RECORD_FOLDERS, *SIGNED_AREAS])
+    # (two looks, each at its own files: git stats each of 110,000 records once, not twice)
+    areas = [*RECORD_FOLDERS, *SIGNED_AREAS]
+    elsewhere = gitio.run(
+        store.root,
+        ["status", "--porcelain", "-z", "--untracked-files=no", "--", ".",
+         *(f":(exclude){area}" for area in areas)],
+        env={"GIT_OPTIONAL_LOCKS": "0"},
+    )  # fmt: skip
+    tracked = [entry[3:] for entry in elsewhere.split("\0") if entry[:2].strip()]
+    dirty = tracked or gitio.dirty_paths(store.root, areas)
     if dirty:
         raise InvalidInputError(
             f"{dirty[0]} has changes that are not committed; sync moves the whole store, so "
@@ -357,7 +375,21 @@ def _replay(
                 f"Commit {commit[:12]} here is a git merge; sync cannot replay it. Undo it "
                 "(git reset) and run `panelctl sync` again."
             )
-        payload, signature, _ = gitio.read_commit(root, commit)
+    # each commit, what it changed, and those files before and after: a few git processes
+    # for all of them
+    raws = gitio._cat_batch(root, [commit for commit, _parent in own])
+    all_changes = gitio.changes_of(root, [(commit, parent) for commit, parent in own])
+    specs = [
+        f"{rev}:{path}"
+        for (commit, parent), changes in zip(own, all_changes, strict=True)
+        for rev in (parent, commit)
+        for path in [*(p for _s, p in changes), KEYRING_PATH]
+    ]
+    contents = dict(zip(specs, gitio._cat_batch(root, specs), strict=True))
+    for (commit, _parent), raw, changes in zip(own, raws, all_changes, strict=True):
+        if raw is None:
+            raise GitError(f"git cannot read commit {commit[:12]} in {root}.")
+        payload, signature, parents = gitio.split_signature(raw)
         try:
             signer = sshsig.signer_of(signature or "", payload)
         except sshsig.BadSignature:
@@ -367,7 +399,6 @@ def _replay(
                 f"Commit {commit[:12]} here was not made with your identity; only your own "
                 "commits can be put on top of the remote's. Ask its author to sync it."
             )
-        changes = gitio.changes(root, parents[0], commit)
         message = payload.partition(b"\n\n")[2].decode("utf-8", "replace").strip()
         plans.append((commit, parents[0], changes, message))
         local_ids.update(
@@ -378,27 +409,46 @@ def _replay(
     mapping: dict[str, str] = {}
     index = store.index()
     index.defer()  # each table saved once, after the last commit (see Index.deferred)
+    # the commits are made in memory and written at the end, HEAD moving once (one git
+    # process for each kind of object, not fifteen a commit: store/batch.py)
     try:
-        for commit, parent, changes, message in plans:
-            _replay_one(store, commit, parent, changes, message, mapping, local_ids, report, now)
-            report.renumbered = dict(mapping)
-    finally:
-        if store._index is index:
-            index.flush()
-        else:
-            index.deferred = None
+        with store.batch(journal=lambda paths: _journal_paths(store, paths)):
+            for commit, parent, changes, message in plans:
+                paths = [*(p for _s, p in changes), KEYRING_PATH]
+                before = {p: contents[f"{parent}:{p}"] for p in paths}
+                after = {p: contents[f"{commit}:{p}"] for p in paths}
+                _replay_one(
+                    store,
+                    commit,
+                    (before, after),
+                    changes,
+                    message,
+                    mapping,
+                    local_ids,
+                    report,
+                    now,
+                )
+                report.renumbered = dict(mapping)
+    except BaseException:
+        index.deferred = None
+        store._index = None  # its tables hold commits that were never written
+        raise
+    if store._index is index:
+        index.flush()
+    else:
+        index.deferred = None
 
 
-def _replay_one(store, commit, parent, changes, message, mapping, local_ids, report, now):
+def _replay_one(store, commit, versions, changes, message, mapping, local_ids, report, now):
     root = store.root
     paths = [path for _status, path in changes]
-    before = gitio.contents_at(root, parent, [*paths, KEYRING_PATH])
-    after = gitio.contents_at(root, commit, [*paths, KEYRING_PATH])
+    before, after = versions  # path -> content in the commit's parent, and in the commit
     # this clone's own keys of the time: an epoch it started may clash in number with one
     # the remote started meanwhile, so they are never mixed with the keyring now in force
     keys = _local_keys(store, before[KEYRING_PATH], after[KEYRING_PATH])
     if KEYRING_PATH in paths:
-        _replay_access(store, before[KEYRING_PATH], after[KEYRING_PATH], message)
+        with store.outside_batch():  # a rekey touches every record: written as any write
+            _replay_access(store, before[KEYRING_PATH], after[KEYRING_PATH], message)
     recorded = now().astimezone(UTC).isoformat(timespec="seconds")
     with store.transaction(message) as tx:
         for status, path in changes:

@@ -25,10 +25,11 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from panelctl.base import config, yamlio
@@ -58,6 +59,7 @@ from panelctl.crypto.primitives import b64 as crypto_b64
 from panelctl.model import formats, profiles, records
 from panelctl.model.records import RecordType
 from panelctl.store import chain, gitio
+from panelctl.store.batch import CommitBatch
 from panelctl.store.index import Index
 
 SETTINGS_FILE = "panelctl.yaml"
@@ -147,6 +149,9 @@ class Store:
         self._keyring: Keyring | None = None
         self._profile: dict | None = None
         self._index = None
+        #: While a sync replays commits: they are made in memory (see store/batch.py) and
+        #: HEAD moves once, at :meth:`end_batch`; the working tree follows each as usual.
+        self._batch: CommitBatch | None = None
 
     @property
     def store_id(self) -> bytes:
@@ -379,6 +384,52 @@ class Store:
             self._holding_lock = False
             os.close(fd)  # closing releases the lock
 
+    def head_now(self) -> str | None:
+        """The commit the store is at: HEAD, or a batch's last commit while there is one."""
+        if self._batch is not None:
+            return self._batch.head
+        return gitio.head_quick(self.root) or gitio.head(self.root)
+
+    @contextmanager
+    def batch(self, journal: Callable[[set[str]], None] | None = None) -> Iterator[CommitBatch]:
+        """Commits made inside are made in memory and written at the end, HEAD moving once
+        (store/batch.py). Under the lock, on a store with a HEAD, with git's locks free; an
+        error leaves HEAD where it was (the working tree is the caller's to put back)."""
+        if not self._holding_lock or self._batch is not None:
+            raise RuntimeError("a batch needs the store's lock, and no batch open")
+        head = gitio.head(self.root)
+        if head is None:
+            raise RuntimeError("a batch needs a commit to start from")
+        gitio.check_write_locks_free(self.root, self.private.parent)
+        self._batch = CommitBatch(self.root, head, journal=journal)
+        try:
+            yield self._batch
+            self._write_batch()
+        finally:
+            self._batch = None
+
+    def _write_batch(self) -> None:
+        batch = self._batch
+        before = batch.start
+        new = batch.flush()
+        _advance_trust(self, before, new)  # own commits, each checked as it was made
+
+    @contextmanager
+    def outside_batch(self) -> Iterator[None]:
+        """Write the open batch (if any); commits made inside are ordinary writes (a
+        reader added or removed: a new key epoch re-encrypts every record); then the batch
+        goes on from there."""
+        batch = self._batch
+        if batch is None:
+            yield
+            return
+        self._write_batch()
+        self._batch = None
+        try:
+            yield
+        finally:
+            self._batch = CommitBatch(self.root, gitio.head(self.root), batch.paths, batch.journal)
+
     def _recover(self) -> None:
         """Roll back a write that was interrupted (killed, power lost) to the last commit."""
         journal = self.private / "journal.json"
@@ -389,7 +440,9 @@ class Store:
             entry = json.loads(journal.read_text())
             gitio.remove_stale_locks(self.root, git_folder, journal, entry.get("owner"))
             paths = entry["paths"]
-            _write_journal(journal, paths, entry.get("before"))  # this roll-back's git steps are ours
+            _write_journal(
+                journal, paths, entry.get("before")
+            )  # this roll-back's git steps are ours
             gitio.restore(self.root, paths)
             self._adopt_own_commit(entry.get("before"))
             journal.unlink()
@@ -446,9 +499,8 @@ class Store:
             # no half-written file is indexed as if HEAD held it.
             with self.lock():
                 pass
-        current = gitio.head_quick(self.root)
+        current = self.head_now() if self._batch is not None else gitio.head_quick(self.root)
         if self._index is None or current is None or self._index.seen_head != current:
-
             self._index = Index.open(self)
             self._index.seen_head = current
         return self._index
@@ -503,7 +555,9 @@ class Transaction:
         """Stage a signed file that is not a record (the settings, the profile copy, a risk
         tool, a template): its new content, or None to delete it."""
         if not is_signed_file(path) or path == KEYRING_PATH:
-            raise InvalidInputError(f"{path} is not a settings, profile, risk tool or template file.")
+            raise InvalidInputError(
+                f"{path} is not a settings, profile, risk tool or template file."
+            )
         self.staged[path] = content
         self.operations.append(("Change" if content is not None else "Delete", path))
 
@@ -567,9 +621,13 @@ class Transaction:
         self._check_rules()
         folders = {store.root, *(store.root / p.partition("/")[0] for p in paths if "/" in p)}
         check_writable(sorted(f for f in folders if f.exists()), "store folder")
-        gitio.check_write_locks_free(store.root, store.private.parent)
+        batch = store._batch
+        if batch is None:  # (a batch checked them when it began)
+            gitio.check_write_locks_free(store.root, store.private.parent)
         journal = store.private / "journal.json"
-        before = gitio.head_quick(store.root) or gitio.head(store.root)
+        before = store.head_now()
+        if batch is not None:
+            batch.will_write(paths)
         try:
             _write_journal(journal, paths, before)
         except (OSError, NoSpaceError) as error:
@@ -593,11 +651,15 @@ class Transaction:
                 atomic_write(*writes[0], tmp_dir=tmp)
             elif writes:
                 atomic_write_many(writes, tmp)
-            new = gitio.commit(
-                store.root, paths, self._message(), _author(store.identity), store.identity.sign
-            )
+            committer = batch.commit if batch is not None else partial(gitio.commit, store.root)
+            new = committer(paths, self._message(), _author(store.identity), store.identity.sign)
         except BaseException as error:
-            if not _landed(store.root, before, self._message()):
+            landed = (
+                batch.head != before
+                if batch is not None
+                else _landed(store.root, before, self._message())
+            )
+            if not landed:
                 if kept is not None:
                     _put_back(kept)  # renames only: needs no space on a full disk
                 else:
@@ -611,7 +673,8 @@ class Transaction:
             warnings.warn(gitio.GitIndexWarning(gitio.index_advice(store.root)), stacklevel=3)
             new = gitio.head_quick(store.root) or gitio.head(store.root)
         _forget(kept)
-        _advance_trust(store, before, new)
+        if batch is None:  # (a batch's commits are verified once it is written)
+            _advance_trust(store, before, new)
         journal.unlink()
         self.committed = True
         if self._keyring is not None:
@@ -861,9 +924,7 @@ def init_store(
     return Store(root, identity)
 
 
-def pin_creator(
-    root: Path, store_id: bytes, first: str, signing_key: bytes, name: str
-) -> None:
+def pin_creator(root: Path, store_id: bytes, first: str, signing_key: bytes, name: str) -> None:
     """Record in this clone that the store begins at ``first``, made by ``signing_key``."""
     private = ensure_private_dir(gitio.git_dir(root) / "panelctl")
     chain.write_trust(

@@ -202,6 +202,26 @@ def commit(
     return new
 
 
+def follow(root: Path, paths: Sequence[str], old: str, new: str) -> None:
+    """After HEAD moved from ``old`` to ``new`` by commits made elsewhere than
+    :func:`commit` (a sync's batch), whose files ``paths`` are in the working tree as
+    ``new`` has them: panelctl's commit index follows (if it was at ``old``; otherwise it is
+    read again at the next write), then git's own index (a warning if that fails)."""
+    listing = "".join(f"{p}\0" for p in paths)
+    folder = git_dir(root) / "panelctl"
+    index_file, marker = folder / "commit-index", folder / "commit-index.head"
+    matches = marker.exists() and marker.read_text().strip() == old
+    marker.unlink(missing_ok=True)
+    if matches:
+        env = {"GIT_INDEX_FILE": str(index_file)}
+        run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing, env=env)
+        _write_marker(marker, new)
+    try:
+        run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
+    except GitError:
+        warnings.warn(GitIndexWarning(index_advice(root)), stacklevel=2)
+
+
 def _write_marker(marker: Path, commit_id: str) -> None:
     """Record which commit panelctl's own index matches (a private file, as the index)."""
     fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -233,12 +253,19 @@ def write_signed_commit(
 ) -> str:
     """Write a commit object signed as ``git commit -S`` with ``gpg.format=ssh`` signs: a
     ``gpgsig`` header after the committer, holding the signature of the text without it."""
+    signed = signed_commit_bytes(tree, parents, message, author, sign)
+    return run_bytes(root, ["hash-object", "-t", "commit", "-w", "--stdin"], signed).strip()
+
+
+def signed_commit_bytes(
+    tree: str, parents: Sequence[str], message: str, author: Author, sign: Signer
+) -> bytes:
+    """A commit object's exact bytes, signed (see :func:`write_signed_commit`)."""
     payload = commit_text(tree, parents, message, author, int(time.time()))
     signature = sign(payload)
     head, _, body = payload.partition(b"\n\n")
     header = "gpgsig " + "\n ".join(signature.splitlines())
-    signed = head + b"\n" + header.encode("ascii") + b"\n\n" + body
-    return run_bytes(root, ["hash-object", "-t", "commit", "-w", "--stdin"], signed).strip()
+    return head + b"\n" + header.encode("ascii") + b"\n\n" + body
 
 
 def run_bytes(root: Path, args: Sequence[str], stdin: bytes) -> str:
@@ -574,6 +601,13 @@ def changed_since(root: Path, old: str, new: str, folders: Sequence[str]) -> lis
     return changes
 
 
+def has_commit(root: Path, commit: str) -> bool:
+    result = subprocess.run(
+        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=root, capture_output=True, env=_env()
+    )
+    return result.returncode == 0
+
+
 def is_ancestor(root: Path, old: str, new: str) -> bool:
     result = subprocess.run(
         ["git", "merge-base", "--is-ancestor", old, new], cwd=root, capture_output=True
@@ -719,6 +753,31 @@ def changes(root: Path, old: str | None, new: str) -> list[tuple[str, str]]:
     out = run(root, ["diff-tree", "-r", "-z", "--no-renames", "--name-status", old, new])
     parts = [p for p in out.split("\0") if p]
     return [(parts[i][:1], parts[i + 1]) for i in range(0, len(parts), 2)]
+
+
+def changes_of(root: Path, pairs: Sequence[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """:func:`changes` between each (commit, parent) pair, in one git process."""
+    if not pairs:
+        return []
+    out = run(
+        root,
+        ["diff-tree", "--stdin", "--always", "-r", "-z", "--no-renames", "--name-status"],
+        stdin="".join(f"{commit} {parent}\n" for commit, parent in pairs),
+    )
+    tokens = out.split("\0")
+    found: list[list[tuple[str, str]]] = []
+    i = 0
+    for n, (commit, _parent) in enumerate(pairs):
+        if i >= len(tokens) or tokens[i] != commit:
+            raise GitError(f"git's list of the changes in commit {commit[:12]} is not as expected.")
+        i += 1
+        following = pairs[n + 1][0] if n + 1 < len(pairs) else None
+        changes: list[tuple[str, str]] = []
+        while i + 1 < len(tokens) and tokens[i] != following and tokens[i]:
+            changes.append((tokens[i][:1], tokens[i + 1]))
+            i += 2
+        found.append(changes)
+    return found
 
 
 def contents_at(root: Path, commit: str, paths: Sequence[str]) -> dict[str, bytes | None]:

@@ -104,18 +104,24 @@ class Table:
         table = cls._load(store, rtype)
         # (read from .git's files when they say it plainly, as Store.index does: no git process)
         current = gitio.head_quick(store.root) or gitio.head(store.root)
+        batch = store._batch  # a sync's commits not yet written to git: their files are here
         if table is not None and table.head is not None and table.head == current:
-            return table  # up to date
-        if (
+            if batch is None or batch.head == current:
+                return table  # up to date
+        elif (
             table is None
             or table.head is None
-            or not gitio.is_ancestor(store.root, table.head, current or "HEAD")
+            or not gitio.has_commit(store.root, table.head)
         ):
             table = cls(store, rtype, {}, None)
             table._refresh([rtype.path_for(i) for i in store.ids(rtype)])
-        else:
+        else:  # (from any commit, not only an ancestor: after a sync, from the clone's own)
             changes = gitio.changed_since(store.root, table.head, current, [rtype.folder])
             table._refresh([path for _status, path in changes])
+        if batch is not None and batch.head != current:
+            table._refresh(sorted(batch.pending))
+            table.head = batch.head
+            return table  # saved once the batch is written (Index.flush)
         table.head = current
         try:
             table.save()
@@ -222,7 +228,7 @@ class Index:
     def apply(self, updates: dict[str, tuple[str, dict] | None], save_all: bool = False) -> None:
         """Record a transaction's changes, now committed, and save the tables touched (or,
         after a new key epoch, every open table, sealed under the new key)."""
-        head = gitio.head(self.store.root)
+        head = self.store.head_now()
         touched: dict[str, Table] = dict(self._tables) if save_all else {}
         for path, update in updates.items():
             rtype = records.BY_FOLDER[path.partition("/")[0]]
