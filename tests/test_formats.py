@@ -22,6 +22,7 @@ from panelctl.base.errors import ExitCode, InvalidRecordError, NeedsNewerError
 from panelctl.crypto import envelope
 from panelctl.crypto.identity import read_identity_file
 from panelctl.model import formats, records, types
+from panelctl.panel import sync
 from panelctl.store.core import Store
 from panelctl.store.migrate import migrate
 
@@ -415,3 +416,21 @@ def test_a_record_with_conflicts_is_format_2_and_an_older_clone_names_the_versio
     with pytest.raises(NeedsNewerError, match=f"needs panelctl 0.2.0 or newer \\(case {case} "):
         records.parse(records.CASE, stored(store, case), case)
     assert records.parse(records.CASE, stored(store, plain), plain)["risk"] == "High"
+
+
+# --- a remote migrated by a newer panelctl -------------------------------------------------
+
+
+def test_sync_takes_nothing_from_a_remote_a_newer_panelctl_migrated(team, cli):
+    coordinator, chair = team["coordinator"], team["chair"]
+    coordinator.store().create("case", CASE)
+    with newer_panelctl():
+        store = coordinator.store()
+        migrate(store)  # the store's format is now 3, which this panelctl does not read
+        sync.sync(store)  # pushed by the newer panelctl
+    head = git(chair.root, "rev-parse", "HEAD")
+    done = cli("sync", store=chair.root, identity=chair.identity)
+    assert done.exit_code == 21, done.output
+    assert "needs panelctl 0.3.0 or newer" in one_line(done)
+    assert git(chair.root, "rev-parse", "HEAD") == head  # nothing taken: still readable
+    assert cli("case", "list", store=chair.root, identity=chair.identity).exit_code == 0

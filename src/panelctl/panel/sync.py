@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from panelctl.base import yamlio
 from panelctl.base.errors import (
     GitError,
     InvalidInputError,
@@ -49,11 +50,17 @@ from panelctl.base.errors import (
 from panelctl.base.fsutil import atomic_write
 from panelctl.crypto import envelope, sshsig
 from panelctl.crypto.keyring import KEYRING_PATH, Keyring
+from panelctl.model import formats, records
 from panelctl.model import merge as record_merge
-from panelctl.model import records
 from panelctl.panel.access import add_reader, remove_reader
 from panelctl.store import chain, gitio
-from panelctl.store.core import RECORD_FOLDERS, SIGNED_AREAS, Store
+from panelctl.store.core import (
+    RECORD_FOLDERS,
+    SETTINGS_FILE,
+    SIGNED_AREAS,
+    STORE_FORMAT_KEY,
+    Store,
+)
 from panelctl.store.verify import verify, verify_incoming
 
 #: How many times sync fetches again when the remote moved while it was merging.
@@ -147,6 +154,7 @@ def _newcomer(store: Store, remote: str, branch: str, dry_run: bool) -> SyncRepo
                 "You are not a reader of this store, and it has commits of its own that the "
                 "remote does not have: a reader must have made them here; make a fresh clone."
             )
+        _require_readable(store, incoming)
         raw = gitio.contents_at(root, incoming, [KEYRING_PATH])[KEYRING_PATH]
         try:
             Keyring.open(raw or b"", store.identity, store.store_id, Path(KEYRING_PATH))
@@ -170,6 +178,19 @@ def _newcomer(store: Store, remote: str, branch: str, dry_run: bool) -> SyncRepo
         return report
     finally:
         gitio.forget_incoming(root, remote, branch, None)
+
+
+def _require_readable(store: Store, incoming: str) -> None:
+    """The remote's store is at a format this panelctl reads (its settings say which, and
+    a newer panelctl's `migrate` raises it): otherwise nothing is taken, and the clone stays
+    where it was, readable (exit 21: "this store needs panelctl X or newer")."""
+    raw = gitio.contents_at(store.root, incoming, [SETTINGS_FILE])[SETTINGS_FILE]
+    try:
+        number = (yamlio.load(raw or b"") or {}).get(STORE_FORMAT_KEY)
+    except (yamlio.YamlProblem, AttributeError):
+        return  # not a settings file: verify names it
+    if type(number) is int and number > formats.known():
+        raise formats.needs_newer(f"the remote's {SETTINGS_FILE}", number, formats.known(), raw)
 
 
 def _does_not_verify(problems: list) -> SyncRefusedError:
@@ -233,6 +254,7 @@ def _take(
     dry_run: bool,
 ) -> None:
     root = store.root
+    _require_readable(store, incoming)
     found = verify_incoming(store, incoming)
     if found.problems:
         raise _does_not_verify(found.problems)

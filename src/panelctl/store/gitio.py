@@ -687,7 +687,8 @@ def fetch(root: Path, remote: str, branch: str) -> str | None:
         return None
     run(
         root,
-        ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url,
+        ["-c", "fetch.fsckObjects=true",  # a malformed object from the remote: refused
+         "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url,
          f"+refs/heads/{branch}:{INCOMING}"],
         env=remote_env(),
     )  # fmt: skip
