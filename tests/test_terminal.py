@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import pexpect
@@ -256,3 +257,25 @@ def test_ctrl_c_in_the_editor_saves_nothing_and_removes_the_plaintext(store, coo
     assert git(store.root, "rev-parse", "HEAD") == head
     (path,) = log.read_text().split()
     assert not os.path.exists(os.path.dirname(path))
+
+
+def test_an_empty_list_says_so_on_a_terminal_and_prints_nothing_into_a_pipe(marac, coordinator):
+    child = spawn("--store", str(marac.root), "--identity", str(coordinator.path), "case", "list")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert child.before.strip() == "Nothing to list."
+    piped = subprocess.run(
+        [sys.executable, "-m", "panelctl", "case", "list"],
+        env={**os.environ, "PANELCTL_STORE": str(marac.root),
+             "PANELCTL_IDENTITY": str(coordinator.path)},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, "", "")
+    as_json = subprocess.run(
+        [sys.executable, "-m", "panelctl", "case", "list", "--format", "json"],
+        env={**os.environ, "PANELCTL_STORE": str(marac.root),
+             "PANELCTL_IDENTITY": str(coordinator.path)},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert as_json.stdout == "[]\n"

@@ -14,7 +14,9 @@ class Format(StrEnum):
 def emit(
     rows: Sequence[dict], columns: Sequence[tuple[str, str]], fmt: Format, title: str = ""
 ) -> None:
-    """Print ``rows`` (dicts keyed by the first item of each column) to stdout."""
+    """Print ``rows`` (dicts keyed by the first item of each column) to stdout. An empty
+    table prints nothing into a pipe or a file, and says so on a terminal (JSON and CSV
+    always print their empty forms: ``[]``, the heading row)."""
     keys = [key for key, _heading in columns]
     if fmt is Format.json:
         import json
@@ -32,6 +34,10 @@ def emit(
         writer.writerow(keys)
         for row in rows:
             writer.writerow(["" if row.get(k) is None else _plain(row.get(k)) for k in keys])
+    elif not rows:
+        # a person at a terminal is told; a pipe, a file or cron gets nothing to parse
+        if sys.stdout.isatty():
+            say(f"{title}: none." if title else "Nothing to list.")
     elif len(rows) > RICH_LIMIT or not sys.stdout.isatty():
         _plain_table(rows, columns, title)
     else:
