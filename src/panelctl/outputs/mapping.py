@@ -26,6 +26,7 @@ from itertools import combinations
 from xml.sax.saxutils import escape, quoteattr
 
 from panelctl.base.dates import now as uk_now
+from panelctl.base.dates import show_date
 from panelctl.base.errors import InvalidInputError, NotFoundError
 from panelctl.model import records
 from panelctl.outputs import papers, render
@@ -164,7 +165,7 @@ def hidden_links(
                 "kind": "missing together",
                 "ids": [a, b],
                 "reason": f"{a} and {b} were missing at overlapping times "
-                f"(from {pair['start'].date().isoformat()}).",
+                f"(from {show_date(pair['start'].date())}).",
             }
         )
     flags.sort(key=lambda f: (FLAG_ORDER.index(f["kind"]), [_key(i) for i in f["ids"]]))
