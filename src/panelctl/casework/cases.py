@@ -357,11 +357,13 @@ def chronology(store: Store, case_id: str) -> list[dict]:
         {"date": h["date"], "what": h["event"], "ref": case_id} for h in case.get("history", [])
     ]
     index = store.index()  # assessments appear through the case's own history
+    # a discussion once, and only at a meeting that held it (not one where the case is
+    # only on the agenda): `meeting run` puts it in the case's history; from the meeting
+    # only when the history lacks it (an older case, or one changed outside a run)
+    told = {h["event"].rpartition(" ")[2] for h in case.get("history", [])}
     for mid, f in index.rows("meeting"):
-        if case_id in (f.get("cases") or []):
-            events.append(
-                {"date": f["date"], "what": "Discussed at panel", "ref": mid}
-            )
+        if case_id in (f.get("discussed") or []) and mid not in told:
+            events.append({"date": f["date"], "what": f"Discussed at panel {mid}", "ref": mid})
     for aid, f in index.rows("action"):
         if f.get("case") == case_id:
             events.append(

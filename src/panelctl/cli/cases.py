@@ -228,7 +228,7 @@ def case_show(
             lines.append(f"{label}: {case[key]}")
     typer.echo("\n".join(lines))
     emit(
-        [{**e, "date": e["date"].isoformat()} for e in events],
+        [{**e, "date": for_display(e["date"])} for e in events],
         [("date", "Date"), ("what", "What"), ("ref", "Record")],
         Format.table,
         title="Chronology",

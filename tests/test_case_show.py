@@ -1,0 +1,42 @@
+"""`case show`: each discussion of a case listed once, and only for meetings that held it
+(issue 13, small things), with dates in the UK style."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_meetings import LEVELS, run, script_for
+from test_meetings import panel as _panel  # noqa: F401  (the fixture, found by its name)
+
+from conftest import CANARY
+from panelctl.base import yamlio
+
+
+def discussions(cli, root, coordinator) -> list[dict]:
+    shown = run(cli, root, coordinator, "case", "show", "C-0001", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    return [e for e in json.loads(shown.stdout)["chronology"] if "Discussed" in e["what"]]
+
+
+@pytest.mark.parametrize("_panel", ["mace"], indirect=True)
+def test_a_discussion_is_listed_once_and_only_once_held(_panel, cli, coordinator, tmp_path):  # noqa: F811
+    profile, root, _chair = _panel
+    for day in ("19/11/2026", "03/12/2026"):
+        assert run(cli, root, coordinator, "meeting", "schedule", day, "--time", "09:30").exit_code == 0
+    built = run(cli, root, coordinator, "agenda", "build", "M-0001", "--out",
+                str(tmp_path / "papers"), "--as-of", "05/11/2026")  # fmt: skip
+    assert built.exit_code == 0, built.output
+    assert discussions(cli, root, coordinator) == []  # on an agenda is not discussed
+    script = tmp_path / "script.yaml"
+    script.write_bytes(
+        yamlio.dump(script_for(["C-0001", "C-0002"], levels=LEVELS.get(profile, ("Medium", "Low"))))
+    )
+    ran = run(cli, root, coordinator, "meeting", "run", "M-0001", "--script", str(script))
+    assert ran.exit_code == 0, ran.output
+    held = discussions(cli, root, coordinator)
+    assert [(e["ref"], e["what"]) for e in held] == [("C-0001", "Discussed at panel M-0001")]
+    table = run(cli, root, coordinator, "case", "show", "C-0001")
+    assert table.stdout.count("Discussed at panel") == 1
+    assert "19 Nov 2026" in table.stdout and "2026-11-19" not in table.stdout
+    assert CANARY in table.stdout  # the case's own page names the child
