@@ -40,3 +40,20 @@ def test_a_discussion_is_listed_once_and_only_once_held(_panel, cli, coordinator
     assert table.stdout.count("Discussed at panel") == 1
     assert "19 Nov 2026" in table.stdout and "2026-11-19" not in table.stdout
     assert CANARY in table.stdout  # the case's own page names the child
+
+
+@pytest.mark.parametrize("_panel", ["mace"], indirect=True)
+def test_each_change_says_one_line_and_never_a_value(_panel, cli, coordinator):  # noqa: F811
+    _profile, root, _chair = _panel
+    said = {
+        ("case", "update", "C-0001", "--team", "Adolescent Team"): "C-0001 updated: team.",
+        ("case", "flag", "C-0001", "--flag", "Older associates", "--owner", "Jo Worker",
+         "--review", "01/04/2027"): "Flag added to C-0001.",
+        ("case", "missing", "C-0001", "--from", "14/11/2026 18:30", "--to", "15/11/2026 09:10"):
+            "Missing episode recorded on C-0001.",
+    }  # fmt: skip
+    for args, line in said.items():
+        done = run(cli, root, coordinator, *args)
+        assert done.exit_code == 0, done.output
+        assert done.stderr.strip().splitlines() == [line], args
+        assert "Adolescent" not in done.stderr and "Jo Worker" not in done.stderr

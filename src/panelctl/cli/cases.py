@@ -275,6 +275,9 @@ def case_update(
     }
     if not cases.update_case(open_store(), case_id, changes, as_of_day(as_of, "--date")):
         say(f"{case_id} already had those details; nothing changed.")
+    else:
+        fields = ", ".join(k.replace("child.", "").replace("_", " ") for k in changes)
+        say(f"{case_id} updated: {fields}.")  # the fields, never their values
 
 
 @case_app.command("close")
@@ -305,6 +308,7 @@ def case_reopen(
     from panelctl.casework import cases
 
     cases.reopen_case(open_store(), case_id, as_of_day(as_of, "--date"))
+    say(f"{case_id} reopened.")
 
 
 @case_app.command("missing")
@@ -321,6 +325,7 @@ def case_missing(
     from panelctl.casework import cases
 
     cases.add_missing(open_store(), case_id, start, end, note)
+    say(f"Missing episode recorded on {case_id}.")
 
 
 @case_app.command("flag")
@@ -338,3 +343,4 @@ def case_flag(
     from panelctl.casework import cases
 
     cases.add_flag(open_store(), case_id, flag, owner, review, as_of_day(as_of, "--date"))
+    say(f"Flag added to {case_id}.")

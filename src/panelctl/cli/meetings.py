@@ -314,3 +314,4 @@ def decision_confirm(decision_id: Annotated[str, typer.Argument(metavar="DECISIO
     from panelctl.meetings.minutes import confirm_decision
 
     confirm_decision(open_store(), decision_id, now())
+    say(f"{decision_id}: the written decision is recorded as sent.")
