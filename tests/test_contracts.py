@@ -572,7 +572,7 @@ CASES: dict[str, Case] = {
         ["agenda", "build", "M-0002", "--as-of", "someday"], ExitCode.INVALID_INPUT, "--as-of"
     ),
     "meeting run without a terminal": Case(
-        ["meeting", "run", "M-0002"], ExitCode.NO_TERMINAL, "--script"
+        ["meeting", "run", "M-0002"], ExitCode.USAGE, "--script"
     ),
     "meeting run unreadable script": Case(
         ["meeting", "run", "M-0002", "--script", "{missing}"], ExitCode.INVALID_INPUT, "script"

@@ -91,6 +91,13 @@ class WrongPassphraseError(IdentityError):
     exit_code = ExitCode.WRONG_PASSPHRASE
 
 
+class UsageError(PanelctlError):
+    """The command cannot run as given: an option it needs here is missing (e.g. a command
+    that asks questions, run without a terminal and without its answers file)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class NoTerminalError(PanelctlError):
     """A passphrase or answer is needed and there is no terminal to ask on."""
 

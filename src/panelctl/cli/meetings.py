@@ -207,7 +207,7 @@ def meeting_run(
     Example: panelctl meeting run M-0003
     """
     from panelctl.base import yamlio
-    from panelctl.base.errors import NoTerminalError
+    from panelctl.base.errors import UsageError
     from panelctl.meetings import run as meetingrun
 
     store = open_store()
@@ -218,8 +218,9 @@ def meeting_run(
 
         answers = PromptAnswers()
     else:
-        raise NoTerminalError(
-            "meeting run asks questions: run it on a terminal, or give --script FILE."
+        raise UsageError(  # exit 2: the fix is in the command line, not a passphrase (13)
+            "meeting run asks questions and there is no terminal to ask on: give the answers "
+            "with --script FILE (see the README's meeting script), or run it on a terminal."
         )
     result = meetingrun.run_meeting(store, meeting_id, answers, now())
     for note in getattr(answers, "notes", []):
