@@ -57,3 +57,15 @@ def test_each_change_says_one_line_and_never_a_value(_panel, cli, coordinator): 
         assert done.exit_code == 0, done.output
         assert done.stderr.strip().splitlines() == [line], args
         assert "Adolescent" not in done.stderr and "Jo Worker" not in done.stderr
+
+
+@pytest.mark.parametrize("_panel", ["mace"], indirect=True)
+def test_the_agenda_on_screen_names_each_item(_panel, cli, coordinator):  # noqa: F811
+    _profile, root, _chair = _panel
+    assert run(cli, root, coordinator, "meeting", "schedule", "19/11/2026", "--time", "09:30").exit_code == 0
+    dry = run(cli, root, coordinator, "agenda", "build", "M-0001", "--dry-run", "--as-of", "05/11/2026")
+    assert dry.exit_code == 0, dry.output
+    rows = [line for line in dry.stdout.splitlines() if line[:2].isdigit()]
+    assert rows and all(". " in row for row in rows)  # "3. Case discussion", not "3"
+    assert any("Case discussion" in row and "C-0001" in row and "New nomination" in row for row in rows)
+    assert any("1. " in row and "Case" not in row for row in rows)  # a standing item, named

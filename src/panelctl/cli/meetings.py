@@ -177,17 +177,26 @@ def agenda_build(
 
 
 def _agenda_rows(agenda) -> list[dict]:
-    """The agenda as a table on screen: the standing items, then each case's slot."""
+    """The agenda as a table on screen: the standing items, then each case's slot, each
+    named as the papers name it, with its number."""
+    from panelctl.outputs.papers import REASONS
+
     rows = [
-        {"time": f"{s['start']}-{s['end']}", "item": s["title"], "case": "", "reason": ""}
-        for s in agenda.standing
+        {
+            "time": f"{s['start']}-{s['end']}",
+            "item": f"{n}. {s['title'][:1].upper()}{s['title'][1:]}",
+            "case": "",
+            "reason": "",
+        }
+        for n, s in enumerate(agenda.standing, start=1)
     ]
     return rows + [
         {
             "time": f"{i['start']}-{i['end']}",
-            "item": str(i["number"]),
+            "item": f"{i['number']}. "
+            + ("Perpetrator referral" if i.get("kind") == "perpetrator" else "Case discussion"),
             "case": i["case"],
-            "reason": i["reason"],
+            "reason": REASONS.get(i["reason"], i["reason"]),
             "presenter": i.get("presenter") or "",
         }
         for i in agenda.items
