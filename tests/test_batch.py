@@ -17,8 +17,11 @@ import subprocess
 import sys
 from datetime import date
 
+import pytest
+
 from conftest import git
 from panelctl.model import records
+from panelctl.store import batch as batch_module
 from panelctl.store import gitio
 from panelctl.store.batch import CommitBatch
 
@@ -41,7 +44,10 @@ def _repo(tmp_path):
     return root
 
 
-def test_a_batch_makes_the_trees_git_makes(tmp_path):
+@pytest.mark.parametrize("budget", ["default", "tiny"])
+def test_a_batch_makes_the_trees_git_makes(tmp_path, monkeypatch, budget):
+    if budget == "tiny":  # every object written to git as soon as it is made
+        monkeypatch.setattr(batch_module, "OBJECT_BUDGET", 1)
     root = _repo(tmp_path)
     rng = random.Random(7)
     start = git(root, "rev-parse", "HEAD").strip()

@@ -31,6 +31,10 @@ from panelctl.base.errors import GitError
 from panelctl.base.fsutil import ensure_private_dir
 from panelctl.store import gitio
 
+#: Objects are held in memory up to about this many bytes, then written to git (a replay
+#: of many commits each changing a 100,000-entry folder would otherwise hold gigabytes).
+OBJECT_BUDGET = 64 * 1024 * 1024
+
 FILE_MODE = b"100644"
 TREE_MODE = b"40000"
 
@@ -109,6 +113,7 @@ class CommitBatch:
         self._root_tree = payload.split(b"\n", 1)[0].split(b" ", 1)[1].decode("ascii")
         self._trees: dict[str, _Tree] = {}
         self._objects: dict[str, list[tuple[str, bytes]]] = {"blob": [], "tree": [], "commit": []}
+        self._held = 0  # bytes of objects not yet written to git
 
     def will_write(self, paths: Iterable[str]) -> None:
         """A transaction is about to write these files for a commit of the batch: they are
@@ -131,6 +136,9 @@ class CommitBatch:
     def _add(self, kind: str, data: bytes) -> str:
         oid = self._id(kind, data)
         self._objects[kind].append((oid, data))
+        self._held += len(data)
+        if self._held > OBJECT_BUDGET:
+            self._write_objects()  # written early, HEAD not moved: unreferenced until flush
         return oid
 
     # --- trees -------------------------------------------------------------------------------
@@ -205,6 +213,18 @@ class CommitBatch:
         """Write every object, move HEAD from where the batch began to its last commit (if
         HEAD is still there), and bring git's index and panelctl's commit index up to date
         for the files changed. Returns the last commit."""
+        self._write_objects()
+        if self.head == self.start:
+            return self.head
+        gitio.run(self.root, ["update-ref", "-m", "panelctl sync", "HEAD", self.head, self.start])
+        gitio.follow(self.root, sorted(self.pending), self.start, self.head)
+        self.start = self.head
+        self.pending.clear()
+        return self.head
+
+    def _write_objects(self) -> None:
+        """Every object held, to git (one ``hash-object`` a kind), checked to get the ids
+        computed here."""
         folder = ensure_private_dir(gitio.git_dir(self.root) / "panelctl" / "tmp")
         for kind in ("blob", "tree", "commit"):  # each object after those it names
             objects = self._objects[kind]
@@ -233,10 +253,4 @@ class CommitBatch:
                     "computed; nothing was changed: report this as a bug."
                 )
             objects.clear()
-        if self.head == self.start:
-            return self.head
-        gitio.run(self.root, ["update-ref", "-m", "panelctl sync", "HEAD", self.head, self.start])
-        gitio.follow(self.root, sorted(self.pending), self.start, self.head)
-        self.start = self.head
-        self.pending.clear()
-        return self.head
+        self._held = 0
