@@ -996,7 +996,10 @@ def _close(world: World, case_id: str) -> None:
     from panelctl.casework import cases
 
     cases.close_case(
-        world.store(), case_id, "Risk reduced", ["Staffordshire Police"], date(2026, 11, 30)
+        world.store(),
+        case_id,
+        cases.Closure("Risk reduced", ["Staffordshire Police"], "carry", "Support continues"),
+        date(2026, 11, 30),
     )
 
 
