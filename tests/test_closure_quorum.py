@@ -162,7 +162,9 @@ def test_a_close_decision_names_the_core_agencies_present_that_did_not_agree(
         "closure": {"reason": "Risk removed: moved out of the area with support"},
     }
     script = write_script(tmp_path, {"C-0001": keep(), "C-0002": closing})
-    run = cli("meeting", "run", meeting, "--script", str(script), store=macse, identity=coordinator.path)
+    run = cli(
+        "meeting", "run", meeting, "--script", str(script), store=macse, identity=coordinator.path
+    )
     assert run.exit_code == ExitCode.NOT_ALLOWED, run.output
     assert "C-0002" in run.stderr and "not yet agreed: Health." in run.stderr
     assert "Learning Services" not in run.stderr  # not present: not asked
@@ -172,11 +174,20 @@ def test_a_close_decision_names_the_core_agencies_present_that_did_not_agree(
 
     no_reason = write_script(
         tmp_path,
-        {"C-0001": keep(), "C-0002": {**closing, "agreed_by": [n for n, _a in MEMBERS], "closure": {}}},
+        {
+            "C-0001": keep(),
+            "C-0002": {**closing, "agreed_by": [n for n, _a in MEMBERS], "closure": {}},
+        },
         name="again.yaml",
     )
     refused = cli(
-        "meeting", "run", meeting, "--script", str(no_reason), store=macse, identity=coordinator.path
+        "meeting",
+        "run",
+        meeting,
+        "--script",
+        str(no_reason),
+        store=macse,
+        identity=coordinator.path,
     )
     assert refused.exit_code == ExitCode.INVALID_INPUT
     assert "cases.C-0002.closure.reason" in refused.stderr
@@ -186,7 +197,9 @@ def test_a_close_decision_names_the_core_agencies_present_that_did_not_agree(
         {"C-0001": keep(), "C-0002": {**closing, "agreed_by": [n for n, _a in MEMBERS]}},
         name="fixed.yaml",
     )
-    ran = cli("meeting", "run", meeting, "--script", str(fixed), store=macse, identity=coordinator.path)
+    ran = cli(
+        "meeting", "run", meeting, "--script", str(fixed), store=macse, identity=coordinator.path
+    )
     assert ran.exit_code == 0, ran.output
     case = reader(macse, coordinator).read("C-0002")
     assert case["status"] == "closed"
@@ -199,7 +212,9 @@ def test_open_actions_are_listed_and_closed_or_carried_with_a_reason(
 ):
     meeting = meeting_with_agenda(cli, macse, coordinator, "19/11/2026")
     script = write_script(tmp_path, {"C-0001": keep(action=True), "C-0002": keep(action=True)})
-    ran = cli("meeting", "run", meeting, "--script", str(script), store=macse, identity=coordinator.path)
+    ran = cli(
+        "meeting", "run", meeting, "--script", str(script), store=macse, identity=coordinator.path
+    )
     assert ran.exit_code == 0, ran.output
     agencies = [
         "--agreed-by", POLICE, "--agreed-by", HEALTH, "--agreed-by", SOCIAL_CARE,
@@ -236,3 +251,167 @@ def test_open_actions_are_listed_and_closed_or_carried_with_a_reason(
     assert second["status"] == "cancelled"
     assert second["history"][-1]["change"] == "cancelled: case C-0002 closed"
     assert CANARY not in git(macse, "log", "--format=%s%n%b")
+
+
+# --- 5. a meeting without quorum loses nothing ----------------------------------------------
+
+MCSE_MEMBERS = (
+    ("Chris Chair", "Devon and Cornwall Police"),
+    ("Nina Nurse", "Plymouth Hospitals NHS Trust"),
+)
+
+
+@pytest.fixture
+def mcse(tmp_path, cli, coordinator):
+    return make_panel(tmp_path, cli, coordinator, "mcse", (), MCSE_MEMBERS)
+
+
+def agenda_cases(cli, root, who, meeting, as_of) -> list[dict]:
+    """Build the meeting's agenda; its case items as saved: [{case, why}]."""
+    built = cli("agenda", "build", meeting, "--as-of", as_of, store=root, identity=who.path)
+    assert built.exit_code == 0, built.output
+    items = reader(root, who).read(meeting)["agenda"]
+    return [{"case": i["case"], "why": i["reason"]} for i in items]
+
+
+def test_the_cases_of_a_meeting_without_quorum_come_back_on_the_next_agenda(
+    mcse, cli, coordinator, tmp_path
+):
+    def run(*args):
+        return cli(*args, store=mcse, identity=coordinator.path)
+
+    first = meeting_with_agenda(cli, mcse, coordinator, "19/11/2026")
+    later = run("meeting", "schedule", "26/11/2026", "--time", "10:00").stdout.strip()
+    script = write_script(
+        tmp_path,
+        {"C-0001": {"items": {"summary": "Missing twice"}}, "C-0002": {"items": {}}},
+        present=MCSE_MEMBERS[:1],  # police only: MCSE needs local authority, health and police
+    )
+    ran = run("meeting", "run", first, "--script", str(script))
+    assert ran.exit_code == 0, ran.output
+    assert "not quorate" in ran.stderr.lower()
+    minutes = run("minutes", "render", first).stdout
+    assert "No decisions were made" in minutes and "stay due" in minutes
+
+    # before: the inquorate discussion counted as a review, and the cases dropped off
+    rows = agenda_cases(cli, mcse, coordinator, later, "20/11/2026")
+    assert [r["case"] for r in rows] == ["C-0001", "C-0002"]
+    assert {r["why"] for r in rows} == {f"carried from {first}, not quorate"}
+    store = reader(mcse, coordinator)
+    assert store.read(later)["cases"] == ["C-0001", "C-0002"]
+
+
+def test_meeting_run_after_agenda_build_never_says_the_agenda_is_missing(
+    mcse, cli, coordinator, tmp_path
+):
+    """Reproduced first: an agenda built when no case is due holds no case, and `meeting
+    run` said "has no agenda yet; build it" (exit 11) right after `agenda build`."""
+    for case_id in ("C-0001", "C-0002"):
+        closed = cli(
+            "case", "close", case_id, "--reason", "Moved away", "--agreed-by", "NSPCC",
+            "--date", "03/11/2026", store=mcse, identity=coordinator.path,
+        )  # fmt: skip
+        assert closed.exit_code == 0, closed.output
+    script = write_script(tmp_path, {}, present=MCSE_MEMBERS)
+    unbuilt = cli(
+        "meeting",
+        "schedule",
+        "12/11/2026",
+        "--time",
+        "10:00",
+        store=mcse,
+        identity=coordinator.path,
+    )
+    refused = cli(
+        "meeting", "run", unbuilt.stdout.strip(), "--script", str(script),
+        store=mcse, identity=coordinator.path,
+    )  # fmt: skip
+    assert "no agenda yet" in refused.stderr  # never built: it does say so
+    meeting = meeting_with_agenda(cli, mcse, coordinator, "19/11/2026")
+    assert reader(mcse, coordinator).read(meeting)["cases"] == []
+    ran = cli(
+        "meeting", "run", meeting, "--script", str(script), store=mcse, identity=coordinator.path
+    )
+    assert ran.exit_code == 0, ran.output
+    assert "agenda" not in ran.stderr
+    assert reader(mcse, coordinator).read(meeting)["status"] == "held"
+
+
+def test_adjourn_moves_the_meeting_and_its_cases(macse, cli, coordinator):
+    def run(*args):
+        return cli(*args, store=macse, identity=coordinator.path)
+
+    meeting = meeting_with_agenda(cli, macse, coordinator, "19/11/2026")
+    earlier = run("meeting", "adjourn", meeting, "--to", "18/11/2026", "--date", "10/11/2026")
+    assert earlier.exit_code == ExitCode.INVALID_INPUT and "--to" in earlier.stderr
+    moved = run(
+        "meeting", "adjourn", meeting, "--to", "26/11/2026", "--time", "14:00", "--date",
+        "10/11/2026",
+    )  # fmt: skip
+    assert moved.exit_code == 0, moved.output
+    assert moved.stderr.strip() == (
+        f"{meeting} adjourned to 26 Nov 2026; its cases move with it: C-0001, C-0002."
+    )
+    store = reader(macse, coordinator)
+    record = store.read(meeting)
+    assert (record["date"].isoformat(), record["time"], record["status"]) == (
+        "2026-11-26", "14:00", "planned",
+    )  # fmt: skip
+    assert record["cases"] == ["C-0001", "C-0002"]
+    assert record["papers_due"].isoformat() == "2026-11-22"  # MACSE: four days before
+    events = [e["event"] for e in store.read("C-0001")["history"]]
+    assert f"Meeting {meeting} adjourned from 19 Nov 2026 to 26 Nov 2026" in events
+    assert f"Adjourn {meeting} from 2026-11-19 to 2026-11-26" in git(
+        macse, "log", "-1", "--format=%s"
+    )
+
+
+def test_cancel_sends_the_cases_back_to_the_next_agenda(mcse, cli, coordinator, tmp_path):
+    def run(*args):
+        return cli(*args, store=mcse, identity=coordinator.path)
+
+    meeting = meeting_with_agenda(cli, mcse, coordinator, "19/11/2026")
+    later = run("meeting", "schedule", "26/11/2026", "--time", "10:00").stdout.strip()
+    no_reason = run("meeting", "cancel", meeting, "--reason", " ")
+    assert no_reason.exit_code == ExitCode.INVALID_INPUT and "--reason" in no_reason.stderr
+    cancelled = run(
+        "meeting", "cancel", meeting, "--reason", "Chair unwell", "--date", "18/11/2026"
+    )
+    assert cancelled.exit_code == 0, cancelled.output
+    assert "C-0001, C-0002" in cancelled.stderr
+    assert reader(mcse, coordinator).read(meeting)["status"] == "cancelled"
+    again = run("meeting", "cancel", meeting, "--reason", "Twice")
+    assert again.exit_code == ExitCode.NOT_ALLOWED and "is cancelled" in again.stderr
+    script = write_script(tmp_path, {}, present=MCSE_MEMBERS)
+    assert run("meeting", "run", meeting, "--script", str(script)).exit_code == ExitCode.NOT_ALLOWED
+    rows = agenda_cases(cli, mcse, coordinator, later, "19/11/2026")
+    assert [(r["case"], r["why"]) for r in rows] == [
+        ("C-0001", f"carried from {meeting}, cancelled"),
+        ("C-0002", f"carried from {meeting}, cancelled"),
+    ]
+    history = reader(mcse, coordinator).read("C-0002")["history"]
+    assert "cancelled (Chair unwell)" in history[-1]["event"]
+    assert "Chair unwell" not in git(mcse, "log", "--format=%s%n%b")
+
+
+def test_a_held_or_running_meeting_cannot_be_adjourned(mcse, cli, coordinator, tmp_path):
+    meeting = meeting_with_agenda(cli, mcse, coordinator, "19/11/2026")
+    script = write_script(
+        tmp_path, {"C-0001": {"items": {}}, "C-0002": {"items": {}}}, present=MCSE_MEMBERS[:1]
+    )
+    assert (
+        cli(
+            "meeting",
+            "run",
+            meeting,
+            "--script",
+            str(script),
+            store=mcse,
+            identity=coordinator.path,
+        ).exit_code
+        == 0
+    )
+    held = cli(
+        "meeting", "adjourn", meeting, "--to", "26/12/2026", store=mcse, identity=coordinator.path
+    )
+    assert held.exit_code == ExitCode.NOT_ALLOWED and "has been held" in held.stderr

@@ -62,7 +62,7 @@ def run_meeting(store: Store, meeting_id: str, answers: Answers, now: datetime) 
     meeting = get_meeting(store, meeting_id)
     if meeting.get("status") in ("held", "cancelled"):
         raise NotAllowedError(f"{meeting_id} is {meeting['status']}; there is nothing left to run.")
-    if not meeting.get("cases"):
+    if meeting.get("cases") is None:  # built, an agenda may hold no case: standing items only
         raise NotAllowedError(
             f"{meeting_id} has no agenda yet; build it with `panelctl agenda build {meeting_id}`."
         )
