@@ -5,6 +5,8 @@ action's completion on the day it really happened."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import CANARY, git
@@ -415,3 +417,61 @@ def test_a_held_or_running_meeting_cannot_be_adjourned(mcse, cli, coordinator, t
         "meeting", "adjourn", meeting, "--to", "26/12/2026", store=mcse, identity=coordinator.path
     )
     assert held.exit_code == ExitCode.NOT_ALLOWED and "has been held" in held.stderr
+
+
+# --- 7. an action done on the day it was really done ----------------------------------------
+
+
+def test_actions_take_the_day_they_really_happened(macse, cli, coordinator, tmp_path):
+    def run(*args):
+        return cli(*args, store=macse, identity=coordinator.path)
+
+    meeting = meeting_with_agenda(cli, macse, coordinator, "19/11/2026")
+    script = write_script(tmp_path, {"C-0001": keep(action=True), "C-0002": keep()})
+    assert run("meeting", "run", meeting, "--script", str(script)).exit_code == 0
+    first = reader(macse, coordinator).read("A-00001")["history"][0]
+    assert first["change"] == f"set at {meeting}" and first["by"] == "Sam Coordinator"
+    assert first["at"].isoformat() == "2026-11-19T10:00:00+00:00"  # the meeting's time, UK
+
+    future = run("actions", "done", "A-00001", "--date", "01/01/2099")
+    assert future.exit_code == ExitCode.INVALID_INPUT
+    assert future.stderr == (
+        "panelctl: The date 1 Jan 2099 for A-00001 is in the future; give the day it "
+        "happened, today or before (--date).\n"
+    )
+    before = run("actions", "done", "A-00001", "--date", "18/11/2026")
+    assert before.exit_code == ExitCode.INVALID_INPUT
+    assert "A-00001" in before.stderr and "before the action was set (19 Nov 2026)" in before.stderr
+    early_note = run("actions", "update", "A-00001", "--note", "Booked", "--date", "01/11/2026")
+    assert early_note.exit_code == ExitCode.INVALID_INPUT and "A-00001" in early_note.stderr
+    assert reader(macse, coordinator).read("A-00001")["status"] == "open"
+
+    noted = run("actions", "update", "A-00001", "--note", "Visit booked", "--date", "20/11/2026")
+    assert noted.exit_code == 0, noted.output
+    done = run("actions", "done", "A-00001", "--date", "28/11/2026", "--note", "Plan shared")
+    assert done.exit_code == 0, done.output
+    assert done.stderr.strip() == "A-00001 is done, on 28 Nov 2026 (late)."
+    action = reader(macse, coordinator).read("A-00001")
+    assert action["completed"].isoformat() == "2026-11-28" and action["status"] == "done"
+    assert [h["change"] for h in action["history"]] == [
+        f"set at {meeting}",
+        "note of 2026-11-20",
+        "done on 2026-11-28",
+    ]
+    report = run("report", "bimonthly", "--period", "2026-11..2026-11", "--format", "json")
+    assert report.exit_code == 0, report.output
+    figures = json.loads(report.stdout)
+    actions = next(v["actions"] for v in _mappings(figures) if "actions_by_agency" in v)
+    # set at the meeting (before, an action set by `meeting run` had no day set), done late
+    assert (actions["set"], actions["completed"], actions["completed_late"]) == (1, 1, 1)
+
+
+def _mappings(value):
+    """Every mapping inside a JSON value (the report's sections), outermost first."""
+    if isinstance(value, dict):
+        yield value
+        for inner in value.values():
+            yield from _mappings(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _mappings(inner)

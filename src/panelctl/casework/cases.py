@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from panelctl.base import yamlio
 from panelctl.base.dates import LONDON, parse_date, parse_datetime, show_date
@@ -638,6 +638,11 @@ def _who(store: Store) -> str:
     return store.identity.name
 
 
+def recorder(store: Store) -> str:
+    """Who records a change: the identity's name (a store opened to write has one)."""
+    return store.identity.name if store.identity is not None else "not recorded"
+
+
 def closed_case(case: dict, on: date, reason: str, agreed_by: list[str], event: str) -> dict:
     """``case`` closed on ``on``, with why and by whose agreement: the one closing rule, for
     `case close` and a panel's close decision alike."""
@@ -720,3 +725,11 @@ def meeting_closure(
     )
     core = core_present(store, meeting, discussion.get("excluded") or [])
     return closure, check_closure(store, case_id, closure, core, f"cases.{case_id}.closure.")
+
+
+def set_at_meeting(meeting: dict, by: str) -> dict:
+    """The first entry of an action's history: when (the meeting's day and time, UK) and
+    at which meeting it was set, and who recorded it."""
+    start = time.fromisoformat(meeting.get("time") or "00:00")
+    at = datetime.combine(meeting["date"], start, tzinfo=LONDON)
+    return {"at": at, "by": by, "change": f"set at {meeting['id']}"}

@@ -270,8 +270,12 @@ def _case_step(
     with store.transaction() as tx:
         meeting = get_meeting(store, meeting_id)
         case = store.read(case_id)
+        set_at = [casework.set_at_meeting(meeting, casework.recorder(store))]
         discussion["actions"] = [
-            tx.create("action", {**a, "case": case_id, "meeting": meeting_id, "status": "open"})
+            tx.create(
+                "action",
+                {**a, "case": case_id, "meeting": meeting_id, "status": "open", "history": set_at},
+            )
             for a in actions
         ]
         tx.put(_case_after(tx, case, meeting, discussion, context, tool, closing, now))
