@@ -393,6 +393,9 @@ def test_cancel_sends_the_cases_back_to_the_next_agenda(mcse, cli, coordinator, 
     ]
     history = reader(mcse, coordinator).read("C-0002")["history"]
     assert "cancelled (Chair unwell)" in history[-1]["event"]
+    shown = run("case", "show", "C-0002", "--format", "json")
+    chronology = [(e["what"], e["ref"]) for e in json.loads(shown.stdout)["chronology"]]
+    assert ("Discussed at panel", meeting) not in chronology  # on its agenda, never held
     assert "Chair unwell" not in git(mcse, "log", "--format=%s%n%b")
 
 

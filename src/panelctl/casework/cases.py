@@ -357,11 +357,12 @@ def chronology(store: Store, case_id: str) -> list[dict]:
         {"date": h["date"], "what": h["event"], "ref": case_id} for h in case.get("history", [])
     ]
     index = store.index()  # assessments appear through the case's own history
+    told = {e["what"] for e in events}
     for mid, f in index.rows("meeting"):
-        if case_id in (f.get("cases") or []):
-            events.append(
-                {"date": f["date"], "what": "Discussed at panel", "ref": mid}
-            )
+        # discussed, not merely on an agenda (a planned, adjourned or cancelled meeting),
+        # and once: the case's history already says so for a meeting run since
+        if case_id in (f.get("discussed") or []) and f"Discussed at panel {mid}" not in told:
+            events.append({"date": f["date"], "what": "Discussed at panel", "ref": mid})
     for aid, f in index.rows("action"):
         if f.get("case") == case_id:
             events.append(
@@ -528,7 +529,7 @@ def check_closure(
                 f"is reduced or removed; not yet agreed: {', '.join(missing)}.",
                 "agreed_by",
             )
-    elif not closure.agreed_by:
+    if not closure.agreed_by:  # MACSE too, when no core agency was present
         raise InvalidInputError(
             f"Closing {case_id} needs the agreement of the agencies: name each one.", "agreed_by"
         )
