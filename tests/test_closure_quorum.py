@@ -478,3 +478,26 @@ def _mappings(value):
     elif isinstance(value, list):
         for inner in value:
             yield from _mappings(inner)
+
+
+def test_a_run_stopped_without_quorum_can_be_cancelled_not_adjourned(
+    mcse, cli, coordinator, tmp_path
+):
+    def run(*args):
+        return cli(*args, store=mcse, identity=coordinator.path)
+
+    meeting = meeting_with_agenda(cli, mcse, coordinator, "19/11/2026")
+    later = run("meeting", "schedule", "26/11/2026", "--time", "10:00").stdout.strip()
+    script = write_script(tmp_path, {}, present=MCSE_MEMBERS[:1])  # no answers for the cases
+    stopped = run("meeting", "run", meeting, "--script", str(script))
+    assert stopped.exit_code == ExitCode.INVALID_INPUT  # stops at C-0001, after the quorum
+    record = reader(mcse, coordinator).read(meeting)
+    assert (record["status"], record["quorate"]) == ("in progress", False)
+    adjourned = run("meeting", "adjourn", meeting, "--to", "26/12/2026")
+    assert adjourned.exit_code == ExitCode.NOT_ALLOWED and "cancel it" in adjourned.stderr
+    cancelled = run("meeting", "cancel", meeting, "--reason", "Not quorate", "--date", "19/11/2026")
+    assert cancelled.exit_code == 0, cancelled.output
+    record = reader(mcse, coordinator).read(meeting)
+    assert record["status"] == "cancelled" and record["attendance"]  # what was recorded stays
+    rows = agenda_cases(cli, mcse, coordinator, later, "20/11/2026")
+    assert [r["case"] for r in rows] == ["C-0001", "C-0002"]
