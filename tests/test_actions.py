@@ -269,7 +269,7 @@ def test_reassign_keeps_the_new_email_and_drops_the_old_one(cli, log, coordinato
         (
             ["done", "A-00003"],
             ExitCode.NOT_ALLOWED,
-            "A-00003 is already done (completed 2026-10-10)",
+            "A-00003 is already done (completed 10 Oct 2026)",
         ),
         (
             ["extend", "A-00001", "--due", "01/01/2020", "--reason", "r"],

@@ -385,8 +385,8 @@ def test_demo_runs_on_a_copy_and_leaves_the_sample_store_untouched(tmp_path):
     before = tree_digest(SAMPLE_STORE)
     result = run_panelctl("demo", str(SAMPLE_STORE), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "C-0006" in result.stdout and "new nomination" in result.stdout
-    assert "risk changed" in result.stdout and "Import the sample store" in result.stdout
+    assert "C-0006" in result.stdout and "New nomination" in result.stdout
+    assert "Risk changed" in result.stdout and "Import the sample store" in result.stdout
     (papers,) = (tmp_path / "tmp").glob("panelctl-demo-*/papers")  # the demo's copy is in TMPDIR
     assert (papers / "agenda-M-0002.html").exists()
     assert tree_digest(SAMPLE_STORE) == before

@@ -548,6 +548,18 @@ CASES: dict[str, Case] = {
     "meeting schedule bad time": Case(
         ["meeting", "schedule", "03/02/2027", "--time", "25:61"], ExitCode.INVALID_INPUT, "--time"
     ),
+    "meeting adjourn held meeting": Case(
+        ["meeting", "adjourn", "M-0001", "--to", "01/02/2030"], ExitCode.NOT_ALLOWED, "M-0001"
+    ),
+    "meeting adjourn to the past": Case(
+        ["meeting", "adjourn", "M-0002", "--to", "01/02/2020"], ExitCode.INVALID_INPUT, "--to"
+    ),
+    "meeting cancel without a reason": Case(
+        ["meeting", "cancel", "M-0002", "--reason", " "], ExitCode.INVALID_INPUT, "--reason"
+    ),
+    "meeting cancel held meeting": Case(
+        ["meeting", "cancel", "M-0001", "--reason", "Snow"], ExitCode.NOT_ALLOWED, "M-0001"
+    ),
     "agenda build bad formats": Case(
         ["agenda", "build", "M-0002", "--out", "{folder}", "--formats", "pdf"],
         ExitCode.INVALID_INPUT,
@@ -996,7 +1008,10 @@ def _close(world: World, case_id: str) -> None:
     from panelctl.casework import cases
 
     cases.close_case(
-        world.store(), case_id, "Risk reduced", ["Staffordshire Police"], date(2026, 11, 30)
+        world.store(),
+        case_id,
+        cases.Closure("Risk reduced", ["Staffordshire Police"], "carry", "Support continues"),
+        date(2026, 11, 30),
     )
 
 
@@ -1129,6 +1144,8 @@ WRITING = {
     "meeting schedule",
     "agenda build",
     "meeting run",
+    "meeting adjourn",
+    "meeting cancel",
     "minutes approve",
     "decision confirm",
     "actions update",

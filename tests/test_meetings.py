@@ -156,6 +156,8 @@ def script_for(cases, quorate=True, levels=("Medium", "Low")):
                 ],
                 "decision": "keep" if n == 0 else "close",
                 "agreed_by": ["Chris Chair"],
+                # a close needs a reason (issue 13): before, none was asked for
+                **({"closure": {"reason": "Risk reduced"}} if n else {}),
             }
             for n, case in enumerate(cases)
         },

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from panelctl.base import yamlio
-from panelctl.base.dates import parse_date, parse_datetime, show_date
+from panelctl.base.dates import LONDON, parse_date, parse_datetime, show_date
 from panelctl.base.dates import today as uk_today
 from panelctl.base.errors import InvalidInputError, NotAllowedError
 from panelctl.base.names import fold, name_key, similar
@@ -434,17 +434,215 @@ def update_case(store: Store, case_id: str, changes: dict, today: date) -> bool:
     return tx.committed
 
 
-def close_case(store: Store, case_id: str, reason: str, agreed_by: list[str], on: date) -> None:
-    if not reason.strip():
-        raise InvalidInputError("Closing a case needs a reason.", "reason")
-    if not agreed_by:
+#: what becomes of a closing case's open actions: cancelled with it, or carried on
+OPEN_ACTION_CHOICES = ("close", "carry")
+
+
+@dataclass
+class Closure:
+    """What a closure needs, wherever it is made (`case close` or a panel's close decision):
+    why, who agreed (agencies), and what becomes of the case's open actions and why."""
+
+    reason: str
+    agreed_by: list[str]
+    open_actions: str | None = None
+    actions_reason: str | None = None
+
+
+def closure_from(given: object, agreed_by: list[str], where: str) -> Closure:
+    """A :class:`Closure` from a meeting script's or prompt's ``closure`` mapping (reason,
+    open_actions, actions_reason), with the agencies that agreed."""
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
         raise InvalidInputError(
-            "Closing a case needs the agreement of the agencies: name each one.", "agreed_by"
+            f"{where} must be a mapping (reason, open_actions, actions_reason).", where
         )
+    unknown = set(given) - {"reason", "open_actions", "actions_reason"}
+    if unknown:
+        raise InvalidInputError(
+            f"{where}: unknown key {_keys(unknown)}; the keys are: reason, open_actions, "
+            "actions_reason.",
+            where,
+        )
+    return Closure(
+        str(given.get("reason") or ""),
+        agreed_by,
+        _optional_text(given.get("open_actions")),
+        _optional_text(given.get("actions_reason")),
+    )
+
+
+def _optional_text(value: object) -> str | None:
+    return str(value).strip() or None if value is not None else None
+
+
+def core_agencies(store: Store) -> list[str]:
+    """The names of the panel's core agencies (agency records with core: true)."""
+    return sorted(
+        (f["name"] for _id, f in store.index().rows("agency") if f.get("core") and f.get("name")),
+        key=str.casefold,
+    )
+
+
+def missing_agreement(required: list[str], agreed: list[str]) -> list[str]:
+    """The agencies of ``required`` not among ``agreed`` (names compared as `fold` does)."""
+    have = {fold(a) for a in agreed}
+    return [a for a in required if fold(a) not in have]
+
+
+def open_actions(store: Store, case_id: str) -> list[str]:
+    """The ids of a case's open actions, by number."""
+    return sorted(
+        (aid for aid, f in store.index().rows("action")
+         if f.get("case") == case_id and f.get("status") == "open"),
+        key=records.number_of,
+    )  # fmt: skip
+
+
+def check_closure(
+    store: Store,
+    case_id: str,
+    closure: Closure,
+    core_present: list[str] | None,
+    key: str = "",
+) -> list[str]:
+    """Refuse a closure the profile does not allow, before anything is saved; return the
+    case's open actions (which the closure then closes or carries).
+
+    A closure needs a reason everywhere. Under a profile with
+    ``decisions.closure_by_all_core_agencies`` (MACSE), every core agency present must be
+    among those agreeing: ``core_present`` (a meeting's), or every core agency of the
+    panel when the closure is made outside a meeting (None). Open actions must be closed
+    with the case or carried, with a reason. ``key`` prefixes the fields named (a meeting
+    script's ``cases.C-0001.closure.``)."""
+    if not closure.reason.strip():
+        where = f" ({key}reason)" if key else ""
+        raise InvalidInputError(f"Closing {case_id} needs a reason{where}.", f"{key}reason")
+    profile = store.profile
+    if (profile.get("decisions") or {}).get("closure_by_all_core_agencies"):
+        required = core_agencies(store) if core_present is None else core_present
+        missing = missing_agreement(required, closure.agreed_by)
+        if missing:
+            raise NotAllowedError(
+                f"{case_id} cannot be closed under the {profile['name']} profile until every "
+                f"core agency {'present ' if core_present is not None else ''}agrees the risk "
+                f"is reduced or removed; not yet agreed: {', '.join(missing)}.",
+                "agreed_by",
+            )
+    if not closure.agreed_by:  # MACSE too, when no core agency was present
+        raise InvalidInputError(
+            f"Closing {case_id} needs the agreement of the agencies: name each one.", "agreed_by"
+        )
+    pending = open_actions(store, case_id)
+    if pending and closure.open_actions is None:
+        raise NotAllowedError(
+            f"{case_id} has open actions ({', '.join(pending)}): close them with the case or "
+            f"carry them on ({key}open_actions: close or carry, with {key}actions_reason), "
+            "or reassign or complete them first.",
+            f"{key}open_actions",
+        )
+    if pending and closure.open_actions not in OPEN_ACTION_CHOICES:
+        raise InvalidInputError(
+            f"{key}open_actions for {case_id} must be close or carry.", f"{key}open_actions"
+        )
+    if pending and not (closure.actions_reason or "").strip():
+        raise InvalidInputError(
+            f"Say why {case_id}'s open actions ({', '.join(pending)}) are "
+            f"{'closed' if closure.open_actions == 'close' else 'carried'} with the case "
+            f"({key}actions_reason).",
+            f"{key}actions_reason",
+        )
+    return pending
+
+
+def settle_actions(
+    tx, case_id: str, pending: list[str], closure: Closure, by: str, at: datetime
+) -> None:
+    """Close (cancel) or carry a closing case's open actions, each with the reason in its
+    history (the same history entry the action log writes: at, by, change, note)."""
+    stamp = at.astimezone(LONDON).replace(second=0, microsecond=0)
+    for action_id in pending:
+        action = tx.store.read(action_id)
+        if closure.open_actions == "close":
+            change = f"cancelled: case {case_id} closed"
+            action["status"] = "cancelled"
+        else:
+            change = f"carried on after case {case_id} closed"
+        action["history"] = [
+            *(action.get("history") or []),
+            {"at": stamp, "by": by, "change": change, "note": closure.actions_reason.strip()},
+        ]
+        tx.put(action)
+
+
+def close_case(
+    store: Store, case_id: str, closure: Closure, on: date, now: datetime | None = None
+) -> list[str]:
+    """Close a case outside a meeting (one commit): the reason, the agencies that agreed,
+    and what becomes of its open actions; returns those actions' ids."""
+    if not closure.reason.strip():
+        raise InvalidInputError("Closing a case needs a reason.", "reason")
+
+    def closed(case: dict) -> dict:  # an already closed case is refused before the rest
+        return closed_case(case, on, closure.reason.strip(), list(closure.agreed_by), "Closed")
+
+    closed(get_case(store, case_id))
+    check_agencies(store, {"involved_agencies": closure.agreed_by})
+    check_closure(store, case_id, closure, None)
     with store.transaction() as tx:
-        case = get_case(store, case_id)
-        check_agencies(store, {"involved_agencies": agreed_by})
-        tx.put(closed_case(case, on, reason.strip(), list(agreed_by), "Closed"))
+        case = closed(get_case(store, case_id))
+        pending = check_closure(store, case_id, closure, None)  # under the lock
+        settle_actions(tx, case_id, pending, closure, _who(store), now or datetime.now(LONDON))
+        tx.put(case)
+    return pending
+
+
+def close_at_meeting(
+    tx, case: dict, meeting: dict, closure: Closure, pending: list[str], at: datetime
+) -> dict:
+    """``case`` closed by the panel's decision at ``meeting`` (checked first with
+    :func:`check_closure`), its open actions settled; the closed case to save."""
+    settle_actions(tx, case["id"], pending, closure, _who(tx.store), at)
+    return closed_case(
+        case,
+        meeting["date"],
+        closure.reason.strip(),
+        list(closure.agreed_by),
+        f"Closed by panel decision at {meeting['id']}",
+    )
+
+
+def agencies_agreeing(meeting: dict, people: list[str]) -> list[str]:
+    """The agencies of the people named (as the meeting's attendance records them)."""
+    by_name = {fold(a.get("name")): a.get("agency") for a in meeting.get("attendance") or []}
+    found = [by_name.get(fold(p)) or "" for p in people]
+    return sorted({a for a in found if a}, key=str.casefold)
+
+
+def core_present(store: Store, meeting: dict, excluded: list[str]) -> list[str]:
+    """The core agencies represented at ``meeting`` by someone present (or deputising)
+    and not excluded from the item."""
+    out = {fold(n) for n in excluded}
+    present = {
+        fold(a.get("agency"))
+        for a in meeting.get("attendance") or []
+        if a.get("status") in ("present", "deputy")
+        and not a.get("guest")
+        and fold(a.get("name")) not in out
+    }
+    return [a for a in core_agencies(store) if fold(a) in present]
+
+
+def _who(store: Store) -> str:
+    if store.identity is None:
+        raise InvalidInputError("Closing a case needs an identity.", "identity")
+    return store.identity.name
+
+
+def recorder(store: Store) -> str:
+    """Who records a change: the identity's name (a store opened to write has one)."""
+    return store.identity.name if store.identity is not None else "not recorded"
 
 
 def closed_case(case: dict, on: date, reason: str, agreed_by: list[str], event: str) -> dict:
@@ -514,3 +712,26 @@ def add_flag(store: Store, case_id: str, flag: str, owner: str, review: str, tod
             {"flag": flag.strip(), "owner": owner.strip(), "review": review_date, "raised": today}
         )
         tx.put(case)
+
+
+def meeting_closure(
+    store: Store, meeting: dict, discussion: dict, given: object
+) -> tuple[Closure, list[str]]:
+    """A panel's close decision checked before anything is saved: the closure (the agencies
+    of the people who agreed) and the case's open actions it settles."""
+    case_id = discussion["case"]
+    closure = closure_from(
+        given,
+        agencies_agreeing(meeting, discussion.get("agreed_by") or []),
+        f"cases.{case_id}.closure",
+    )
+    core = core_present(store, meeting, discussion.get("excluded") or [])
+    return closure, check_closure(store, case_id, closure, core, f"cases.{case_id}.closure.")
+
+
+def set_at_meeting(meeting: dict, by: str) -> dict:
+    """The first entry of an action's history: when (the meeting's day and time, UK) and
+    at which meeting it was set, and who recorded it."""
+    start = time.fromisoformat(meeting.get("time") or "00:00")
+    at = datetime.combine(meeting["date"], start, tzinfo=LONDON)
+    return {"at": at, "by": by, "change": f"set at {meeting['id']}"}

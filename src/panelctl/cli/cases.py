@@ -284,16 +284,31 @@ def case_update(
 def case_close(
     case_id: Annotated[str, typer.Argument(metavar="CASE")],
     reason: Annotated[str, Opt(help="Why: e.g. risk reduced and normal management in place.")],
-    agreed_by: Annotated[list[str], Opt(help="An agency that agrees; repeat for each.")],
+    agreed_by: Annotated[
+        TextList, Opt(help="An agency that agrees the risk is reduced or removed; repeat.")
+    ] = None,
+    open_actions: Annotated[
+        str | None,
+        Opt("--actions", help="The case's open actions: close (cancel them) or carry them on."),
+    ] = None,
+    actions_reason: Annotated[
+        str | None, Opt(help="Why the open actions are closed or carried.")
+    ] = None,
     as_of: Annotated[str | None, Opt("--date")] = None,
 ) -> None:
-    """Close a case, recording the reason and the agencies that agreed.
+    """Close a case, recording the reason and the agencies that agreed. Under a profile
+    where every core agency must agree (MACSE), the agencies still to agree are named.
+    Open actions on the case are listed; close or carry them with --actions and a reason.
 
-    Example: panelctl case close C-0042 --reason "Risk reduced" --agreed-by Police --agreed-by "Children's Services"
+    Example: panelctl case close C-0042 --reason "Risk reduced" --agreed-by Police --agreed-by "Children's Services" --actions carry --actions-reason "Support continues"
     """
     from panelctl.casework import cases
 
-    cases.close_case(open_store(), case_id, reason, agreed_by, as_of_day(as_of, "--date"))
+    closure = cases.Closure(reason, list(agreed_by or []), open_actions, actions_reason)
+    settled = cases.close_case(open_store(), case_id, closure, as_of_day(as_of, "--date"))
+    done = {"close": "closed with it", "carry": "carried on"}.get(open_actions or "", "")
+    extra = f"; open actions {done}: {', '.join(settled)}" if settled else ""
+    say(f"{case_id} closed{extra}.")
 
 
 @case_app.command("reopen")

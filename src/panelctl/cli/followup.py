@@ -160,14 +160,18 @@ def actions_show(action_id: ActionId, fmt: FormatOption = Format.table) -> None:
 def actions_update(
     action_id: ActionId,
     note: Annotated[str, Opt(help="What has happened; kept with your name and the time.")],
+    date: Annotated[
+        str | None,
+        Opt("--date", help="The day it happened, if not today (not before the action was set)."),
+    ] = None,
 ) -> None:
     """Add a progress note to an action (one commit).
 
-    Example: panelctl actions update A-00042 --note "Strategy meeting booked for 3 December"
+    Example: panelctl actions update A-00042 --note "Strategy meeting booked for 3 December" --date 24/11/2026
     """
     from panelctl.followup import actions
 
-    actions.add_note(open_store(), action_id, note, now())
+    actions.add_note(open_store(), action_id, note, now(), date)
     say(f"Noted on {action_id.upper()}.")
 
 
@@ -175,15 +179,22 @@ def actions_update(
 def actions_done(
     action_id: ActionId,
     note: Annotated[str | None, Opt(help="How it was completed.")] = None,
+    date: Annotated[
+        str | None,
+        Opt("--date", help="The day it was done, if not today (not before it was set)."),
+    ] = None,
 ) -> None:
-    """Mark an action done today (one commit); an action cannot be done twice.
+    """Mark an action done, today or on the day it was really done (one commit); an action
+    cannot be done twice. Done after its due date, it counts as completed late.
 
-    Example: panelctl actions done A-00042 --note "Referral made to the NRM"
+    Example: panelctl actions done A-00042 --note "Referral made to the NRM" --date 24/11/2026
     """
+    from panelctl.base.dates import show_date
     from panelctl.followup import actions
 
-    actions.complete(open_store(), action_id, now(), note)
-    say(f"{action_id.upper()} is done.")
+    done = actions.complete(open_store(), action_id, now(), note, date)
+    late = " (late)" if done["completed"] > done["due"] else ""
+    say(f"{action_id.upper()} is done, on {show_date(done['completed'])}{late}.")
 
 
 @actions_app.command("reassign")

@@ -100,7 +100,19 @@ class PromptAnswers:
         answer["agreed_by"] = [
             n for n in context["present"] if typer.confirm(f"Agreed by {n}?", default=True)
         ]
+        if answer["decision"] == "close":
+            answer["closure"] = _closure(context.get("open_actions") or [])
         return answer
+
+
+def _closure(open_actions: list[str]) -> dict:
+    """Why the case closes, and what becomes of its open actions (listed by id)."""
+    closure = {"reason": typer.prompt("Why does the case close (e.g. risk reduced)?")}
+    if open_actions:
+        say(f"Open actions on the case: {', '.join(open_actions)}.")
+        closure["open_actions"] = _choice("Close them or carry them on", ("close", "carry"), "carry")
+        closure["actions_reason"] = typer.prompt("Why")
+    return closure
 
 
 def _choice(question: str, options: tuple[str, ...], default: str) -> str:

@@ -325,3 +325,42 @@ def decision_confirm(decision_id: Annotated[str, typer.Argument(metavar="DECISIO
 
     confirm_decision(open_store(), decision_id, now())
     say(f"{decision_id}: the written decision is recorded as sent.")
+
+
+@meeting_app.command("adjourn")
+def meeting_adjourn(
+    meeting_id: Annotated[str, typer.Argument(metavar="MEETING")],
+    to: Annotated[str, Opt("--to", help="The day it is adjourned to, e.g. 26/11/2026.")],
+    time: Annotated[str | None, Opt("--time", help="A new start time, e.g. 14:00.")] = None,
+    as_of: Annotated[str | None, Opt("--date", help="When it was adjourned (default: today).")] = None,
+) -> None:
+    """Adjourn a planned meeting to a later day; its agenda and cases move with it, and
+    each case's history says so.
+
+    Example: panelctl meeting adjourn M-0007 --to 26/11/2026 --time 14:00
+    """
+    from panelctl.base.dates import parse_date, show_date
+    from panelctl.meetings.schedule import adjourn
+
+    day = parse_date(to, "to", "The day the meeting is adjourned to")
+    moved = adjourn(open_store(), meeting_id, day, time, as_of_day(as_of, "--date"))
+    cases = f"; its cases move with it: {', '.join(moved)}" if moved else ""
+    say(f"{meeting_id} adjourned to {show_date(day)}{cases}.")
+
+
+@meeting_app.command("cancel")
+def meeting_cancel(
+    meeting_id: Annotated[str, typer.Argument(metavar="MEETING")],
+    reason: Annotated[str, Opt("--reason", help="Why it is cancelled.")],
+    as_of: Annotated[str | None, Opt("--date", help="When it was cancelled (default: today).")] = None,
+) -> None:
+    """Cancel a meeting that has made no decision (planned, or stopped without quorum); its
+    cases go back to being due and onto the next agenda, with the reason in their history.
+
+    Example: panelctl meeting cancel M-0007 --reason "Not quorate: no health representative"
+    """
+    from panelctl.meetings.schedule import cancel
+
+    moved = cancel(open_store(), meeting_id, reason, as_of_day(as_of, "--date"))
+    cases = f"; back to due for the next agenda: {', '.join(moved)}" if moved else ""
+    say(f"{meeting_id} cancelled{cases}.")

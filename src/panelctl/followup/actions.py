@@ -114,21 +114,68 @@ def entry(at: datetime, by: str, change: str, note: str | None = None) -> dict:
     return item
 
 
-def noted(action: dict, note: str, by: str, at: datetime) -> dict:
-    """The action with a note added to its history."""
+def set_on(action: dict) -> date | None:
+    """The day an action was set: its first history entry's (at the meeting that set it)."""
+    history = action.get("history") or []
+    return stamp(history[0]["at"]).date() if history else None
+
+
+def check_day(action: dict, on: date, today: date, since: date | None) -> None:
+    """``on`` (when something happened to an action) is neither after ``today`` nor before
+    the action was set (``since``, when known)."""
+    if on > today:
+        raise InvalidInputError(
+            f"The date {show_date(on)} for {action['id']} is in the future; give the day it "
+            "happened, today or before.",
+            "date",
+        )
+    if since is not None and on < since:
+        raise InvalidInputError(
+            f"The date {show_date(on)} for {action['id']} is before the action was set "
+            f"({show_date(since)}); give a day from then on.",
+            "date",
+        )
+
+
+def noted(
+    action: dict,
+    note: str,
+    by: str,
+    at: datetime,
+    on: date | None = None,
+    since: date | None = None,
+) -> dict:
+    """The action with a note added to its history; ``on``, the day the note is about when
+    it is not the day it is written (neither in the future nor before the action was set)."""
     text = _text(note, "note", "a note needs some text")
-    return _with(action, entry(at, by, "note", text))
+    change = "note"
+    if on is not None and on != stamp(at).date():
+        check_day(action, on, stamp(at).date(), since if since is not None else set_on(action))
+        change = f"note of {on.isoformat()}"
+    return _with(action, entry(at, by, change, text))
 
 
-def mark_done(action: dict, by: str, at: datetime, note: str | None = None) -> dict:
-    """The action marked done on ``at``'s day (UK time)."""
+def mark_done(
+    action: dict,
+    by: str,
+    at: datetime,
+    note: str | None = None,
+    on: date | None = None,
+    since: date | None = None,
+) -> dict:
+    """The action marked done on ``on`` (the day it was really done: neither in the future
+    nor before it was set), or else on ``at``'s day (UK time). ``at`` is when it is recorded."""
     if action["status"] == "done":
         completed = action.get("completed")
-        when = f" (completed {completed.isoformat()})" if completed else ""
+        when = f" (completed {show_date(completed)})" if completed else ""
         raise NotAllowedError(f"{action['id']} is already done{when}.")
     _require_open(action, "marked done")
-    changed = _with(action, entry(at, by, "done", _optional(note)))
-    changed.update(status="done", completed=stamp(at).date())
+    today = stamp(at).date()
+    day = today if on is None else on
+    check_day(action, day, today, since if since is not None else set_on(action))
+    change = "done" if day == today else f"done on {day.isoformat()}"
+    changed = _with(action, entry(at, by, change, _optional(note)))
+    changed.update(status="done", completed=day)
     return changed
 
 
@@ -237,12 +284,41 @@ def _change(store: Store, action_id: str, how) -> dict:
     return changed
 
 
-def add_note(store: Store, action_id: str, note: str, now: datetime) -> dict:
-    return _change(store, action_id, lambda a: noted(a, note, _who(store), now))
+def add_note(
+    store: Store, action_id: str, note: str, now: datetime, on: date | str | None = None
+) -> dict:
+    day = _day(on)
+    return _change(
+        store, action_id, lambda a: noted(a, note, _who(store), now, day, _set_on(store, a))
+    )
 
 
-def complete(store: Store, action_id: str, now: datetime, note: str | None = None) -> dict:
-    return _change(store, action_id, lambda a: mark_done(a, _who(store), now, note))
+def complete(
+    store: Store,
+    action_id: str,
+    now: datetime,
+    note: str | None = None,
+    on: date | str | None = None,
+) -> dict:
+    """Mark an action done, on ``on`` (the day it was done) or else today."""
+    day = _day(on)
+    return _change(
+        store, action_id, lambda a: mark_done(a, _who(store), now, note, day, _set_on(store, a))
+    )
+
+
+def _day(on: date | str | None) -> date | None:
+    return parse_date(on, "date", "The date") if isinstance(on, str) else on
+
+
+def _set_on(store: Store, action: dict) -> date | None:
+    """When the action was set: the day of the meeting that set it, or its history's first
+    entry (an action whose history began later, with a note, counts from the earlier)."""
+    days = [set_on(action)]
+    if action.get("meeting") and store.exists(action["meeting"]):
+        days.append(store.read(action["meeting"]).get("date"))
+    known = [d for d in days if d is not None]
+    return min(known) if known else None
 
 
 def reassign(

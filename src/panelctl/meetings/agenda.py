@@ -9,7 +9,7 @@ from pathlib import Path
 
 from panelctl.base.dates import LONDON
 from panelctl.base.errors import NotAllowedError
-from panelctl.meetings.schedule import case_history, get_meeting
+from panelctl.meetings.schedule import carried_over, case_history, get_meeting
 from panelctl.model import entry, records
 from panelctl.outputs import papers
 from panelctl.rules import meetingrules
@@ -125,6 +125,8 @@ def _timetable(store: Store, meeting: dict, profile: dict) -> tuple[list[dict], 
             }
         )
     chosen = meetingrules.select_cases(facts, on, profile)
+    carried = carried_over(store, on)  # a cancelled or inquorate meeting's cases say so
+    chosen = [{**c, "reason": carried.get(c["id"], c["reason"])} for c in chosen]
     start = time.fromisoformat(
         meeting.get("time") or profile["meetings"].get("start_time") or "10:00"
     )

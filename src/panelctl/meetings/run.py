@@ -18,8 +18,8 @@ from typing import Protocol
 from panelctl.base.dates import parse_date
 from panelctl.base.errors import InvalidInputError, NotAllowedError
 from panelctl.base.names import fold
+from panelctl.casework import cases as casework
 from panelctl.casework.assessments import stage
-from panelctl.casework.cases import closed_case
 from panelctl.meetings.minutes import deadline
 from panelctl.meetings.schedule import get_meeting
 from panelctl.model import risk
@@ -62,7 +62,7 @@ def run_meeting(store: Store, meeting_id: str, answers: Answers, now: datetime) 
     meeting = get_meeting(store, meeting_id)
     if meeting.get("status") in ("held", "cancelled"):
         raise NotAllowedError(f"{meeting_id} is {meeting['status']}; there is nothing left to run.")
-    if not meeting.get("cases"):
+    if meeting.get("cases") is None:  # built, an agenda may hold no case: standing items only
         raise NotAllowedError(
             f"{meeting_id} has no agenda yet; build it with `panelctl agenda build {meeting_id}`."
         )
@@ -261,15 +261,24 @@ def _case_step(
     meeting = get_meeting(store, meeting_id)
     tool = risk.load_tool(store.profile["risk_tool"], store.root)
     context = _case_context(store.profile, tool, meeting, store.read(case_id))
-    discussion, actions = _discussion(case_id, answers.case(case_id, context), context, tool)
+    context["open_actions"] = casework.open_actions(store, case_id)
+    given = answers.case(case_id, context)
+    discussion, actions = _discussion(case_id, given, context, tool)
+    closing = None
+    if discussion.get("decision") == "close":  # checked before anything is saved
+        closing = casework.meeting_closure(store, meeting, discussion, given.get("closure"))
     with store.transaction() as tx:
         meeting = get_meeting(store, meeting_id)
         case = store.read(case_id)
+        set_at = [casework.set_at_meeting(meeting, casework.recorder(store))]
         discussion["actions"] = [
-            tx.create("action", {**a, "case": case_id, "meeting": meeting_id, "status": "open"})
+            tx.create(
+                "action",
+                {**a, "case": case_id, "meeting": meeting_id, "status": "open", "history": set_at},
+            )
             for a in actions
         ]
-        tx.put(_case_after(tx, case, meeting, discussion, context, tool))
+        tx.put(_case_after(tx, case, meeting, discussion, context, tool, closing, now))
         if context["quorate"]:
             tx.create("decision", _decision_record(case, meeting, discussion, store.profile, now))
         meeting.setdefault("discussions", []).append(discussion)
@@ -330,7 +339,9 @@ def _discussion(case_id: str, given: dict, context: dict, tool: dict) -> tuple[d
     return discussion, actions
 
 
-def _case_after(tx, case: dict, meeting: dict, discussion: dict, context: dict, tool: dict) -> dict:
+def _case_after(
+    tx, case: dict, meeting: dict, discussion: dict, context: dict, tool: dict, closing, now
+) -> dict:
     """The case once discussed: its history, the panel's agreed risk, a close decision."""
     on, meeting_id = meeting["date"], meeting["id"]
     case.setdefault("history", []).append({"date": on, "event": f"Discussed at panel {meeting_id}"})
@@ -349,14 +360,8 @@ def _case_after(tx, case: dict, meeting: dict, discussion: dict, context: dict, 
                 "source": f"panel {meeting_id}",
             },
         )
-    if discussion.get("decision") == "close":
-        case = closed_case(
-            case,
-            on,
-            f"Panel decision at {meeting_id}: risk reduced or removed",
-            context["agencies_present"],
-            f"Closed by panel decision at {meeting_id}",
-        )
+    if closing is not None:
+        case = casework.close_at_meeting(tx, case, meeting, *closing, now)
     return case
 
 
@@ -421,7 +426,7 @@ def _check_action(action: dict, case_id: str, number: int, meeting_date=None) ->
 
 
 SCRIPT_KEYS = ("attendance", "confidentiality", "declarations", "cases")
-CASE_KEYS = ("items", "risk", "decision", "agreed_by", "actions")
+CASE_KEYS = ("items", "risk", "decision", "agreed_by", "actions", "closure")
 ACTION_KEYS = ("description", "agency", "owner", "due")
 PERSON_KEYS = ("name", "agency", "status", "sector", "deputising_for", "guest")
 DECLARATION_KEYS = ("name", "interest", "excluded_cases")
@@ -502,6 +507,7 @@ class ScriptAnswers:
             _unknown_keys(given, CASE_KEYS, path)
             _mapping(given.get("items"), f"{path}.items", "item: text")
             _list_of(given.get("agreed_by"), f"{path}.agreed_by", "names")
+            casework.closure_from(given.get("closure"), [], f"{path}.closure")
             for number, action in enumerate(
                 _list_of(given.get("actions"), f"{path}.actions", "actions"), start=1
             ):

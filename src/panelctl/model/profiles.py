@@ -48,6 +48,7 @@ FLAGS = (
     ("agenda", "perpetrators_after_victims"),
     ("agenda", "declarations_of_interest"),
     ("decisions", "chair_approves_minutes"),
+    ("decisions", "closure_by_all_core_agencies"),
 )
 
 
@@ -113,6 +114,8 @@ class Agenda(_Part, kw_only=True):
 class Decisions(_Part, kw_only=True):
     chair_approves_minutes: bool | None = None
     confirmation_hours: Annotated[int, Meta(ge=1, le=8760)] | None = None
+    #: a case closes only when every core agency present agrees (MACSE)
+    closure_by_all_core_agencies: bool | None = None
 
 
 class Retention(_Part, kw_only=True):
