@@ -167,6 +167,20 @@ def test_the_panels_agreed_risk_does_not_reset_the_assessment_refresh(
     )  # fmt: skip
     refresh = [r for r in due if r["case"] == "C-0001" and r["what"] == "assessment refresh"]
     assert refresh and refresh[0]["due"] == "2026-12-14", due
+    # The next meeting's paper shows the panel's level beside the latest real assessment.
+    assert run(cli, root, coordinator, "meeting", "schedule", "21/01/2027", "--time", "09:30"
+               ).exit_code == 0  # fmt: skip
+    out = tmp_path / "papers"
+    built = run(cli, root, coordinator, "agenda", "build", "M-0002", "--as-of", "05/01/2027",
+                "--out", str(out))  # fmt: skip
+    assert built.exit_code == 0, built.output
+    paper = (out / "paper-M-0002-C-0001.md").read_text()
+    latest = paper.split("## Latest risk assessment")[1]
+    assert "| Date | 2 Nov 2026 |" in latest
+    assert (
+        "**Risk level agreed by the panel:** Medium (meeting M-0001, 19 Nov 2026). This is the "
+        "panel's level, not a risk assessment." in latest
+    )
 
 
 @pytest.mark.parametrize("panel", ["mcse"], indirect=True)

@@ -205,6 +205,7 @@ def case_paper_context() -> dict:
                 "Second mobile phone",
             ],
         },
+        "panel_risk": {"level": "Significant", "meeting": "M-0002", "date": date(2026, 3, 10)},
         "open_actions": [
             {
                 "id": "A-0007",
