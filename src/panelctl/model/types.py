@@ -290,11 +290,13 @@ class Minutes(Part, kw_only=True):
 class Meeting(Record, kw_only=True):
     """A panel meeting: its agenda, and what was recorded as it ran.
 
-    Format 3 (panelctl 0.3.0; the bump is still to be made, see formats.py) added who chaired (``chair``), what was said under the
+    Format 3 (panelctl 0.3.0) added who chaired (``chair``), what was said under the
     standing and closing items (``standing_items``, ``closing_items``), a discussion's
     ``resources`` and the minutes' ``approved_as``. All are optional: a format 1 meeting
     reads as it is (no upgrade step).
     """
+
+    FORMAT: ClassVar[int] = 3
 
     date: Annotated[dt.date, Meta(description="The day of the meeting")]
     time: Annotated[Time | None, Meta(description="When it starts (HH:MM, UK time)")] = None
