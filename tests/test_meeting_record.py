@@ -336,3 +336,30 @@ def test_a_meeting_in_the_future_cannot_be_run(panel, cli, coordinator, tmp_path
     assert ran.exit_code == ExitCode.NOT_ALLOWED, ran.output
     assert "has not come yet" in ran.stderr
     assert_unchanged(before, store_state(root))
+
+
+@pytest.mark.parametrize("panel", ["mace"], indirect=True)
+def test_a_panel_level_saved_as_an_assessment_by_an_older_panelctl_does_not_count(
+    panel, cli, coordinator
+):
+    """Stores from before 0.3.0 hold the panel's agreed level as an RFM by "Panel (chair)":
+    review due and compliance still count from the last real assessment (2 Nov 2026)."""
+    from panelctl.casework.assessments import stage
+    from panelctl.followup import reviews
+
+    _profile_name, root, _chair = panel
+    store = _store(root, coordinator)
+    with store.transaction() as tx:  # as panelctl 0.2.0's meeting run saved it
+        case = store.read("C-0001")
+        stage(tx, case, {"tool": "rfm", "date": date(2026, 11, 19), "assessor": "Panel (chair)",
+                         "agency": "Test mace", "factors": [], "derived": "Medium",
+                         "agreed": "Medium", "source": "panel M-0001"})  # fmt: skip
+    assert _store(root, coordinator).read("C-0001")["assessed"] == date(2026, 11, 19)
+    due = json.loads(
+        run(cli, root, coordinator, "review", "due", "--as-of", "20/12/2026", "--format",
+            "json").stdout
+    )  # fmt: skip
+    refresh = [r for r in due if r["case"] == "C-0001" and r["what"] == "assessment refresh"]
+    assert refresh and refresh[0]["due"] == "2026-12-14", due
+    behind = reviews.behind_on_assessments(_store(root, coordinator), date(2026, 12, 20))
+    assert [r["case"] for r in behind if r["state"] == "overdue"] == ["C-0001", "C-0002"]
