@@ -363,3 +363,22 @@ def test_a_panel_level_saved_as_an_assessment_by_an_older_panelctl_does_not_coun
     assert refresh and refresh[0]["due"] == "2026-12-14", due
     behind = reviews.behind_on_assessments(_store(root, coordinator), date(2026, 12, 20))
     assert [r["case"] for r in behind if r["state"] == "overdue"] == ["C-0001", "C-0002"]
+
+
+@pytest.mark.parametrize("panel", ["mcse"], indirect=True)
+def test_minutes_of_a_meeting_in_the_future_cannot_be_approved(panel, cli, coordinator):
+    """A meeting recorded as held before its day (a record edited by hand, a clock wrong
+    when it was run): its minutes wait for the day."""
+    _profile_name, root, chair = panel
+    ahead = date.today() + timedelta(days=10)
+    on = ahead.strftime("%d/%m/%Y")
+    assert run(cli, root, coordinator, "meeting", "schedule", on, "--time", "14:00").exit_code == 0
+    store = _store(root, coordinator)
+    meeting = store.read("M-0001")
+    meeting.update(status="held", minutes={"status": "draft"})
+    store.update(meeting)
+    before = store_state(root)
+    refused = run(cli, root, chair, "minutes", "approve", "M-0001")
+    assert refused.exit_code == ExitCode.NOT_ALLOWED, refused.output
+    assert "has not come yet" in refused.stderr
+    assert_unchanged(before, store_state(root))
