@@ -1,10 +1,13 @@
 """Record format versions across panelctl versions (issue 12, point 7): real stores, real
 encryption and git.
 
-The code under test is panelctl as it is (every type at format 1). A *newer* panelctl is
-simulated in-process by :func:`newer_panelctl`: it registers a pretend format 2, made by
-panelctl 0.2.0, in which a case gains an optional ``safety_plan`` field, with an upgrade
-step from format 1. Leaving the ``with`` block puts this panelctl back: the *older* one.
+The code under test is panelctl as it is (cases at format 1, its newest format
+:data:`KNOWN`). A *newer* panelctl is simulated in-process by :func:`newer_panelctl`: it
+registers a pretend format :data:`NEWER` (the next one up), made by a pretend panelctl
+:data:`NEWER_VERSION`, in which a case gains an optional ``safety_plan`` field, with an
+upgrade step from format 1. Leaving the ``with`` block puts this panelctl back: the *older*
+one. The numbers are worked out from this panelctl's table, so a release that adds a format
+needs no change here.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pytest
 from msgspec import Meta
 
 from conftest import CANARY, accept_history, assert_unchanged, git, signed_commit, store_state
+from panelctl import __version__
 from panelctl.base import yamlio
 from panelctl.base.errors import ExitCode, InvalidRecordError, NeedsNewerError
 from panelctl.crypto import envelope
@@ -25,6 +29,21 @@ from panelctl.model import formats, records, types
 from panelctl.panel import sync
 from panelctl.store.core import Store
 from panelctl.store.migrate import migrate
+
+KNOWN = formats.known()  # this panelctl's newest format
+KNOWN_VERSION = formats.FORMATS[KNOWN]
+NEWER = KNOWN + 1  # the pretend newer panelctl's
+_major, _minor = __version__.split(".")[:2]
+NEWER_VERSION = f"{_major}.{int(_minor) + 1}.0"
+
+
+#: the newest format this panelctl reads a case at (what a refused case's message names)
+CASE_READS_UP_TO = max(records.CASE.format, formats.CONFLICTS_FORMAT)
+
+
+def newer_line(key: str = "format") -> bytes:
+    return f"{key}: {NEWER}  # panelctl {NEWER_VERSION} or newer\n".encode()
+
 
 CASE = {
     "status": "open",
@@ -36,24 +55,24 @@ CASE = {
 
 
 class CaseV2(types.Case, kw_only=True):
-    """A case at the pretend format 2: a safety plan may be recorded."""
+    """A case at the pretend newer format: a safety plan may be recorded."""
 
-    FORMAT: ClassVar[int] = 3
+    FORMAT: ClassVar[int] = NEWER
     safety_plan: Annotated[str | None, Meta(description="The agreed safety plan")] = None
 
 
 def _case_v2_from_1(record: dict) -> dict:
-    """The pretend upgrade step: a case from before format 3 says it had no safety plan."""
+    """The pretend upgrade step: a case from before it says it had no safety plan."""
     return {**record, "safety_plan": record.get("safety_plan", "not recorded")}
 
 
 @contextmanager
 def newer_panelctl():
-    """panelctl as a pretend version 0.3.0 would be: format 3, with case records changed."""
+    """panelctl as a pretend newer version would be: format NEWER, with cases changed."""
     saved = (records.CASE.struct, dict(formats.FORMATS), dict(formats.UPGRADES))
     object.__setattr__(records.CASE, "struct", CaseV2)  # RecordType is frozen
-    formats.FORMATS[3] = "0.3.0"
-    formats.UPGRADES["case"] = {3: _case_v2_from_1}
+    formats.FORMATS[NEWER] = NEWER_VERSION
+    formats.UPGRADES["case"] = {NEWER: _case_v2_from_1}
     try:
         yield
     finally:
@@ -98,7 +117,7 @@ def test_every_record_written_starts_with_its_format(store):
     assert stored(store, case).startswith(b"format: 1\nid: C-0001\n")
     assert "format" not in store.read(case)  # the number is the store's business, not a field
     assert (store.root / "panelctl.yaml").read_bytes().startswith(
-        b"panelctl_store: 2  # panelctl 0.2.0 or newer\n"
+        f"panelctl_store: {KNOWN}  # panelctl {KNOWN_VERSION} or newer\n".encode()
     )
 
 
@@ -117,14 +136,16 @@ def test_a_record_without_a_format_line_reads_and_gets_one_when_it_changes(store
 
 
 def test_the_sample_stores_records_are_at_this_panelctls_format(sample, cli):
-    """Its records need no upgrade; only the store's own number would rise (format 2 adds
-    nothing a record without conflicts holds)."""
+    """Only its meetings would be written again (format 3 added optional meeting fields, so
+    they need no upgrade step, only the new format line; format 2 adds nothing a record
+    without conflicts holds), and the store's own number would rise."""
     from panelctl.store.migrate import migrate
 
     before = store_state(sample.store)
     store = Store(sample.store, read_identity_file(sample.identity).unlock())
+    meetings = len(store.ids(records.MEETING))
     plan = migrate(store, dry_run=True)
-    assert plan.changed == {} and (plan.store_from, plan.store_to) == (1, 2)
+    assert plan.changed == {"meeting": meetings} and (plan.store_from, plan.store_to) == (1, KNOWN)
     assert_unchanged(before, store_state(sample.store))
 
 
@@ -160,7 +181,7 @@ def test_a_newer_panelctl_upgrades_an_older_record_when_it_writes_it(sample, cli
         )
         assert result.exit_code == 0, result.output
         text = stored(store, "C-0001")
-        assert text.startswith(b"format: 3  # panelctl 0.3.0 or newer\nid: C-0001\n")
+        assert text.startswith(newer_line() + b"id: C-0001\n")
         assert yamlio.load(text)["safety_plan"] == "not recorded"
         assert stored(store, "C-0002") == stored(Store(sample.store, identity), "C-0002")
         assert cli("verify", "--all", store=sample.store, identity=sample.identity).exit_code == 0
@@ -169,31 +190,34 @@ def test_a_newer_panelctl_upgrades_an_older_record_when_it_writes_it(sample, cli
 def test_migrate_upgrades_every_older_record_in_one_signed_commit(sample, cli):
     identity = read_identity_file(sample.identity).unlock()
     cases = Store(sample.store, identity).ids(records.CASE)
+    meetings = len(Store(sample.store, identity).ids(records.MEETING))
     assert len(cases) > 1
     with newer_panelctl():
         before = store_state(sample.store)
         dry = cli("migrate", "--dry-run", store=sample.store, identity=sample.identity)
         assert dry.exit_code == 0, dry.output
         assert dry.stderr == (
-            f"Would upgrade {len(cases)} case records, the store's format from 1 to 3. "
-            "Nothing was written.\n"
+            f"Would upgrade {len(cases)} case records, {meetings} meeting records, the store's "
+            f"format from 1 to {NEWER}. Nothing was written.\n"
         )
         assert_unchanged(before, store_state(sample.store))
 
         done = cli("migrate", store=sample.store, identity=sample.identity)
         assert done.exit_code == 0, done.output
         assert done.stderr == (
-            f"Upgraded {len(cases)} case records, the store's format from 1 to 3 "
-            "(one signed commit).\n"
+            f"Upgraded {len(cases)} case records, {meetings} meeting records, the store's "
+            f"format from 1 to {NEWER} (one signed commit).\n"
         )
         log = git(sample.store, "log", "--format=%s", f"{before['HEAD'].strip()}..HEAD")
-        assert log.splitlines() == [f"Migrate the store to format 3: upgrade {len(cases)} case"]
+        assert log.splitlines() == [
+            f"Migrate the store to format {NEWER}: upgrade {len(cases)} case, {meetings} meeting"
+        ]
         store = Store(sample.store, identity)
         for case in cases:
-            assert stored(store, case).startswith(b"format: 3  # panelctl 0.3.0 or newer\n")
+            assert stored(store, case).startswith(newer_line())
         settings = (sample.store / "panelctl.yaml").read_bytes()
-        assert settings.startswith(b"panelctl_store: 3  # panelctl 0.3.0 or newer\n")
-        assert store.settings.format == 3
+        assert settings.startswith(newer_line("panelctl_store"))
+        assert store.settings.format == NEWER
         # only the format line of the settings changed
         old_settings = before["files"]["panelctl.yaml"].split(b"\n", 1)[1]
         assert settings.split(b"\n", 1)[1] == old_settings
@@ -205,7 +229,7 @@ def test_migrate_upgrades_every_older_record_in_one_signed_commit(sample, cli):
         again = cli("migrate", store=sample.store, identity=sample.identity)
         assert again.exit_code == 0, again.output
         assert again.stderr == (
-            "The store and every record are at this panelctl's format (3); nothing to do.\n"
+            f"The store and every record are at this panelctl's format ({NEWER}); nothing to do.\n"
         )
         assert_unchanged(after, store_state(sample.store))
 
@@ -229,15 +253,15 @@ def test_migrate_is_for_coordinators(store, coordinator, make_person):
 def test_an_older_panelctl_facing_a_migrated_store_says_which_version_it_needs(sample, cli):
     with newer_panelctl():
         assert cli("migrate", store=sample.store, identity=sample.identity).exit_code == 0
-    # this panelctl again: it reads up to format 1
+    # this panelctl again: it reads up to format KNOWN
     before = store_state(sample.store)
     for args in (["case", "list"], ["case", "update", "C-0001", "--team", "T"], ["verify"]):
         result = cli(*args, store=sample.store, identity=sample.identity)
         assert result.exit_code == ExitCode.NEEDS_NEWER == 21, result.output
         assert one_line(result) == (
-            "panelctl: This store needs panelctl 0.3.0 or newer (panelctl.yaml has format 3; "
-            "this panelctl, 0.2.0, reads up to format 2); install that version to work with "
-            "this store: nothing was read or written."
+            f"panelctl: This store needs panelctl {NEWER_VERSION} or newer (panelctl.yaml has "
+            f"format {NEWER}; this panelctl, {__version__}, reads up to format {KNOWN}); install "
+            "that version to work with this store: nothing was read or written."
         )
         assert_unchanged(before, store_state(sample.store))
 
@@ -264,8 +288,8 @@ def test_a_field_added_in_a_newer_format_never_makes_an_older_clone_say_invalid(
     accept_history(store.root, coordinator.path, everything=False)
 
     needs = (
-        f"This store needs panelctl 0.3.0 or newer (case {case} has format 3; this panelctl, "
-        "0.2.0, reads up to format 2)"
+        f"This store needs panelctl {NEWER_VERSION} or newer (case {case} has format {NEWER}; "
+        f"this panelctl, {__version__}, reads up to format {CASE_READS_UP_TO})"
     )
     before = store_state(store.root)
     for args in (
@@ -282,7 +306,7 @@ def test_a_field_added_in_a_newer_format_never_makes_an_older_clone_say_invalid(
     assert Store(store.root, coordinator.unlock()).read(other)["risk"] == "High"
     # the library refuses to write it back too, whatever the caller built
     older = Store(store.root, coordinator.unlock())
-    with pytest.raises(NeedsNewerError, match=f"case {case} has format 3"):
+    with pytest.raises(NeedsNewerError, match=f"case {case} has format {NEWER}"):
         older.update({"id": case, **CASE})
     assert_unchanged(before, store_state(store.root))
 
@@ -310,7 +334,7 @@ def test_a_newer_record_names_a_version_this_panelctls_table_does_not_have(store
         "This store needs panelctl 3.1.4 or newer (case C-0001 has format 7;"
     )
     bare = b"format: 7\n" + yamlio.dump({"id": "C-0001", **CASE, "new_field": 1})
-    with pytest.raises(NeedsNewerError, match="needs a panelctl newer than 0.2.0"):
+    with pytest.raises(NeedsNewerError, match=f"needs a panelctl newer than {__version__}"):
         records.parse(records.CASE, bare, "C-0001")
 
 
@@ -350,7 +374,7 @@ def test_a_version_in_a_comment_is_named_only_when_it_looks_like_a_version():
         "panelctl 1.2.3rc1 or newer"
     )
     named = formats.needs_version(9, f"format: 9  # panelctl {CANARY} or newer\n".encode())
-    assert named == "a panelctl newer than 0.2.0"
+    assert named == f"a panelctl newer than {__version__}"
 
 
 def test_a_format_upgrade_alone_is_not_a_change_to_approved_minutes(monkeypatch):
@@ -426,11 +450,11 @@ def test_sync_takes_nothing_from_a_remote_a_newer_panelctl_migrated(team, cli):
     coordinator.store().create("case", CASE)
     with newer_panelctl():
         store = coordinator.store()
-        migrate(store)  # the store's format is now 3, which this panelctl does not read
+        migrate(store)  # the store's format is now NEWER, which this panelctl does not read
         sync.sync(store)  # pushed by the newer panelctl
     head = git(chair.root, "rev-parse", "HEAD")
     done = cli("sync", store=chair.root, identity=chair.identity)
     assert done.exit_code == 21, done.output
-    assert "needs panelctl 0.3.0 or newer" in one_line(done)
+    assert f"needs panelctl {NEWER_VERSION} or newer" in one_line(done)
     assert git(chair.root, "rev-parse", "HEAD") == head  # nothing taken: still readable
     assert cli("case", "list", store=chair.root, identity=chair.identity).exit_code == 0

@@ -205,6 +205,7 @@ def case_paper_context() -> dict:
                 "Second mobile phone",
             ],
         },
+        "panel_risk": {"level": "Significant", "meeting": "M-0002", "date": date(2026, 3, 10)},
         "open_actions": [
             {
                 "id": "A-0007",
@@ -276,6 +277,18 @@ def minutes_context(draft: bool) -> dict:
         "draft": draft,
         "approved_by": None if draft else "Helen Marchbank",
         "approved_at": None if draft else datetime(2026, 4, 16, 10, 2, tzinfo=LONDON),
+        "approved_as": None if draft else "vice-chair",
+        "chair": "Helen Marchbank",
+        "confidentiality_form": True,
+        "standing_items": [
+            {
+                "title": "actions from the previous meeting",
+                "text": "A-0009 and A-0010 were done; A-0011 is carried forward.",
+            }
+        ],
+        "closing_items": [
+            {"title": "emerging patterns, locations and sources of risk", "text": None}
+        ],
         "attendance": [
             {
                 "name": "Helen Marchbank",
@@ -345,6 +358,11 @@ def minutes_context(draft: bool) -> dict:
                 ],
                 "risk_agreed": "Significant",
                 "decision": "keep",
+                "agreed_by": ["Helen Marchbank", "DS Owain Pritchard"],
+                "left": [],
+                "resources": None,
+                "asks_resources": False,
+                "note": None,
                 "actions": [
                     {
                         "id": "A-0014",
@@ -368,10 +386,21 @@ def minutes_context(draft: bool) -> dict:
                     {
                         "title": "Summary of risk (a new SERAF)",
                         "text": "Rhiannon Vale left the room for this case.",
-                    }
+                    },
+                    {"title": "The victim's views", "text": None},
                 ],
                 "risk_agreed": "Mild",
                 "decision": "step down",
+                "agreed_by": [],
+                "left": [
+                    {
+                        "name": "Rhiannon Vale",
+                        "interest": "Related to a member of staff at the child's school",
+                    }
+                ],
+                "resources": "A weekend support worker for six weeks",
+                "asks_resources": True,
+                "note": None,
                 "actions": [],
             },
         ],

@@ -139,16 +139,18 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
     child.sendline("Plymouth City Council")
     child.expect("Anyone else attending")
     child.sendline("")
-    for _ in range(4):
-        child.expect("Signed by")
-        child.sendline("y")
+    child.expect("Who chaired")
+    child.sendline("Chris Chair")
+    # Plymouth has no confidentiality form: nobody is asked to sign (nothing is recorded)
     child.expect("declarations of interest")
     child.sendline("n")
+    child.expect("Actions from the previous meeting")
+    child.sendline("All three were done")
     child.expect("=== C-0001")
     child.expect("Summary")
     child.close(force=True)  # the battery dies
     saved = store.read("M-0001")["progress"]
-    assert saved == ["attendance", "confidentiality", "declarations", "quorum"]
+    assert saved == ["attendance", "confidentiality", "declarations", "quorum", "standing items"]
 
     child = spawn(*args)
     child.expect("Resuming M-0001 at: case C-0001")
@@ -166,6 +168,10 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
         for _ in range(4):
             child.expect("Agreed by")
             child.sendline("y")
+    child.expect("Key performance data")  # the profile's closing items
+    child.sendline("Two referrals this quarter")
+    child.expect("Action plans")
+    child.sendline("")  # not discussed: nothing recorded
     child.expect("is finished")
     child.expect(pexpect.EOF)
     child.close()
@@ -179,6 +185,9 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
         ("Gill Visitor", True),
     ]
     assert [d["risk_agreed"] for d in meeting["discussions"]] == ["Medium", "Medium"]
+    assert meeting["chair"] == "Chris Chair" and "confidentiality" not in meeting
+    assert meeting["standing_items"] == {"actions from the previous meeting": "All three were done"}
+    assert meeting["closing_items"] == {"key performance data": "Two referrals this quarter"}
 
 
 #: An editor a person drives on the terminal: it shows the problem panelctl put at the top

@@ -45,9 +45,23 @@ class PromptAnswers:
             )
         return given
 
-    def confidentiality(self, statement: str, present: list[str]) -> list[str]:
+    def chair(self, present: list[str]) -> str | None:
+        answer = _choice("Who chaired? (blank: not recorded)", tuple(present), None)
+        return answer or None
+
+    def confidentiality(self, statement: str, present: list[str], form: bool) -> list[str] | None:
+        if not form:  # this panel has no confidentiality form: nothing to record
+            return None
         say(f"\nConfidentiality statement:\n  {statement}\n")
-        return [name for name in present if typer.confirm(f"Signed by {name}?", default=True)]
+        if not typer.confirm("Record who signed the confidentiality form?", default=None):
+            return None
+        return [name for name in present if typer.confirm(f"Signed by {name}?", default=None)]
+
+    def standing(self, titles: list[str]) -> dict[str, str]:
+        return _texts(titles)
+
+    def closing(self, titles: list[str]) -> dict[str, str]:
+        return _texts(titles)
 
     def declarations(self, present: list[str], cases: list[str]) -> list[dict]:
         given = []
@@ -81,10 +95,12 @@ class PromptAnswers:
             say("Not quorate: no risk level, actions or decision can be recorded.")
             return answer
         answer["risk"] = _choice(
-            "Risk level agreed",
-            tuple(context["levels"]),
-            context["current_risk"] or context["levels"][0],
+            "Risk level agreed (blank: none agreed)", tuple(context["levels"]), None
         )
+        if context.get("asks_resources"):
+            answer["resources"] = typer.prompt(
+                "Resources / cost implications (blank: none said)", default="", show_default=False
+            )
         actions = []
         while typer.confirm("Add an action?", default=not actions):
             actions.append(
@@ -96,9 +112,11 @@ class PromptAnswers:
                 }
             )
         answer["actions"] = actions
-        answer["decision"] = _choice("Decision", ("keep", "step down", "close"), "keep")
+        answer["decision"] = _choice(
+            "Decision (blank: none made)", ("keep", "step down", "close"), None
+        )
         answer["agreed_by"] = [
-            n for n in context["present"] if typer.confirm(f"Agreed by {n}?", default=True)
+            n for n in context["present"] if typer.confirm(f"Agreed by {n}?", default=None)
         ]
         if answer["decision"] == "close":
             answer["closure"] = _closure(context.get("open_actions") or [])
@@ -110,14 +128,32 @@ def _closure(open_actions: list[str]) -> dict:
     closure = {"reason": typer.prompt("Why does the case close (e.g. risk reduced)?")}
     if open_actions:
         say(f"Open actions on the case: {', '.join(open_actions)}.")
-        closure["open_actions"] = _choice("Close them or carry them on", ("close", "carry"), "carry")
+        choice = None
+        while choice is None:  # no default: what becomes of them is said, never assumed
+            choice = _choice("Close them or carry them on", ("close", "carry"), None)
+        closure["open_actions"] = choice
         closure["actions_reason"] = typer.prompt("Why")
     return closure
 
 
-def _choice(question: str, options: tuple[str, ...], default: str) -> str:
+def _texts(titles: list[str]) -> dict[str, str]:
+    """What was said under each item; a blank answer records nothing (not discussed)."""
+    return {
+        title: typer.prompt(f"{title[0].upper()}{title[1:]}", default="", show_default=False)
+        for title in titles
+    }
+
+
+def _choice(question: str, options: tuple[str, ...], default: str | None) -> str | None:
+    """One of ``options``; with no default, a blank answer is None (nothing recorded)."""
     while True:
-        answer = typer.prompt(f"{question} [{'/'.join(options)}]", default=default).strip()
+        answer = typer.prompt(
+            f"{question} [{'/'.join(options)}]",
+            default=default if default is not None else "",
+            show_default=default is not None,
+        ).strip()
+        if not answer and default is None:
+            return None
         for option in options:
             if answer.casefold() == option.casefold():
                 return option

@@ -289,14 +289,25 @@ def decision_list(
     ] = False,
     check: Annotated[bool, Opt("--check", help="Exit 1 when the list is not empty.")] = False,
     fmt: Annotated[Format, Opt("--format", help="table, json or csv.")] = Format.table,
+    as_of: Annotated[
+        str | None,
+        Opt("--as-of", help="Judge overdue as at the end of this day (default: now)."),
+    ] = None,
 ) -> None:
-    """Decisions for team managers and their written-confirmation deadline.
+    """Decisions for team managers and their written-confirmation deadline (UK time).
 
-    Example: panelctl decision list --overdue --check
+    Example: panelctl decision list --overdue --check --as-of 16/03/2026
     """
+    from datetime import datetime, time, timedelta
+
+    from panelctl.base.dates import LONDON
     from panelctl.meetings.minutes import decisions
 
-    rows = decisions(open_store(), now(), overdue_only=overdue)
+    moment = now()
+    if as_of is not None:  # the end of that day: what was overdue by then
+        day = as_of_day(as_of) + timedelta(days=1)
+        moment = datetime.combine(day, time(0, 0), tzinfo=LONDON)
+    rows = decisions(open_store(), moment, overdue_only=overdue)
     emit(
         rows,
         [

@@ -166,15 +166,44 @@ def _rules(store: Store) -> tuple[int | None, int | None]:
     return reviews.get("cadence_months"), reviews.get("assessment_refresh_days")
 
 
+#: the assessor panelctl before 0.3.0 wrote when it saved a panel's agreed level as an
+#: assessment; such records are not assessments and never count for the refresh
+PANEL_ASSESSOR = "Panel (chair)"
+
+
 def _open_cases(store: Store) -> Iterable[tuple[str, dict]]:
-    """(id, the CASE_FIELDS it has) for every open case, from those columns of the index."""
+    """(id, the CASE_FIELDS it has) for every open case, from those columns of the index;
+    ``assessed`` is the date of its last real assessment (see :func:`real_assessed`)."""
     ids, columns = store.index().table("case").columns(CASE_FIELDS)
     status = columns.get("status") or [None] * len(ids)
-    return (
-        (case_id, {name: values[i] for name, values in columns.items()})
-        for i, case_id in enumerate(ids)
-        if status[i] == "open"
-    )
+    corrected = real_assessed(store)
+    for i, case_id in enumerate(ids):
+        if status[i] != "open":
+            continue
+        fields = {name: values[i] for name, values in columns.items()}
+        if case_id in corrected:
+            fields["assessed"] = corrected[case_id]
+        yield case_id, fields
+
+
+def real_assessed(store: Store) -> dict[str, date | None]:
+    """For each case whose latest assessment date came from a panel's agreed level saved as
+    an assessment by panelctl before 0.3.0 (assessor "Panel (chair)"), the date of its last
+    real assessment (None: never assessed). Other cases are not listed: their ``assessed``
+    is already a real assessment's."""
+    panel, real = {}, {}
+    for _aid, f in store.index().rows("assessment"):
+        case_id, on = f.get("case"), f.get("date")
+        if not case_id or on is None:
+            continue
+        bucket = panel if f.get("assessor") == PANEL_ASSESSOR else real
+        if bucket.get(case_id) is None or on > bucket[case_id]:
+            bucket[case_id] = on
+    return {
+        case_id: real.get(case_id)
+        for case_id, on in panel.items()
+        if real.get(case_id) is None or on >= real[case_id]
+    }
 
 
 def _case_row(case_id: str, fields: dict, what: str, due: date, today: date) -> dict:

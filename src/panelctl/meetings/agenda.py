@@ -296,8 +296,21 @@ def case_paper_context(
         "age": meetingrules.age_on(child["dob"], on) if child.get("dob") else None,
         "decision_sheet": sheet,
         "assessment": {k: latest.get(k) for k in PAPER_ASSESSMENT_FIELDS} if latest else None,
+        "panel_risk": panel_risk(store, case["id"], on),
         "open_actions": open_actions,
     }
+
+
+def panel_risk(store: Store, case_id: str, before: date) -> dict | None:
+    """The risk level the panel last agreed for a case at a meeting before ``before``
+    ({level, meeting, date}), from the meetings' index: the panel's own level, shown beside
+    the latest risk assessment and never counted as one."""
+    found = None
+    for mid, f in store.index().rows("meeting"):
+        level = (f.get("risks") or {}).get(case_id)
+        if level and f["date"] < before and (found is None or f["date"] >= found["date"]):
+            found = {"level": level, "meeting": mid, "date": f["date"]}
+    return found
 
 
 #: Every field a template may show is present (None when the record has no value).

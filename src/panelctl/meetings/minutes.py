@@ -3,9 +3,9 @@ written decisions for team managers with their deadlines."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
-from panelctl.base.dates import today
+from panelctl.base.dates import LONDON, show_date, today
 from panelctl.base.errors import NotAllowedError
 from panelctl.meetings.agenda import meeting_context, panel_context
 from panelctl.meetings.schedule import get_meeting
@@ -14,23 +14,45 @@ from panelctl.outputs import papers
 from panelctl.store.core import Store
 
 
+def answered_items(titles: list[str], said: dict) -> list[dict]:
+    """Each of the profile's items with what was said under it, ``None`` for an item not
+    discussed (the minutes say so rather than leave it out), then any other item said."""
+    rows = [{"title": t, "text": said.get(t)} for t in titles]
+    return rows + [{"title": t, "text": x} for t, x in said.items() if t not in titles]
+
+
 def minutes_context(store: Store, meeting: dict) -> dict:
     minutes = meeting.get("minutes") or {"status": "draft"}
+    profile = store.profile
+    agenda = profile.get("agenda") or {}
+    interests = {}
+    for d in meeting.get("declarations") or []:
+        for case_id in d.get("excluded_cases") or []:
+            interests.setdefault(case_id, []).append(
+                {"name": d["name"], "interest": d.get("interest") or None}
+            )
     discussions = []
     for d in meeting.get("discussions") or []:
         actions = [store.read(a) for a in d.get("actions") or []]
         discussions.append(
             {
                 "case": d["case"],
-                "items": [{"title": t, "text": x} for t, x in (d.get("items") or {}).items()],
+                "items": answered_items(list(agenda.get("case_items") or []), d.get("items") or {}),
                 "risk_agreed": d.get("risk_agreed"),
                 "decision": d.get("decision"),
+                "agreed_by": d.get("agreed_by") or [],
+                "left": interests.get(d["case"], []),
+                "resources": d.get("resources"),
+                "asks_resources": "resources" in (profile.get("decision_sheet") or []),
+                "note": d.get("note"),
                 "actions": [
                     {k: a.get(k) for k in ("id", "description", "agency", "owner", "due")}
                     for a in actions
                 ],
             }
         )
+    standing = meeting.get("standing_items") or {}
+    previous = [t for t in agenda.get("standing") or [] if "previous meeting" in t]
     return {
         "panel": panel_context(store),
         "marking": papers.MARKING,
@@ -39,8 +61,15 @@ def minutes_context(store: Store, meeting: dict) -> dict:
         "draft": minutes.get("status") != "approved",
         "approved_by": minutes.get("approved_by"),
         "approved_at": minutes.get("approved_at"),
+        "approved_as": minutes.get("approved_as"),
+        "chair": meeting.get("chair"),
+        "confidentiality_form": bool((profile.get("meetings") or {}).get("confidentiality_form")),
+        "standing_items": answered_items(previous, standing),
+        "closing_items": answered_items(
+            list(agenda.get("closing") or []), meeting.get("closing_items") or {}
+        ),
         **attendance_sections(meeting.get("attendance") or []),
-        "confidentiality": meeting.get("confidentiality") or [],
+        "confidentiality": meeting.get("confidentiality"),  # None: nothing recorded
         "declarations": meeting.get("declarations") or [],
         "quorate": bool(meeting.get("quorate")),
         "quorum_note": meeting.get("quorum_note") or "",
@@ -77,6 +106,11 @@ def approve_minutes(store: Store, meeting_id: str, now: datetime) -> None:
             raise NotAllowedError(
                 f"{meeting_id} has not been held yet; its minutes cannot be approved."
             )
+        if meeting["date"] > now.astimezone(LONDON).date():
+            raise NotAllowedError(
+                f"{meeting_id} is on {show_date(meeting['date'])}, which has not come yet; its "
+                "minutes cannot be approved before the meeting."
+            )
         if (meeting.get("minutes") or {}).get("status") == "approved":
             raise NotAllowedError(
                 f"The minutes of {meeting_id} are already approved and cannot change."
@@ -85,12 +119,14 @@ def approve_minutes(store: Store, meeting_id: str, now: datetime) -> None:
             "status": "approved",
             "approved_by": store.identity.name,
             "approved_at": now,
+            "approved_as": store.me().role,  # a vice-chair deputising for the chair
         }
         tx.put(meeting)
 
 
 def decisions(store: Store, now: datetime, overdue_only: bool = False) -> list[dict]:
-    """Decision records for team managers, with their confirmation deadline."""
+    """Decision records for team managers, with their confirmation deadline; overdue when
+    not confirmed and the deadline is before ``now``."""
     rows = []
     for did, f in store.index().rows("decision"):
         due = f.get("due")
@@ -110,5 +146,13 @@ def confirm_decision(store: Store, decision_id: str, now: datetime) -> None:
         tx.put(record)
 
 
-def deadline(finished: datetime, hours: int | None) -> datetime | None:
-    return finished + timedelta(hours=hours) if hours else None
+def deadline(start: datetime, hours: int | None) -> datetime | None:
+    return start + timedelta(hours=hours) if hours else None
+
+
+def meeting_start(meeting: dict) -> datetime:
+    """When the meeting started: its date and start time in UK time (the start of its day
+    when no time was set, so a deadline counted from it is never later than it should be).
+    A written-decision clock runs from here, not from when the run was typed in."""
+    hhmm = str(meeting.get("time") or "00:00")
+    return datetime.combine(meeting["date"], time.fromisoformat(hhmm), tzinfo=LONDON)

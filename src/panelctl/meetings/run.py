@@ -1,11 +1,17 @@
 """Running a meeting, step by step, saving after every step.
 
-The steps are: attendance; the confidentiality statement and who signed it; declarations
-of interest; the quorum check; then each case in agenda order; then closing the meeting.
+The steps are: attendance (and who chaired); the confidentiality statement and who signed
+it; declarations of interest; the quorum check; the review of the previous meeting's actions
+(a standing item); then each case in agenda order; then the profile's closing items (such as
+emerging patterns, locations and sources); then closing the meeting.
 Each step is one commit, and the meeting record lists the steps done, so a run that stops
 halfway (Ctrl-C, a lost terminal, a flat battery) resumes at the first step not done, with
 nothing already entered lost. Answers come from an :class:`Answers` object: questions on a
 terminal (the CLI's) or a script file (:class:`ScriptAnswers`), so the engine is the same.
+
+Nothing is recorded that nobody said: a question left unanswered is stored as nothing (the
+minutes say "not recorded" or "not discussed"), never as a default such as "signed" or
+"keep"; and nothing said is dropped: a script key the run does not know is an error.
 """
 
 from __future__ import annotations
@@ -15,12 +21,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from panelctl.base.dates import parse_date
+from panelctl.base.dates import LONDON, parse_date, show_date
 from panelctl.base.errors import InvalidInputError, NotAllowedError
 from panelctl.base.names import fold
 from panelctl.casework import cases as casework
-from panelctl.casework.assessments import stage
-from panelctl.meetings.minutes import deadline
+from panelctl.meetings.minutes import deadline, meeting_start
 from panelctl.meetings.schedule import get_meeting
 from panelctl.model import risk
 from panelctl.model.entry import sector_name
@@ -33,9 +38,14 @@ ATTENDANCE = ("present", "apologies", "deputy")
 
 class Answers(Protocol):
     def attendance(self, members: list[dict]) -> list[dict]: ...
-    def confidentiality(self, statement: str, present: list[str]) -> list[str]: ...
+    def chair(self, present: list[str]) -> str | None: ...
+    def confidentiality(self, statement: str, present: list[str], form: bool) -> list[str] | None:
+        """The names of those who signed; None when nothing was recorded."""
+
     def declarations(self, present: list[str], cases: list[str]) -> list[dict]: ...
+    def standing(self, titles: list[str]) -> dict[str, str]: ...
     def case(self, case_id: str, context: dict) -> dict: ...
+    def closing(self, titles: list[str]) -> dict[str, str]: ...
     def note(self, message: str) -> None: ...
 
 
@@ -53,7 +63,9 @@ def steps(meeting: dict) -> list[str]:
         "confidentiality",
         "declarations",
         "quorum",
+        "standing items",
         *(f"case {c}" for c in meeting.get("cases") or []),
+        "closing items",
         "close",
     ]
 
@@ -67,8 +79,13 @@ def run_meeting(store: Store, meeting_id: str, answers: Answers, now: datetime) 
             f"{meeting_id} has no agenda yet; build it with `panelctl agenda build {meeting_id}`."
         )
     check = getattr(answers, "check", None)
-    if check is not None:
-        check(meeting)
+    if check is not None:  # a script's mistakes first: they are what needs fixing
+        check(meeting, store.profile)
+    if meeting["date"] > now.astimezone(LONDON).date():
+        raise NotAllowedError(
+            f"{meeting_id} is on {show_date(meeting['date'])}, which has not come yet; a "
+            "meeting can be run only on or after its day."
+        )
     done = list(meeting.get("progress") or [])
     remaining = [s for s in steps(meeting) if s not in done]
     resumed_at = remaining[0] if done and remaining else None
@@ -96,20 +113,30 @@ def _run_step(store: Store, meeting_id: str, step: str, answers: Answers, now: d
             f for _id, f in store.index().rows("member") if f.get("active", True) is not False
         ]
         given = _check_attendance(answers.attendance(members), members)
+        chair = _check_chair(
+            answers.chair([a["name"] for a in given if a["status"] != "apologies"]), given
+        )
         with store.transaction() as tx:
             meeting = get_meeting(store, meeting_id)
             meeting.update(attendance=given, status="in progress", started=now)
+            if chair:
+                meeting["chair"] = chair
             _done(tx, meeting, step)
     elif step == "confidentiality":
-        signed = answers.confidentiality(profile["confidentiality_statement"], present)
-        unknown = [n for n in signed if n not in present]
-        if unknown:
-            raise InvalidInputError(
-                "Only people present can sign the confidentiality statement; check the names signed."
-            )
+        form = bool((profile.get("meetings") or {}).get("confidentiality_form"))
+        signed = answers.confidentiality(profile["confidentiality_statement"], present, form)
+        if signed is not None:
+            unknown = [n for n in signed if n not in present]
+            if unknown:
+                raise InvalidInputError(
+                    "Only people present can sign the confidentiality statement; check the "
+                    "names signed.",
+                    "confidentiality.signed",
+                )
         with store.transaction() as tx:
             meeting = get_meeting(store, meeting_id)
-            meeting["confidentiality"] = [{"name": n, "signed": n in signed} for n in present]
+            if signed is not None:  # unanswered: nothing recorded, not "signed"
+                meeting["confidentiality"] = [{"name": n, "signed": n in signed} for n in present]
             _done(tx, meeting, step)
     elif step == "declarations":
         given = _check_declarations(
@@ -130,8 +157,24 @@ def _run_step(store: Store, meeting_id: str, step: str, answers: Answers, now: d
             meeting = get_meeting(store, meeting_id)
             meeting.update(quorate=quorate, quorum_note=note)
             _done(tx, meeting, step)
+    elif step == "standing items":
+        titles = _previous_actions_items(profile)
+        given = _texts(answers.standing(titles) if titles else {}, titles, "standing")
+        with store.transaction() as tx:
+            meeting = get_meeting(store, meeting_id)
+            if given:
+                meeting["standing_items"] = given
+            _done(tx, meeting, step)
     elif step.startswith("case "):
         _case_step(store, meeting_id, step[5:], answers, now)
+    elif step == "closing items":
+        titles = list((profile.get("agenda") or {}).get("closing") or [])
+        given = _texts(answers.closing(titles) if titles else {}, titles, "closing")
+        with store.transaction() as tx:
+            meeting = get_meeting(store, meeting_id)
+            if given:
+                meeting["closing_items"] = given
+            _done(tx, meeting, step)
     elif step == "close":
         with store.transaction() as tx:
             meeting = get_meeting(store, meeting_id)
@@ -142,6 +185,77 @@ def _run_step(store: Store, meeting_id: str, step: str, answers: Answers, now: d
 def _done(tx, meeting: dict, step: str) -> None:
     meeting["progress"] = [*(meeting.get("progress") or []), step]
     tx.put(meeting)
+
+
+def _previous_actions_items(profile: dict) -> list[str]:
+    """The standing items the meeting records an answer for: the review of the previous
+    meeting's actions (the other standing items are attendance, confidentiality,
+    declarations and quorum, recorded by their own steps)."""
+    standing = (profile.get("agenda") or {}).get("standing") or []
+    return [t for t in standing if "previous meeting" in t]
+
+
+def _texts(given, titles: list[str], path: str) -> dict[str, str]:
+    """What was said under each of ``titles`` (item: text); an item not among them is an
+    error naming it (if it reads as a field name), and a blank answer is not kept."""
+    given = _mapping(given, path, "item: text")
+    for key in given:
+        if str(key) not in titles:
+            raise InvalidInputError(
+                f"{path}: {_key(key)} is not one of this panel's items; they are: "
+                f"{'; '.join(titles) or 'none'}.",
+                f"{path}.{_key(key)}",
+            )
+    return {str(k): str(v).strip() for k, v in given.items() if v is not None and str(v).strip()}
+
+
+def _check_chair(chair, attendance: list[dict]) -> str | None:
+    """Who chaired: someone recorded as present (or deputising), or nothing recorded."""
+    if chair is None or not str(chair).strip():
+        return None
+    chair = str(chair).strip()
+    for person in attendance:
+        if fold(person["name"]) == fold(chair):
+            if person.get("status") == "apologies":
+                raise InvalidInputError(
+                    f"chair: {person['name']} sent apologies, so cannot have chaired.", "chair"
+                )
+            return person["name"]
+    raise InvalidInputError(
+        "chair: the chair must be someone recorded in the attendance as present.", "chair"
+    )
+
+
+def _check_agreed(names: list, case_id: str, attendance: list[dict], excluded: dict) -> list[str]:
+    """``agreed_by`` for a case: each one present for the item. Someone who sent apologies
+    or left the item after declaring an interest is refused by name (a member's name, from
+    the attendance); a name not in the attendance is refused by its place in the list."""
+    path = f"cases.{case_id}.agreed_by"
+    by_name = {fold(p["name"]): p for p in attendance}
+    agreed = []
+    for number, name in enumerate(names, start=1):
+        person = by_name.get(fold(str(name)))
+        if person is None:
+            raise InvalidInputError(
+                f"{path}: entry {number} is not recorded in the attendance of the meeting; "
+                "only people present for the item can agree its decision.",
+                f"{path}.{number}",
+            )
+        if person.get("status") == "apologies":
+            raise InvalidInputError(
+                f"{path}: {person['name']} sent apologies, so cannot have agreed the "
+                f"decision on {case_id}.",
+                f"{path}.{number}",
+            )
+        if fold(person["name"]) in excluded:
+            raise InvalidInputError(
+                f"{path}: {person['name']} declared an interest and left the item for "
+                f"{case_id}, so cannot have agreed its decision.",
+                f"{path}.{number}",
+            )
+        if person["name"] not in agreed:
+            agreed.append(person["name"])
+    return agreed
 
 
 def _check_attendance(given: list[dict], members: list[dict]) -> list[dict]:
@@ -241,9 +355,7 @@ def _check_declarations(given: list[dict], present: list[str], cases: list[str])
 
 
 def _sectors(store: Store, meeting: dict) -> list[str]:
-    by_agency = {
-        fold(f.get("name")): f.get("sector") for _id, f in store.index().rows("agency")
-    }
+    by_agency = {fold(f.get("name")): f.get("sector") for _id, f in store.index().rows("agency")}
     sectors = []
     for person in meeting.get("attendance") or []:
         if person.get("status") == "apologies" or person.get("guest"):
@@ -263,7 +375,7 @@ def _case_step(
     context = _case_context(store.profile, tool, meeting, store.read(case_id))
     context["open_actions"] = casework.open_actions(store, case_id)
     given = answers.case(case_id, context)
-    discussion, actions = _discussion(case_id, given, context, tool)
+    discussion, actions = _discussion(case_id, given, context, tool, meeting)
     closing = None
     if discussion.get("decision") == "close":  # checked before anything is saved
         closing = casework.meeting_closure(store, meeting, discussion, given.get("closure"))
@@ -279,8 +391,8 @@ def _case_step(
             for a in actions
         ]
         tx.put(_case_after(tx, case, meeting, discussion, context, tool, closing, now))
-        if context["quorate"]:
-            tx.create("decision", _decision_record(case, meeting, discussion, store.profile, now))
+        if context["quorate"] and discussion.get("decision"):
+            tx.create("decision", _decision_record(case, meeting, discussion, store.profile))
         meeting.setdefault("discussions", []).append(discussion)
         _done(tx, meeting, f"case {case_id}")
 
@@ -302,18 +414,32 @@ def _case_context(profile: dict, tool: dict, meeting: dict, case: dict) -> dict:
         "present": [p["name"] for p in present if p["name"] not in excluded],
         "agencies_present": sorted({p.get("agency") or p["name"] for p in present}),
         "meeting_date": meeting.get("date"),
+        "asks_resources": "resources" in (profile.get("decision_sheet") or []),
     }
 
 
-def _discussion(case_id: str, given: dict, context: dict, tool: dict) -> tuple[dict, list[dict]]:
-    """The discussion of a case as answered (checked), and the actions it sets."""
+def _discussion(
+    case_id: str, given: dict, context: dict, tool: dict, meeting: dict
+) -> tuple[dict, list[dict]]:
+    """The discussion of a case as answered (checked), and the actions it sets. What was
+    not answered is not recorded (no decision, no risk level, nobody agreeing)."""
     discussion = {
         "case": case_id,
         "items": {
             str(k): str(v)
             for k, v in _mapping(given.get("items"), f"cases.{case_id}.items", "item: text").items()
+            if v is not None and str(v).strip()
         },
     }
+    resources = given.get("resources")
+    if resources is not None and str(resources).strip():
+        if not context.get("asks_resources"):
+            raise InvalidInputError(
+                f"cases.{case_id}: unknown key resources in the meeting script; this panel's "
+                "decision sheet does not ask for resources.",
+                f"cases.{case_id}.resources",
+            )
+        discussion["resources"] = str(resources).strip()
     if context["excluded"]:
         discussion["excluded"] = context["excluded"]
     if not context["quorate"]:
@@ -321,15 +447,22 @@ def _discussion(case_id: str, given: dict, context: dict, tool: dict) -> tuple[d
         return discussion, []
     if given.get("risk"):
         discussion["risk_agreed"] = risk.level_of(tool, given["risk"], "agreed risk level")
-    decision = given.get("decision") or "keep"
-    if decision not in DECISIONS:
-        raise InvalidInputError(
-            f"The decision for {case_id} must be one of: {', '.join(DECISIONS)}."
-        )
-    discussion["decision"] = decision
-    discussion["agreed_by"] = [
-        str(n) for n in _list_of(given.get("agreed_by"), f"cases.{case_id}.agreed_by", "names")
-    ]
+    decision = given.get("decision")
+    if decision is not None:  # none given: no decision recorded (never a default "keep")
+        if decision not in DECISIONS:
+            raise InvalidInputError(
+                f"The decision for {case_id} must be one of: {', '.join(DECISIONS)}.",
+                f"cases.{case_id}.decision",
+            )
+        discussion["decision"] = decision
+    agreed = _check_agreed(
+        _list_of(given.get("agreed_by"), f"cases.{case_id}.agreed_by", "names"),
+        case_id,
+        meeting.get("attendance") or [],
+        {fold(n) for n in context["excluded"]},
+    )
+    if agreed:
+        discussion["agreed_by"] = agreed
     actions = [
         _check_action(action, case_id, number, context.get("meeting_date"))
         for number, action in enumerate(
@@ -346,29 +479,26 @@ def _case_after(
     on, meeting_id = meeting["date"], meeting["id"]
     case.setdefault("history", []).append({"date": on, "event": f"Discussed at panel {meeting_id}"})
     if discussion.get("risk_agreed"):
-        stage(
-            tx,
-            case,
+        # The panel's agreed level is the case's current risk, kept in the meeting's record
+        # of the discussion; it is not a risk assessment, so the case's last assessment
+        # (``assessed``, which the refresh rule and compliance count from) does not move.
+        case["risk"] = discussion["risk_agreed"]
+        case["history"].append(
             {
-                "tool": tool["name"],
                 "date": on,
-                "assessor": "Panel (chair)",
-                "agency": tx.store.settings.name,
-                "factors": [],
-                "derived": discussion["risk_agreed"],
-                "agreed": discussion["risk_agreed"],
-                "source": f"panel {meeting_id}",
-            },
+                "event": f"Risk level agreed by the panel at {meeting_id}: "
+                f"{discussion['risk_agreed']} (the panel's level, not a risk assessment)",
+            }
         )
     if closing is not None:
         case = casework.close_at_meeting(tx, case, meeting, *closing, now)
     return case
 
 
-def _decision_record(
-    case: dict, meeting: dict, discussion: dict, profile: dict, now: datetime
-) -> dict:
-    """The written decision for the case's team manager, with its deadline if the profile has one."""
+def _decision_record(case: dict, meeting: dict, discussion: dict, profile: dict) -> dict:
+    """The written decision for the case's team manager, with its deadline if the profile
+    has one: counted from the meeting's start (its date and time, UK time), not from when
+    the coordinator typed it in."""
     record = {
         "case": case["id"],
         "meeting": meeting["id"],
@@ -379,7 +509,9 @@ def _decision_record(
         record["risk"] = discussion["risk_agreed"]
     if case.get("team_manager"):
         record["team_manager"] = case["team_manager"]
-    due = deadline(now, (profile.get("decisions") or {}).get("confirmation_hours"))
+    due = deadline(
+        meeting_start(meeting), (profile.get("decisions") or {}).get("confirmation_hours")
+    )
     if due:
         record["due"] = due
     return record
@@ -425,8 +557,18 @@ def _check_action(action: dict, case_id: str, number: int, meeting_date=None) ->
     }
 
 
-SCRIPT_KEYS = ("attendance", "confidentiality", "declarations", "cases")
+SCRIPT_KEYS = (
+    "attendance",
+    "chair",
+    "confidentiality",
+    "declarations",
+    "previous_actions",
+    "cases",
+    "closing",
+)
 CASE_KEYS = ("items", "risk", "decision", "agreed_by", "actions", "closure")
+#: keys a case takes only when the profile's decision sheet asks for them
+SHEET_KEYS = ("resources",)
 ACTION_KEYS = ("description", "agency", "owner", "due")
 PERSON_KEYS = ("name", "agency", "status", "sector", "deputising_for", "guest")
 DECLARATION_KEYS = ("name", "interest", "excluded_cases")
@@ -469,9 +611,23 @@ class ScriptAnswers:
         self.script = script
         self.notes: list[str] = []
 
-    def check(self, meeting: dict) -> None:
+    def check(self, meeting: dict, profile: dict) -> None:
         script = self.script
         _unknown_keys(script, SCRIPT_KEYS, "")
+        if "attendance" not in script and "attendance" not in (meeting.get("progress") or []):
+            raise InvalidInputError("The script has no attendance.", "attendance")
+        sheet = profile.get("decision_sheet") or []
+        case_keys = (*CASE_KEYS, *(k for k in SHEET_KEYS if k in sheet))
+        if script.get("chair") is not None and not isinstance(script["chair"], str):
+            raise InvalidInputError("chair must be the name of the person who chaired.", "chair")
+        titles = _previous_actions_items(profile)
+        if script.get("previous_actions") is not None and not titles:
+            raise InvalidInputError(
+                "previous_actions: this panel's agenda has no review of the previous "
+                "meeting's actions.",
+                "previous_actions",
+            )
+        self._closing(list((profile.get("agenda") or {}).get("closing") or []))
         for number, person in enumerate(
             _list_of(script.get("attendance"), "attendance", "people"), start=1
         ):
@@ -493,6 +649,11 @@ class ScriptAnswers:
                 )
             _unknown_keys(item, DECLARATION_KEYS, path)
             _list_of(item.get("excluded_cases"), f"{path}.excluded_cases", "case ids")
+        attendance = [
+            {"name": str(p["name"]), "status": p.get("status", "present")}
+            for p in _list_of(script.get("attendance"), "attendance", "people")
+            if isinstance(p, dict) and p.get("name")
+        ]
         agenda = [str(c) for c in meeting.get("cases") or []]
         cases = _mapping(script.get("cases"), "cases", "case id: answers")
         for case_id, given in cases.items():
@@ -504,9 +665,20 @@ class ScriptAnswers:
                     path,
                 )
             given = _mapping(given, path, "items, risk, decision, agreed_by, actions")
-            _unknown_keys(given, CASE_KEYS, path)
+            _unknown_keys(given, case_keys, path)
             _mapping(given.get("items"), f"{path}.items", "item: text")
-            _list_of(given.get("agreed_by"), f"{path}.agreed_by", "names")
+            if attendance:  # checked here too, so a wrong name stops the run before it starts
+                excluded = {
+                    fold(str(d.get("name")))
+                    for d in script.get("declarations") or []
+                    if isinstance(d, dict) and str(case_id) in (d.get("excluded_cases") or [])
+                }
+                _check_agreed(
+                    _list_of(given.get("agreed_by"), f"{path}.agreed_by", "names"),
+                    str(case_id),
+                    attendance,
+                    excluded,
+                )
             casework.closure_from(given.get("closure"), [], f"{path}.closure")
             for number, action in enumerate(
                 _list_of(given.get("actions"), f"{path}.actions", "actions"), start=1
@@ -520,12 +692,54 @@ class ScriptAnswers:
             raise InvalidInputError("The script has no attendance.", "attendance")
         return _list_of(self.script["attendance"], "attendance", "people")
 
-    def confidentiality(self, statement, present):
-        signed = self.script.get("confidentiality", present)
+    def chair(self, present):
+        chair = self.script.get("chair")
+        return None if chair is None else str(chair)
+
+    def confidentiality(self, statement, present, form):
+        """Who signed, as the script says; no ``confidentiality`` key: nothing recorded."""
+        if "confidentiality" not in self.script:
+            return None
+        signed = self.script["confidentiality"]
         path = "confidentiality"
         if isinstance(signed, dict):
-            signed, path = signed.get("signed", []), "confidentiality.signed"
+            if "signed" not in signed:
+                return None
+            signed, path = signed["signed"], "confidentiality.signed"
+        if signed is None:
+            return None
         return [str(n) for n in _list_of(signed, path, "names")]
+
+    def standing(self, titles):
+        text = self.script.get("previous_actions")
+        if text is None or not titles:
+            return {}
+        if not isinstance(text, str):
+            raise InvalidInputError(
+                "previous_actions must be text: what the panel said about the previous "
+                "meeting's actions.",
+                "previous_actions",
+            )
+        return {titles[0]: text}
+
+    def closing(self, titles):
+        return self._closing(titles)
+
+    def _closing(self, titles: list[str]) -> dict:
+        """``closing`` as item: text. Plain text is the answer to the panel's one closing
+        item (an error when it has several: say which)."""
+        given = self.script.get("closing")
+        if given is None:
+            return {}
+        if isinstance(given, str):
+            if len(titles) != 1:
+                raise InvalidInputError(
+                    f"closing: this panel has {len(titles)} closing items; give each as "
+                    f"item: text ({'; '.join(titles) or 'none'}).",
+                    "closing",
+                )
+            return {titles[0]: given}
+        return _texts(given, titles, "closing")
 
     def declarations(self, present, cases):
         return _list_of(self.script.get("declarations"), "declarations", "mappings")

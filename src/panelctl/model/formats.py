@@ -35,7 +35,7 @@ from panelctl import __version__
 from panelctl.base.errors import InvalidRecordError, NeedsNewerError
 
 #: format number -> the panelctl version that introduced it
-FORMATS: dict[int, str] = {1: "0.1.0", 2: "0.2.0"}
+FORMATS: dict[int, str] = {1: "0.1.0", 2: "0.2.0", 3: "0.3.0"}
 
 #: Format 2 (panelctl 0.2.0) lets a record of any type carry ``conflicts`` (left by
 #: merging clones, see :mod:`panelctl.model.merge`). Only a record that has conflicts is
@@ -43,6 +43,10 @@ FORMATS: dict[int, str] = {1: "0.1.0", 2: "0.2.0"}
 #: on 0.1.0 reads everything but those, which it refuses as needing 0.2.0 (exit 21)
 #: rather than as invalid.
 CONFLICTS_FORMAT = 2
+
+#: Format 3 (panelctl 0.3.0): a meeting records who chaired, the standing and closing
+#: items, a discussion's resources and the role of whoever approved the minutes (see
+#: :class:`panelctl.model.types.Meeting`). Only optional fields were added: no upgrade step.
 
 #: record type name -> {format n: the step that turns a record at format n-1 into one at n}.
 #: A format that did not change a type has no step for it. Steps are pure: they take the

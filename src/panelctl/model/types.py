@@ -273,16 +273,30 @@ class Discussion(Part, kw_only=True):
     agreed_by: Annotated[list[str] | None, Meta(description="Who agreed the decision")] = None
     actions: Annotated[list[ActionId] | None, Meta(description="Actions set for the case")] = None
     note: Annotated[str | None, Meta(description="A note (e.g. why no decision was made)")] = None
+    resources: Annotated[
+        str | None, Meta(description="Resources / cost implications (format 3)")
+    ] = None
 
 
 class Minutes(Part, kw_only=True):
     status: Annotated[Literal[MINUTES_STATUSES], Meta(description="Draft or approved")]
     approved_by: Annotated[str | None, Meta(description="The chair who approved them")] = None
     approved_at: Annotated[Stamp | None, Meta(description="When they were approved")] = None
+    approved_as: Annotated[
+        str | None, Meta(description="Their role: chair, or vice-chair deputising (format 3)")
+    ] = None
 
 
 class Meeting(Record, kw_only=True):
-    """A panel meeting: its agenda, and what was recorded as it ran."""
+    """A panel meeting: its agenda, and what was recorded as it ran.
+
+    Format 3 (panelctl 0.3.0) added who chaired (``chair``), what was said under the
+    standing and closing items (``standing_items``, ``closing_items``), a discussion's
+    ``resources`` and the minutes' ``approved_as``. All are optional: a format 1 meeting
+    reads as it is (no upgrade step).
+    """
+
+    FORMAT: ClassVar[int] = 3
 
     date: Annotated[dt.date, Meta(description="The day of the meeting")]
     time: Annotated[Time | None, Meta(description="When it starts (HH:MM, UK time)")] = None
@@ -295,6 +309,7 @@ class Meeting(Record, kw_only=True):
     agenda: Annotated[list[AgendaItem] | None, Meta(description="The agenda's case slots")] = None
     papers_due: Annotated[dt.date | None, Meta(description="When the papers must go out")] = None
     attendance: Annotated[list[Attendance] | None, Meta(description="Who attended")] = None
+    chair: Annotated[str | None, Meta(description="Who chaired (format 3)")] = None
     confidentiality: Annotated[
         list[Signature] | None, Meta(description="The confidentiality statement's signatures")
     ] = None
@@ -303,8 +318,18 @@ class Meeting(Record, kw_only=True):
     ] = None
     quorate: Annotated[bool | None, Meta(description="The meeting was quorate")] = None
     quorum_note: Annotated[str | None, Meta(description="How the quorum was judged")] = None
+    standing_items: Annotated[
+        dict[str, str] | None,
+        Meta(description="What was said under the standing items, such as the previous "
+             "meeting's actions (item: text; format 3)"),
+    ] = None
     discussions: Annotated[
         list[Discussion] | None, Meta(description="Each case discussed, in agenda order")
+    ] = None
+    closing_items: Annotated[
+        dict[str, str] | None,
+        Meta(description="What was said under the closing items, such as emerging patterns "
+             "(item: text; format 3)"),
     ] = None
     progress: Annotated[
         list[str] | None, Meta(description="The steps of the run already saved")
