@@ -421,6 +421,10 @@ def update_case(store: Store, case_id: str, changes: dict, today: date) -> bool:
         case = get_case(store, case_id)
         for name, value in changes.items():
             if name.startswith("child."):
+                if "child" not in case:
+                    raise InvalidInputError(
+                        f"{case_id} is a perpetrator referral; it has no child to change.", name
+                    )
                 case["child"][name[6:]] = value
             else:
                 case[name] = value

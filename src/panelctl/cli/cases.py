@@ -212,12 +212,17 @@ def case_show(
         json.dump({"case": case, "chronology": events}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return
-    child = case["child"]
-    lines = [
-        f"{case_id}  {case['status']}  risk {case.get('risk') or 'not assessed'}",
-        f"Child: {child['name']}"
-        + (f", born {for_display(child['dob'])}" if child.get("dob") else ""),
-    ]
+    lines = [f"{case_id}  {case['status']}  risk {case.get('risk') or 'not assessed'}"]
+    if case.get("kind") == "perpetrator":
+        lines.append(f"Perpetrator referral of {case['person']}")
+    else:
+        child = case["child"]
+        lines.append(
+            f"Child: {child['name']}"
+            + (f", born {for_display(child['dob'])}" if child.get("dob") else "")
+        )
+    if case.get("age_reason"):
+        lines.append(f"Why a young adult is nominated: {case['age_reason']}")
     for label, key in (
         ("Lead professional", "lead_professional"),
         ("Team", "team"),

@@ -167,13 +167,16 @@ def _rules(store: Store) -> tuple[int | None, int | None]:
 
 
 def _open_cases(store: Store) -> Iterable[tuple[str, dict]]:
-    """(id, the CASE_FIELDS it has) for every open case, from those columns of the index."""
-    ids, columns = store.index().table("case").columns(CASE_FIELDS)
+    """(id, the CASE_FIELDS it has) for every open child's case, from those columns of the
+    index. Perpetrator referrals are left out: they are never reviewed as a child's case
+    (no review date, no risk assessment to refresh)."""
+    ids, columns = store.index().table("case").columns((*CASE_FIELDS, "kind"))
     status = columns.get("status") or [None] * len(ids)
+    kinds = columns.pop("kind", None) or [None] * len(ids)
     return (
         (case_id, {name: values[i] for name, values in columns.items()})
         for i, case_id in enumerate(ids)
-        if status[i] == "open"
+        if status[i] == "open" and kinds[i] != "perpetrator"
     )
 
 

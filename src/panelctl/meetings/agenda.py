@@ -118,7 +118,7 @@ def _timetable(store: Store, meeting: dict, profile: dict) -> tuple[list[dict], 
                 "status": "open",
                 "nominated": fields.get("nominated") or on,
                 "risk": fields.get("risk"),
-                "kind": "victim",
+                "kind": fields.get("kind") or "victim",
                 "last_discussed": last_on,
                 "risk_at_last_discussion": last_risk,
                 "review_due": fields.get("review_due"),
@@ -254,7 +254,7 @@ def case_paper_context(
     store: Store, case: dict, on: date, actions: list, assessments: list
 ) -> dict:
     profile = store.profile
-    child = case["child"]
+    child = case.get("child") or {}  # a perpetrator referral has no child
     sheet = []
     for name in profile.get("decision_sheet") or []:
         value = None
@@ -315,6 +315,9 @@ PAPER_CASE_FIELDS = (
     "child_views",
     "carer_views",
     "exploitation_types",
+    "kind",
+    "person",
+    "age_reason",
 )
 PAPER_CHILD_FIELDS = ("name", "dob", "gender", "ethnicity", "school", "area", "looked_after")
 PAPER_ASSESSMENT_FIELDS = (

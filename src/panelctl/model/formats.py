@@ -44,6 +44,12 @@ FORMATS: dict[int, str] = {1: "0.1.0", 2: "0.2.0"}
 #: rather than as invalid.
 CONFLICTS_FORMAT = 2
 
+#: Fields added in format 2 (panelctl 0.2.0, not yet released when they were added), by
+#: record type. As with conflicts, only a record holding one of them is written at format
+#: 2, so a clone still on 0.1.0 reads every other record and refuses just these (exit 21),
+#: naming 0.2.0, rather than calling them invalid.
+FORMAT_2_FIELDS: dict[str, tuple[str, ...]] = {"case": ("kind", "person", "age_reason")}
+
 #: record type name -> {format n: the step that turns a record at format n-1 into one at n}.
 #: A format that did not change a type has no step for it. Steps are pure: they take the
 #: record's mapping (without its ``format`` key) and return the upgraded one.

@@ -143,6 +143,8 @@ CASE = RecordType(
         "review_due",
         "closed",
         "repeat_of",
+        "kind",
+        "person",
     ),
     index_computed=_case_index,
     computed_types={
@@ -580,9 +582,12 @@ def load_stored(rtype: RecordType, plaintext: bytes, record_id: str) -> tuple[in
 
 def dump(rtype: RecordType, record: dict) -> bytes:
     """A record's YAML as stored: its ``format`` line, then its fields (a record holding
-    conflicts at format 2 at least: see ``formats.CONFLICTS_FORMAT``)."""
+    conflicts, or a field of ``formats.FORMAT_2_FIELDS``, at format 2 at least: see
+    ``formats.CONFLICTS_FORMAT``)."""
     number = rtype.format
-    if record.get("conflicts"):
+    if record.get("conflicts") or any(
+        record.get(name) is not None for name in formats.FORMAT_2_FIELDS.get(rtype.name, ())
+    ):
         number = max(number, formats.CONFLICTS_FORMAT)
     return formats.header(number) + yamlio.dump(record)
 

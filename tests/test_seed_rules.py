@@ -1,0 +1,127 @@
+"""The five panels' own rules (issue 13, items 8 and 10-13), through the CLI and as pure
+rules: perpetrator referrals (MACSE), who is a child here (Stoke), chairs from the
+profile's sector, paper deadlines on working days, and the panel's own annual period."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import CANARY
+from panelctl.base.errors import ExitCode
+from panelctl.panel.directory import seed_agencies
+from panelctl.panel.setup import create_store
+
+SUSPECT = "Dax Ferrowby-Quintrell"
+
+
+def make_store(tmp_path, coordinator, profile: str):
+    """A new store under ``profile`` with the profile's agencies, as `panelctl init` makes."""
+    store = create_store(
+        tmp_path / profile, profile, f"Test {profile}", coordinator.unlock(), "Test Council"
+    )
+    seed_agencies(store)
+    return store
+
+
+@pytest.fixture
+def macse(tmp_path, coordinator):
+    return make_store(tmp_path, coordinator, "macse")
+
+
+def runner(cli, store, coordinator):
+    return lambda *args, **kw: cli(*args, store=store.root, identity=coordinator.path, **kw)
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip()
+
+
+def nominate_macse(run, name: str = CANARY, on: str = "02/11/2026") -> str:
+    return ok(
+        run(
+            "nominate", "--name", name, "--dob", "14/03/2011",
+            "--referring-agency", "Children's Social Care",
+            "--known-to", "police", "--known-to", "local authority", "--not-first-referral",
+            "--risk-level", "Significant", "--date", on,
+        )
+    )
+
+
+# --- 8. perpetrator referrals (MACSE) ----------------------------------------------------
+
+
+def test_a_perpetrator_referral_is_led_by_police_heard_last_and_never_reviewed(
+    cli, macse, coordinator, tmp_path
+):
+    run = runner(cli, macse, coordinator)
+    person = ok(run("person", "add", "--kind", "person", "--name", SUSPECT, "--police-only"))
+    refused = run("person", "refer", person, "--lead-agency", "Health", "--date", "02/11/2026")
+    assert refused.exit_code == ExitCode.NOT_ALLOWED, refused.output
+    assert "led by the police" in refused.stderr and SUSPECT not in refused.output
+    referral = ok(
+        run(
+            "person", "refer", person, "--lead-agency", "Dyfed-Powys Police",
+            "--concern", "links to open cases", "--date", "01/11/2026",
+        )
+    )
+    again = run("person", "refer", person, "--lead-agency", "Dyfed-Powys Police")
+    assert again.exit_code == ExitCode.NOT_ALLOWED and referral in again.stderr
+    victim = nominate_macse(run)
+    record = macse.read(referral)
+    assert record["kind"] == "perpetrator" and record["person"] == person
+    assert "child" not in record and record["lead_agency"] == "Dyfed-Powys Police"
+
+    meeting = ok(run("meeting", "schedule", "19/11/2026", "--time", "10:00"))
+    out = tmp_path / "papers"
+    built = run("agenda", "build", meeting, "--as-of", "05/11/2026", "--out", str(out))
+    assert built.exit_code == 0, built.output
+    agenda = macse.read(meeting)["agenda"]
+    # referred first, yet heard after the victim's case
+    assert [(i["case"], i["kind"]) for i in agenda] == [
+        (victim, "victim"),
+        (referral, "perpetrator"),
+    ]
+    paper = (out / f"paper-{meeting}-{referral}.md").read_text()
+    assert "Perpetrator referral" in paper and person in paper and SUSPECT not in paper
+    text = (out / f"agenda-{meeting}.md").read_text()
+    assert text.index(victim) < text.index(referral)
+
+    # never in `review due` as a child's case: no review, no risk assessment to refresh
+    due = run("review", "due", "--as-of", "30/06/2027", "--format", "csv")
+    assert due.exit_code == 0, due.output
+    assert victim in due.stdout and referral not in due.stdout
+
+
+def test_a_referral_refuses_an_id_that_is_not_a_person(cli, macse, coordinator):
+    run = runner(cli, macse, coordinator)
+    victim = nominate_macse(run)
+    result = run("person", "refer", victim, "--lead-agency", "Dyfed-Powys Police")
+    assert result.exit_code == ExitCode.INVALID_INPUT, result.output
+    missing = run("person", "refer", "P-0042", "--lead-agency", "Dyfed-Powys Police")
+    assert missing.exit_code == ExitCode.NOT_FOUND, missing.output
+
+
+def test_a_referral_shows_and_refuses_child_changes(cli, macse, coordinator):
+    run = runner(cli, macse, coordinator)
+    person = ok(run("person", "add", "--kind", "group", "--description", "a county line"))
+    referral = ok(run("person", "refer", person, "--lead-agency", "Dyfed-Powys Police"))
+    shown = run("case", "show", referral)
+    assert shown.exit_code == 0 and f"Perpetrator referral of {person}" in shown.stdout
+    changed = run("case", "update", referral, "--school", "Ashgrove Academy")
+    assert changed.exit_code == ExitCode.INVALID_INPUT, changed.output
+    assert "no child" in changed.stderr
+
+
+def test_a_referral_is_written_at_format_2_and_a_childs_case_stays_at_1(cli, macse, coordinator):
+    run = runner(cli, macse, coordinator)
+    person = ok(run("person", "add", "--kind", "person", "--name", SUSPECT))
+    referral = ok(run("person", "refer", person, "--lead-agency", "Dyfed-Powys Police"))
+    victim = nominate_macse(run)
+
+    def stored(record_id: str) -> bytes:
+        path = macse.path_of(record_id)
+        return macse.decrypt(path, (macse.root / path).read_bytes())
+
+    assert stored(referral).startswith(b"format: 2  # panelctl 0.2.0 or newer\n")
+    assert stored(victim).startswith(b"format: 1\n")
