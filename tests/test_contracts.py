@@ -489,6 +489,11 @@ CASES: dict[str, Case] = {
         files={"rows.csv": IMPORT_HEADER + ROW.format(child="Alex", day="01/11/2026", level="Low")},
     ),
     # people and links
+    "person refer a case id": Case(
+        ["person", "refer", "C-0001", "--lead-agency", "Staffordshire Police"],
+        ExitCode.INVALID_INPUT,
+        "C-0001",
+    ),
     "person add bad kind": Case(
         ["person", "add", "--kind", "alien", "--name", "Dax Ferrowby"],
         ExitCode.INVALID_INPUT,
@@ -1121,6 +1126,7 @@ WRITING = {
     "rfm add",
     "rfm import",
     "person add",
+    "person refer",
     "location add",
     "link",
     "agency add",

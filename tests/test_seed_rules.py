@@ -125,3 +125,89 @@ def test_a_referral_is_written_at_format_2_and_a_childs_case_stays_at_1(cli, mac
 
     assert stored(referral).startswith(b"format: 2  # panelctl 0.2.0 or newer\n")
     assert stored(victim).startswith(b"format: 1\n")
+
+
+# --- 10. who is a child here -------------------------------------------------------------
+
+
+@pytest.fixture
+def cse_panel(tmp_path, coordinator):
+    return make_store(tmp_path, coordinator, "cse-panel")
+
+
+def nominate_stoke(run, dob: str, *extra: str):
+    return run(
+        "nominate", "--name", CANARY, "--dob", dob, "--school", "Northfield Academy",
+        "--referring-agency", "Staffordshire Police", "--risk-level", "Medium",
+        "--date", "02/11/2026", *extra,
+    )
+
+
+def test_a_young_adult_needs_a_recorded_reason_shown_on_the_case_paper(
+    cli, cse_panel, coordinator, tmp_path
+):
+    run = runner(cli, cse_panel, coordinator)
+    # 18 on 2 November 2026 (born 2 November 2008): refused without a reason
+    refused = nominate_stoke(run, "02/11/2008")
+    assert refused.exit_code == ExitCode.NOT_ALLOWED, refused.output
+    assert "18 or over" in refused.stderr and "age_reason" in refused.stderr
+    assert CANARY not in refused.output and "2008" not in refused.output
+    assert not list(cse_panel.index().rows("case"))
+    # a day younger is still a child
+    child = ok(nominate_stoke(run, "03/11/2008"))
+    reason = "Associates with younger children at the Hanley hotspot"
+    adult = ok(
+        run(
+            "nominate", "--name", "Morgan Tealby", "--dob", "01/06/2007",
+            "--school", "Stoke College", "--referring-agency", "Staffordshire Police",
+            "--risk-level", "High", "--date", "02/11/2026", "--age-reason", reason,
+        )
+    )
+    assert cse_panel.read(adult)["age_reason"] == reason
+    assert "age_reason" not in cse_panel.read(child)
+    meeting = ok(run("meeting", "schedule", "19/11/2026", "--time", "10:00"))
+    out = tmp_path / "papers"
+    built = run("agenda", "build", meeting, "--as-of", "05/11/2026", "--out", str(out))
+    assert built.exit_code == 0, built.output
+    paper = (out / f"paper-{meeting}-{adult}.md").read_text()
+    assert f"| Why a young adult is nominated | {reason} |" in paper
+    html = (out / f"paper-{meeting}-{adult}.html").read_text()
+    assert reason in html
+    assert "Why a young adult" not in (out / f"paper-{meeting}-{child}.md").read_text()
+
+
+def test_a_date_of_birth_after_the_nomination_date_is_refused(cli, cse_panel, coordinator):
+    run = runner(cli, cse_panel, coordinator)
+    result = nominate_stoke(run, "10/11/2026")  # after --date 02/11/2026, before today
+    assert result.exit_code == ExitCode.INVALID_INPUT, result.output
+    assert "after the nomination date" in result.stderr and "2026" not in result.stderr
+
+
+def test_a_profile_without_ages_has_no_age_rule_and_refuse_refuses(tmp_path):
+    from panelctl.model import profiles
+
+    profile = profiles.load("mace")
+    del profile["ages"]
+    assert "ages" not in profiles.effective(profile, {})  # custom profiles keep working
+    with pytest.raises(Exception, match="ages.older"):
+        profiles.effective(profile, {"ages": {"under": 18, "older": "sometimes"}})
+
+
+def test_the_age_rule_is_a_pure_rule():
+    from datetime import date
+
+    from panelctl.rules.ages import age_refusal
+
+    stoke = {"under": 18, "older": "reason"}
+    on = date(2026, 11, 2)
+    assert age_refusal(date(2008, 11, 3), on, stoke, None) is None  # 17 for one more day
+    assert "age_reason" in age_refusal(date(2008, 11, 2), on, stoke, None)
+    assert age_refusal(date(2008, 11, 2), on, stoke, "associates with younger children") is None
+    assert age_refusal(date(2008, 11, 2), on, stoke, "   ") is not None
+    assert "under 18" in age_refusal(date(2000, 1, 1), on, {"under": 18, "older": "refuse"}, "x")
+    assert age_refusal(date(2000, 1, 1), on, {"under": 18, "older": "allow"}, None) is None
+    assert age_refusal(date(2000, 1, 1), on, None, None) is None
+    assert age_refusal(None, on, stoke, None) is None
+    # born 29 February: 18 on 1 March in a year without one
+    assert age_refusal(date(2008, 2, 29), date(2026, 2, 28), stoke, None) is None
+    assert age_refusal(date(2008, 2, 29), date(2026, 3, 1), stoke, None) is not None

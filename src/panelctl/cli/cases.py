@@ -51,6 +51,10 @@ def nominate(
     ] = None,
     child_views: Annotated[str | None, Opt(help="The child's views.")] = None,
     carer_views: Annotated[str | None, Opt(help="The parents' or carers' views.")] = None,
+    age_reason: Annotated[
+        str | None,
+        Opt(help="Why a young adult above the panel's age range is nominated (shown on the case paper)."),
+    ] = None,
     risk_level: Annotated[
         str | None, Opt(help="The completed assessment's level (e.g. Medium).")
     ] = None,
@@ -95,6 +99,7 @@ def nominate(
         "consequences": consequences,
         "child_views": child_views,
         "carer_views": carer_views,
+        "age_reason": age_reason,
     }
     assessment = {"level": risk_level, "tool": risk_tool, "date": assessed, "factors": factor}
     raw = _given(_read_nomination(from_file), child, case, assessment)

@@ -110,6 +110,11 @@ class Agenda(_Part, kw_only=True):
     declarations_of_interest: bool | None = None
 
 
+class Ages(_Part, kw_only=True):
+    under: Annotated[int, Meta(ge=1, le=150)]
+    older: Literal["reason", "refuse", "allow"] = "reason"
+
+
 class Decisions(_Part, kw_only=True):
     chair_approves_minutes: bool | None = None
     confirmation_hours: Annotated[int, Meta(ge=1, le=8760)] | None = None
@@ -146,6 +151,7 @@ class Profile(_Part, kw_only=True):
     decisions: Decisions
     retention: Retention
     seed_agencies: list[SeedAgency] | None = None
+    ages: Ages | None = None
     mail: dict | None = None
 
 
