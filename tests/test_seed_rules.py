@@ -211,3 +211,59 @@ def test_the_age_rule_is_a_pure_rule():
     # born 29 February: 18 on 1 March in a year without one
     assert age_refusal(date(2008, 2, 29), date(2026, 2, 28), stoke, None) is None
     assert age_refusal(date(2008, 2, 29), date(2026, 3, 1), stoke, None) is not None
+
+
+# --- 11. chairs as the seeds describe them -----------------------------------------------
+
+
+@pytest.fixture
+def marac(tmp_path, coordinator):
+    return make_store(tmp_path, coordinator, "cse-marac")
+
+
+def test_a_chair_from_another_sector_is_warned_about_and_there_is_one_chair(
+    cli, marac, coordinator, make_person
+):
+    run = runner(cli, marac, coordinator)
+    # B&NES: "chaired by the police", Children and Young People's Services as vice-chair
+    fine = run("member", "add", "--name", "Alex Inspector", "--agency", "Avon and Somerset Police",
+               "--role", "chair")
+    assert fine.exit_code == 0 and "Warning" not in fine.stderr, fine.output
+    second = run("member", "add", "--name", "Jo Nurse", "--agency", "CAMHS", "--role", "chair")
+    assert second.exit_code == ExitCode.NOT_ALLOWED, second.output
+    assert fine.stdout.strip() in second.stderr and "one at a time" in second.stderr
+    run("member", "remove", fine.stdout.strip())
+    warned = run("member", "add", "--name", "Jo Nurse", "--agency", "CAMHS", "--role", "chair")
+    assert warned.exit_code == 0, warned.output
+    assert "Warning: The profile says the chair comes from the police sector" in warned.stderr
+    assert "CAMHS is a health agency" in warned.stderr and "Jo Nurse" not in warned.stderr
+    vice = run("member", "add", "--name", "Sam Vice", "--agency", "Avon and Somerset Police",
+               "--role", "vice-chair")
+    assert "vice chair comes from the local authority sector" in vice.stderr
+
+    chair = make_person("Robin Chair")
+    added = run("access", "add", chair.recipient, "--name", "Robin Chair", "--agency", "CAMHS",
+                "--role", "chair")
+    assert added.exit_code == 0, added.output
+    assert "CAMHS is a health agency" in added.stderr
+    other = make_person("Kit Chair")
+    twice = run("access", "add", other.recipient, "--name", "Kit Chair", "--agency",
+                "Avon and Somerset Police", "--role", "chair")
+    assert twice.exit_code == 0, twice.output
+    assert "Another reader also has the chair role" in twice.stderr
+    assert "health agency" not in twice.stderr
+
+
+def test_the_chair_rule_is_a_pure_rule():
+    from panelctl.rules.chairs import sector_warning
+
+    plymouth = {"sectors": ["health", "police", "local authority"]}
+    assert sector_warning(plymouth, "chair", "NSPCC", "voluntary").endswith(
+        "NSPCC is a voluntary agency"
+    )
+    assert "health or police or local authority" in sector_warning(plymouth, "chair", "X", "other")
+    assert sector_warning(plymouth, "chair", "Devon and Cornwall Police", "police") is None
+    assert sector_warning(plymouth, "vice-chair", "NSPCC", "voluntary") is None  # no setting
+    assert sector_warning(None, "chair", "NSPCC", "voluntary") is None
+    assert sector_warning(plymouth, "core", "NSPCC", "voluntary") is None
+    assert "not one of the store's agencies" in sector_warning(plymouth, "chair", "Nowhere", None)

@@ -100,6 +100,8 @@ class Quorum(_Part, kw_only=True):
 class Chair(_Part, kw_only=True):
     chair: str | None = None
     vice_chair: str | None = None
+    sectors: list[Literal[SECTORS]] | None = None
+    vice_chair_sectors: list[Literal[SECTORS]] | None = None
 
 
 class Agenda(_Part, kw_only=True):
