@@ -267,3 +267,50 @@ def test_the_chair_rule_is_a_pure_rule():
     assert sector_warning(None, "chair", "NSPCC", "voluntary") is None
     assert sector_warning(plymouth, "core", "NSPCC", "voluntary") is None
     assert "not one of the store's agencies" in sector_warning(plymouth, "chair", "Nowhere", None)
+
+
+# --- 12. dates that land on a working day ------------------------------------------------
+
+
+def test_a_paper_deadline_in_calendar_days_moves_off_a_weekend_and_bank_holiday():
+    from datetime import date
+
+    from panelctl.rules.meetingrules import not_a_working_day, papers_due
+
+    four = {"days": 4, "count": "calendar"}
+    # MACSE, Thursday 19 November 2026: four days before is Sunday 15th -> Friday 13th
+    assert papers_due(date(2026, 11, 19), four, "wales") == date(2026, 11, 13)
+    # Wednesday 18 November: Saturday 14th -> Friday 13th
+    assert papers_due(date(2026, 11, 18), four, "wales") == date(2026, 11, 13)
+    # Friday 1 January 2027: Monday 28 December 2026 is the Boxing Day bank holiday, and
+    # Christmas Day on the Friday before: Thursday 24 December
+    assert papers_due(date(2027, 1, 1), four, "wales") == date(2026, 12, 24)
+    # a working day stays as it is
+    assert papers_due(date(2026, 11, 20), four, "wales") == date(2026, 11, 16)
+    assert not_a_working_day(date(2026, 11, 14), "england") == "a Saturday"
+    assert not_a_working_day(date(2026, 12, 28), "england") == "a bank holiday"
+    assert not_a_working_day(date(2026, 11, 30), "scotland") == "a bank holiday"  # St Andrew's
+    assert not_a_working_day(date(2026, 11, 30), "england") is None
+
+
+def test_agenda_build_says_the_deadline_moved_off_the_weekend(cli, macse, coordinator):
+    run = runner(cli, macse, coordinator)
+    nominate_macse(run)
+    meeting = ok(run("meeting", "schedule", "19/11/2026", "--time", "10:00"))
+    built = run("agenda", "build", meeting, "--as-of", "05/11/2026")
+    assert built.exit_code == 0, built.output
+    assert "Papers must go out by 13 Nov 2026." in built.stderr
+    assert str(macse.read(meeting)["papers_due"]) == "2026-11-13"
+
+
+def test_meeting_schedule_warns_about_a_weekend_or_a_bank_holiday(cli, macse, coordinator):
+    run = runner(cli, macse, coordinator)
+    weekday = run("meeting", "schedule", "19/11/2026", "--time", "10:00")
+    assert weekday.exit_code == 0 and weekday.stderr == "", weekday.output
+    saturday = run("meeting", "schedule", "21/11/2026", "--time", "10:00")
+    assert saturday.exit_code == 0, saturday.output
+    assert saturday.stderr == "Warning: 21 Nov 2026 is a Saturday; check the date.\n"
+    holiday = run("meeting", "schedule", "28/12/2026", "--time", "10:00")
+    assert holiday.exit_code == 0, holiday.output
+    assert "28 Dec 2026 is a bank holiday in England and Wales" in holiday.stderr
+    assert len(macse.index().table("meeting").columns()[0]) == 3  # still scheduled

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
-from panelctl.base.dates import LONDON
+from panelctl.base.dates import LONDON, show_date
 from panelctl.base.errors import NotAllowedError
 from panelctl.meetings.schedule import case_history, get_meeting
 from panelctl.model import entry, records
@@ -78,7 +78,7 @@ def build_agenda(
         agenda = Agenda(meeting, standing, items, due, late)
         if late:
             agenda.warnings.append(
-                f"The papers for {meeting_id} were due out by {due:%d/%m/%Y}; that date has passed."
+                f"The papers for {meeting_id} were due out by {show_date(due)}; that date has passed."
             )
         if not dry_run:
             meeting.update(

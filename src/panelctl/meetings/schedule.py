@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from panelctl.base.dates import show_date
 from panelctl.base.errors import InvalidInputError, NotFoundError
 from panelctl.model import records
 from panelctl.rules import meetingrules
@@ -26,6 +27,26 @@ def schedule(store: Store, on: date, at: str, venue: str | None) -> str:
     if venue:
         record["venue"] = venue
     return store.create("meeting", record)
+
+
+def date_warnings(store: Store, on: date) -> list[str]:
+    """A warning when a meeting is set for a weekend day or a bank holiday of the profile's
+    nation (it is still scheduled: a panel may meet then)."""
+    nation = store.profile["nation"]
+    why = meetingrules.not_a_working_day(on, nation)
+    if why is None:
+        return []
+    where = f" in {NATION_NAMES[nation]}" if why == "a bank holiday" else ""
+    return [f"{show_date(on)} is {why}{where}; check the date."]
+
+
+#: the nations' bank-holiday calendars, as a warning names them
+NATION_NAMES = {
+    "england": "England and Wales",
+    "wales": "England and Wales",
+    "scotland": "Scotland",
+    "northern-ireland": "Northern Ireland",
+}
 
 
 def list_meetings(store: Store) -> list[dict]:
