@@ -314,3 +314,63 @@ def test_meeting_schedule_warns_about_a_weekend_or_a_bank_holiday(cli, macse, co
     assert holiday.exit_code == 0, holiday.output
     assert "28 Dec 2026 is a bank holiday in England and Wales" in holiday.stderr
     assert len(macse.index().table("meeting").columns()[0]) == 3  # still scheduled
+
+
+# --- 13. periods the panels use ------------------------------------------------------------
+
+
+def test_the_annual_review_takes_the_panels_own_year_and_says_when_it_is_not_over(
+    cli, cse_panel, coordinator
+):
+    run = runner(cli, cse_panel, coordinator)
+    ok(nominate_stoke(run, "03/11/2010"))
+    # the older Stoke panel is reviewed each November: its year runs December to November
+    done = run("report", "annual", "--as-of", "05/12/2026", "--format", "json")
+    assert done.exit_code == 0 and done.stderr == "", done.output
+    import json
+
+    meta = json.loads(done.stdout)["meta"]
+    assert meta["period"] == {"start": "2025-12-01", "end": "2026-11-30"}
+    assert meta["title"] == "Annual review" and meta["unfinished"] is False
+    assert json.loads(done.stdout)["sections"]["caseload"]["new_nominations"] == 1
+
+    early = run("report", "annual", "--year", "2026", "--as-of", "20/11/2026", "--format", "md")
+    assert early.exit_code == 0, early.output
+    assert early.stderr == (
+        "Warning: the period 1 Dec 2025 to 30 Nov 2026 is not over yet; the review shows "
+        "figures to 20 Nov 2026 and says it is interim.\n"
+    )
+    assert early.stdout.splitlines()[2] == (
+        "# Annual review (interim: the period is not over; figures to 20 Nov 2026): "
+        "1 Dec 2025 to 30 Nov 2026"
+    )
+    own = run("report", "annual", "--from", "01/04/2026", "--to", "31/03/2027",
+              "--as-of", "20/11/2026", "--format", "json")
+    assert own.exit_code == 0 and "not over yet" in own.stderr, own.output
+    assert json.loads(own.stdout)["meta"]["period"] == {"start": "2026-04-01", "end": "2027-03-31"}
+    half = run("report", "annual", "--from", "01/04/2026", "--format", "json")
+    assert half.exit_code == ExitCode.INVALID_INPUT and "--to" in half.stderr, half.output
+    both = run("report", "annual", "--year", "2026", "--from", "01/04/2026", "--to", "31/03/2027")
+    assert both.exit_code == ExitCode.INVALID_INPUT, both.output
+
+
+def test_the_panels_year_is_a_pure_rule():
+    from datetime import date
+
+    from panelctl.outputs.reports import annual_period, last_year, year_period
+
+    assert year_period(2026) == (date(2026, 1, 1), date(2026, 12, 31))
+    assert year_period(2026, 12) == (date(2025, 12, 1), date(2026, 11, 30))
+    assert year_period(2026, 4) == (date(2025, 4, 1), date(2026, 3, 31))
+    assert year_period(2024, 3) == (date(2023, 3, 1), date(2024, 2, 29))
+    assert last_year(date(2026, 11, 30), 12) == (date(2024, 12, 1), date(2025, 11, 30))
+    assert last_year(date(2026, 12, 1), 12) == (date(2025, 12, 1), date(2026, 11, 30))
+    assert last_year(date(2026, 6, 1)) == (date(2025, 1, 1), date(2025, 12, 31))
+    assert last_year(date(2026, 1, 1)) == (date(2025, 1, 1), date(2025, 12, 31))
+    today = date(2026, 6, 1)
+    assert annual_period(None, date(2026, 4, 1), date(2026, 5, 31), today) == (
+        date(2026, 4, 1),
+        date(2026, 5, 31),
+    )
+    with pytest.raises(Exception, match="ends before it starts"):
+        annual_period(None, date(2026, 5, 1), date(2026, 4, 1), today)

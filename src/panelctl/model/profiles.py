@@ -117,6 +117,10 @@ class Ages(_Part, kw_only=True):
     older: Literal["reason", "refuse", "allow"] = "reason"
 
 
+class AnnualReview(_Part, kw_only=True):
+    first_month: Annotated[int, Meta(ge=1, le=12)] = 1
+
+
 class Decisions(_Part, kw_only=True):
     chair_approves_minutes: bool | None = None
     confirmation_hours: Annotated[int, Meta(ge=1, le=8760)] | None = None
@@ -154,6 +158,7 @@ class Profile(_Part, kw_only=True):
     retention: Retention
     seed_agencies: list[SeedAgency] | None = None
     ages: Ages | None = None
+    annual_review: AnnualReview | None = None
     mail: dict | None = None
 
 
