@@ -1339,7 +1339,7 @@ def test_git_index_failing_after_the_commit_is_a_warning_not_an_error(world, cli
 OUT_COMMANDS = {
     "agenda build": (["agenda", "build", "M-0002", "--formats", "md"], True, "agenda-M-0002.md"),
     "minutes render": (["minutes", "render", "M-0001"], True, "minutes-M-0001.md"),
-    "report annual": (["report", "annual", "--year", "2026", "--format", "md"], False, "r.md"),
+    "report annual": (["report", "annual", "--year", "2025", "--format", "md"], False, "r.md"),
     "report bimonthly": (
         ["report", "bimonthly", "--period", "2026-09..2026-10", "--format", "md"],
         False,

@@ -91,6 +91,10 @@ def test_a_perpetrator_referral_is_led_by_police_heard_last_and_never_reviewed(
     due = run("review", "due", "--as-of", "30/06/2027", "--format", "csv")
     assert due.exit_code == 0, due.output
     assert victim in due.stdout and referral not in due.stdout
+    # nor counted among the children in the panel's figures
+    figures = run("report", "annual", "--year", "2026", "--as-of", "01/01/2027", "--format", "json")
+    assert figures.exit_code == 0, figures.output
+    assert '"children_on_panel": 1' in figures.stdout
 
 
 def test_a_referral_refuses_an_id_that_is_not_a_person(cli, macse, coordinator):
@@ -374,3 +378,15 @@ def test_the_panels_year_is_a_pure_rule():
     )
     with pytest.raises(Exception, match="ends before it starts"):
         annual_period(None, date(2026, 5, 1), date(2026, 4, 1), today)
+
+
+def test_a_case_has_its_child_or_is_a_referral_with_its_person():
+    from panelctl.base.errors import InvalidRecordError
+    from panelctl.model import records
+
+    with pytest.raises(InvalidRecordError, match=r"C-0001: field child is required\.$"):
+        records.validate(records.CASE, {"id": "C-0001", "status": "open"})
+    with pytest.raises(InvalidRecordError, match="field person is required"):
+        records.validate(records.CASE, {"id": "C-0001", "status": "open", "kind": "perpetrator"})
+    referral = {"id": "C-0001", "status": "open", "kind": "perpetrator", "person": "P-0001"}
+    assert records.validate(records.CASE, referral) == referral

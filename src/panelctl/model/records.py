@@ -407,6 +407,8 @@ def explain(struct: type, message: str) -> str:
     if what.startswith("Object contains unknown field"):
         name = _safe_key(_quoted(what))
         return f"unknown field {where + '.' if where else ''}{name}; check its spelling"
+    if not names and what.startswith("field "):  # a record type's own check (a constant)
+        return what
     if not names:  # a wording not known here: say nothing that could quote a value
         return "a field does not have the type it must have"
     if what.endswith("got `null`") and names[-1].startswith("."):

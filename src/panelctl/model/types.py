@@ -232,6 +232,14 @@ class Case(Record, kw_only=True):
     missing: Annotated[list[MissingEpisode] | None, Meta(description="Missing episodes")] = None
     flags: Annotated[list[Flag] | None, Meta(description="Warning flags with an owner")] = None
 
+    def __post_init__(self) -> None:
+        """A child's case has its child; a perpetrator referral its person of concern."""
+        if self.kind == "perpetrator":
+            if self.person is None:
+                raise ValueError("field person is required (a perpetrator referral)")
+        elif self.child is None:
+            raise ValueError("field child is required")
+
 
 # --- meeting -------------------------------------------------------------------------------
 

@@ -212,6 +212,8 @@ def gather(store, start: date, end: date) -> dict:
     data: dict = {}
     cases = []
     for case_id, fields in index.rows("case"):
+        if fields.get("kind") == "perpetrator":
+            continue  # the report's caseload is children; referrals are not children's cases
         row = {"id": case_id, **{k: fields.get(k) for k in _CASE_INDEXED}}
         row["dob"] = fields.get("dob")
         row["exploitation_types"] = list(fields.get("exploitation_types") or [])
