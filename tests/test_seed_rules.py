@@ -390,3 +390,33 @@ def test_a_case_has_its_child_or_is_a_referral_with_its_person():
         records.validate(records.CASE, {"id": "C-0001", "status": "open", "kind": "perpetrator"})
     referral = {"id": "C-0001", "status": "open", "kind": "perpetrator", "person": "P-0001"}
     assert records.validate(records.CASE, referral) == referral
+
+
+def test_a_meeting_hears_the_referral_last_and_its_minutes_render(
+    cli, macse, coordinator, tmp_path
+):
+    run = runner(cli, macse, coordinator)
+    person = ok(run("person", "add", "--kind", "person", "--name", SUSPECT))
+    referral = ok(run("person", "refer", person, "--lead-agency", "Dyfed-Powys Police",
+                      "--date", "01/11/2026"))
+    victim = nominate_macse(run)
+    ok(run("member", "add", "--name", "Chris Chair", "--agency", "Children's Social Care",
+           "--role", "chair"))
+    ok(run("member", "add", "--name", "Pat Constable", "--agency", "Dyfed-Powys Police",
+           "--role", "core"))
+    meeting = ok(run("meeting", "schedule", "19/11/2026", "--time", "10:00"))
+    ok(run("agenda", "build", meeting, "--as-of", "05/11/2026"))
+    script = tmp_path / "script.yaml"
+    script.write_text(
+        "attendance:\n  - {name: Chris Chair, agency: Children's Social Care}\n"
+        "  - {name: Pat Constable, agency: Dyfed-Powys Police}\n"
+        "confidentiality: {signed: [Chris Chair, Pat Constable]}\n"
+        f"cases:\n  {victim}:\n    items: {{police information: Seen with older males}}\n"
+        f"  {referral}:\n    items: {{police information: Linked to two addresses}}\n"
+    )
+    held = run("meeting", "run", meeting, "--script", str(script))
+    assert held.exit_code == 0, held.output
+    minutes = run("minutes", "render", meeting, "--format", "md")
+    assert minutes.exit_code == 0, minutes.output
+    text = minutes.stdout
+    assert text.index(victim) < text.index(referral) and SUSPECT not in text
