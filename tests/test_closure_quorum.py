@@ -360,7 +360,7 @@ def test_adjourn_moves_the_meeting_and_its_cases(macse, cli, coordinator):
         "2026-11-26", "14:00", "planned",
     )  # fmt: skip
     assert record["cases"] == ["C-0001", "C-0002"]
-    assert record["papers_due"].isoformat() == "2026-11-22"  # MACSE: four days before
+    assert record["papers_due"].isoformat() == "2026-11-20"  # MACSE: four days before, a Sunday: the Friday
     events = [e["event"] for e in store.read("C-0001")["history"]]
     assert f"Meeting {meeting} adjourned from 19 Nov 2026 to 26 Nov 2026" in events
     assert f"Adjourn {meeting} from 2026-11-19 to 2026-11-26" in git(

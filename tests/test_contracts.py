@@ -489,6 +489,11 @@ CASES: dict[str, Case] = {
         files={"rows.csv": IMPORT_HEADER + ROW.format(child="Alex", day="01/11/2026", level="Low")},
     ),
     # people and links
+    "person refer a case id": Case(
+        ["person", "refer", "C-0001", "--lead-agency", "Staffordshire Police"],
+        ExitCode.INVALID_INPUT,
+        "C-0001",
+    ),
     "person add bad kind": Case(
         ["person", "add", "--kind", "alien", "--name", "Dax Ferrowby"],
         ExitCode.INVALID_INPUT,
@@ -1136,6 +1141,7 @@ WRITING = {
     "rfm add",
     "rfm import",
     "person add",
+    "person refer",
     "location add",
     "link",
     "agency add",
@@ -1350,7 +1356,7 @@ def test_git_index_failing_after_the_commit_is_a_warning_not_an_error(world, cli
 OUT_COMMANDS = {
     "agenda build": (["agenda", "build", "M-0002", "--formats", "md"], True, "agenda-M-0002.md"),
     "minutes render": (["minutes", "render", "M-0001"], True, "minutes-M-0001.md"),
-    "report annual": (["report", "annual", "--year", "2026", "--format", "md"], False, "r.md"),
+    "report annual": (["report", "annual", "--year", "2025", "--format", "md"], False, "r.md"),
     "report bimonthly": (
         ["report", "bimonthly", "--period", "2026-09..2026-10", "--format", "md"],
         False,

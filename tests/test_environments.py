@@ -92,7 +92,7 @@ CASES = {
         "no space",
     ),
     "stdout a full disk, a report": (
-        ["report", "annual", "--year", "2026", "--format", "md"],
+        ["report", "annual", "--year", "2025", "--format", "md"],
         {"stdout": "/dev/full"},
         {},
         ExitCode.WRITE_FAILED,

@@ -38,7 +38,7 @@ NEWER_VERSION = f"{_major}.{int(_minor) + 1}.0"
 
 
 #: the newest format this panelctl reads a case at (what a refused case's message names)
-CASE_READS_UP_TO = max(records.CASE.format, formats.CONFLICTS_FORMAT)
+CASE_READS_UP_TO = formats.reads_up_to("case", records.CASE.format)
 
 
 def newer_line(key: str = "format") -> bytes:
@@ -437,6 +437,7 @@ def test_a_record_with_conflicts_is_format_2_and_an_older_clone_names_the_versio
     assert stored(store, plain).startswith(b"format: 1\n")
     monkeypatch.setattr(formats, "FORMATS", {1: "0.1.0"})  # panelctl 0.1.0's table
     monkeypatch.setattr(formats, "CONFLICTS_FORMAT", 1)
+    monkeypatch.setattr(formats, "FIELD_FORMATS", {})  # 0.1.0 knew no later optional field
     with pytest.raises(NeedsNewerError, match=f"needs panelctl 0.2.0 or newer \\(case {case} "):
         records.parse(records.CASE, stored(store, case), case)
     assert records.parse(records.CASE, stored(store, plain), plain)["risk"] == "High"

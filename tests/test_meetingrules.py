@@ -174,12 +174,13 @@ def test_papers_due_none_when_the_panel_sets_no_lead_time():
     assert papers_due(date(2026, 5, 7), None, "england") is None
 
 
-def test_calendar_days_are_plain_subtraction_even_onto_a_holiday_or_weekend():
+def test_calendar_days_landing_on_a_holiday_or_weekend_move_to_the_working_day_before():
     seven = {"days": 7, "count": "calendar"}
-    assert papers_due(date(2026, 5, 11), seven, "england") == date(2026, 5, 4)  # a bank holiday
+    # 4 May 2026 is a bank holiday: Friday 1 May
+    assert papers_due(date(2026, 5, 11), seven, "england") == date(2026, 5, 1)
     assert papers_due(date(2026, 3, 11), {"days": 4, "count": "calendar"}, "wales") == date(
-        2026, 3, 7
-    )  # a Saturday
+        2026, 3, 6
+    )  # Saturday 7 March: Friday 6 March
 
 
 @pytest.mark.parametrize(
@@ -662,8 +663,12 @@ def test_working_papers_land_on_a_working_day_exactly_n_working_days_before(meet
 
 @settings(max_examples=200, deadline=None)
 @given(meeting=days_2020s, days=st.integers(min_value=0, max_value=30), nation=nations)
-def test_calendar_papers_are_exactly_n_days_before(meeting, days, nation):
-    assert (meeting - papers_due(meeting, {"days": days, "count": "calendar"}, nation)).days == days
+def test_calendar_papers_are_the_last_working_day_n_days_or_more_before(meeting, days, nation):
+    due = papers_due(meeting, {"days": days, "count": "calendar"}, nation)
+    assert (meeting - due).days >= days and is_working_day(due, nation)
+    # and no working day between it and the n-th day before
+    between = [due + timedelta(n) for n in range(1, (meeting - due).days - days + 1)]
+    assert not any(is_working_day(d, nation) for d in between)
 
 
 @settings(max_examples=100, deadline=None)

@@ -140,6 +140,9 @@ def case_paper_context() -> dict:
         "case": {
             "id": "C-0001",
             "status": "open",
+            "kind": None,
+            "person": None,
+            "age_reason": None,
             "nominated": date(2026, 3, 2),
             "risk": "Significant",
             "risk_tool": "SERAF",

@@ -14,7 +14,7 @@ from panelctl.base.errors import InvalidInputError, NotAllowedError
 from panelctl.base.names import fold, name_key, similar
 from panelctl.casework.assessments import stage
 from panelctl.model import entry, records, risk
-from panelctl.rules import plausible
+from panelctl.rules import ages, plausible
 from panelctl.store.core import Store
 
 #: Nomination fields a person may give, beside ``child`` and ``assessment``.
@@ -33,6 +33,7 @@ CASE_FIELDS = (
     "consequences",
     "child_views",
     "carer_views",
+    "age_reason",
 )
 CHILD_FIELDS = (
     "name",
@@ -158,11 +159,17 @@ def nominate(store: Store, raw: dict, today: date) -> Nominated:
     create the case (with its assessment, if one came with the nomination) in one commit."""
     nomination = clean_nomination(raw)
     dob = nomination["child"].get("dob")
-    plausible.check_dob(dob, today, nominated=today)
+    # ``today`` is the nomination's date: a birth after it is refused as such
+    plausible.check_dob(dob, max(today, uk_today()), nominated=today)
     plausible.check_past(
         (nomination.get("assessment") or {}).get("date"), today, "assessment.date", dob
     )
     profile = store.profile
+    refused = ages.age_refusal(dob, today, profile.get("ages"), nomination.get("age_reason"))
+    if refused:
+        raise NotAllowedError(
+            f"Nomination refused under the {profile['name']} profile: {refused}.", "age_reason"
+        )
     assessment = _prepare_assessment(store, nomination, today)
     if assessment:
         nomination["assessment"] = {**nomination["assessment"], "level": assessment["agreed"]}
@@ -423,6 +430,10 @@ def update_case(store: Store, case_id: str, changes: dict, today: date) -> bool:
         case = get_case(store, case_id)
         for name, value in changes.items():
             if name.startswith("child."):
+                if "child" not in case:
+                    raise InvalidInputError(
+                        f"{case_id} is a perpetrator referral; it has no child to change.", name
+                    )
                 case["child"][name[6:]] = value
             else:
                 case[name] = value

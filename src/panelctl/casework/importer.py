@@ -65,7 +65,7 @@ from panelctl.base.names import name_key, similar
 from panelctl.casework import cases
 from panelctl.casework.assessments import stage
 from panelctl.model import entry, records, risk
-from panelctl.rules import plausible
+from panelctl.rules import ages, plausible
 from panelctl.store.core import Store
 
 COLUMNS = (
@@ -623,7 +623,7 @@ def plan(
                 by_child[key] = case_id
                 born.setdefault(dob, []).append((key[1], f"row {number}"))
                 statuses[case_id] = "open"
-                nomination = _nomination(store, row, name, dob, assessment)
+                nomination = _nomination(store, row, name, dob, assessment, today)
         if len(errors) > before or assessment is None:
             continue
         identity = (
@@ -711,7 +711,7 @@ def _assessment(store: Store, row: _Row, tools: dict, today: date) -> dict | Non
 
 
 def _nomination(
-    store: Store, row: _Row, name: str, dob: date, assessment: dict | None
+    store: Store, row: _Row, name: str, dob: date, assessment: dict | None, today: date
 ) -> dict | None:
     child = {"name": name, "dob": dob}
     for column in ("gender", "ethnicity", "school", "area"):
@@ -734,6 +734,9 @@ def _nomination(
                 None,
                 f"a new case would be refused under the {store.profile['name']} profile: {'; '.join(reasons)}",
             )
+    too_old = ages.age_refusal(dob, today, store.profile.get("ages"), None)
+    if too_old:  # a young adult needs a recorded reason: nominate them instead
+        row.fail("dob", f"a new case would be refused under the {store.profile['name']} profile: {too_old}")
     try:
         cases.check_agencies(store, nomination)
     except InvalidInputError as error:

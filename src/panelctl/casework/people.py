@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import date
 
 from panelctl.base.dates import today
-from panelctl.base.errors import InvalidInputError, NotFoundError
+from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
+from panelctl.base.names import fold
 from panelctl.model import records
 from panelctl.store.core import Store
 
@@ -238,4 +239,70 @@ def add_link(
                 "date": when,
                 "police_only": bool(police_only),
             },
+        )
+
+
+# --- perpetrator referrals ---------------------------------------------------------------
+
+
+def refer_perpetrator(
+    store: Store,
+    person_id: str,
+    lead_agency: str,
+    concern: str | None = None,
+    referred: date | None = None,
+) -> str:
+    """Refer a person of concern to the panel as a perpetrator referral: a case of kind
+    ``perpetrator`` about ``person_id``, led by a police agency (MACSE: "primarily
+    conducted by the police"). On the agenda it comes after the victims' cases when the
+    profile says ``agenda.perpetrators_after_victims``, and it is never reviewed as a
+    child's case (no review date, no risk assessment to refresh). Returns the case id."""
+    person_id = person_id.strip()
+    lead = " ".join((lead_agency or "").split())
+    if not lead:
+        raise InvalidInputError("A perpetrator referral needs its lead agency.", "lead_agency")
+    referred = referred or today()
+    if referred > today():
+        raise InvalidInputError("The referral's date is in the future.", "nominated")
+    with store.transaction() as tx:
+        if records.type_of_id(person_id).name != "person":
+            raise InvalidInputError(
+                f"{person_id} is not a person of concern (those look like P-0007).", "person"
+            )
+        if not store.exists(person_id):
+            raise NotFoundError(f"No person {person_id} in this store.")
+        _check_police(store, lead)
+        for case_id, fields in store.index().rows("case"):
+            if fields.get("person") == person_id and fields.get("status") == "open":
+                raise NotAllowedError(
+                    f"{person_id} already has an open perpetrator referral, {case_id}."
+                )
+        record = {
+            "status": "open",
+            "kind": "perpetrator",
+            "person": person_id,
+            "nominated": referred,
+            "referring_agency": lead,
+            "lead_agency": lead,
+            "concern": _text(concern),
+            "history": [{"date": referred, "event": f"Perpetrator referral of {person_id}"}],
+        }
+        return tx.create("case", _drop_empty(record))
+
+
+def _check_police(store: Store, lead: str) -> None:
+    """Once a store lists its agencies, the lead agency must be one of them, of the police."""
+    agencies = {fold(f.get("name")): f.get("sector") for _id, f in store.index().rows("agency")}
+    if not agencies:
+        return
+    sector = agencies.get(fold(lead))
+    if sector is None:
+        raise InvalidInputError(
+            "Unknown agency in lead_agency; check its spelling against the store's agencies.",
+            "lead_agency",
+        )
+    if sector != "police":
+        raise NotAllowedError(
+            f"A perpetrator referral is led by the police; {lead} is a {sector} agency.",
+            "lead_agency",
         )

@@ -51,6 +51,10 @@ def nominate(
     ] = None,
     child_views: Annotated[str | None, Opt(help="The child's views.")] = None,
     carer_views: Annotated[str | None, Opt(help="The parents' or carers' views.")] = None,
+    age_reason: Annotated[
+        str | None,
+        Opt(help="Why a young adult above the panel's age range is nominated (shown on the case paper)."),
+    ] = None,
     risk_level: Annotated[
         str | None, Opt(help="The completed assessment's level (e.g. Medium).")
     ] = None,
@@ -95,6 +99,7 @@ def nominate(
         "consequences": consequences,
         "child_views": child_views,
         "carer_views": carer_views,
+        "age_reason": age_reason,
     }
     assessment = {"level": risk_level, "tool": risk_tool, "date": assessed, "factors": factor}
     raw = _given(_read_nomination(from_file), child, case, assessment)
@@ -212,12 +217,17 @@ def case_show(
         json.dump({"case": case, "chronology": events}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return
-    child = case["child"]
-    lines = [
-        f"{case_id}  {case['status']}  risk {case.get('risk') or 'not assessed'}",
-        f"Child: {child['name']}"
-        + (f", born {for_display(child['dob'])}" if child.get("dob") else ""),
-    ]
+    lines = [f"{case_id}  {case['status']}  risk {case.get('risk') or 'not assessed'}"]
+    if case.get("kind") == "perpetrator":
+        lines.append(f"Perpetrator referral of {case['person']}")
+    else:
+        child = case["child"]
+        lines.append(
+            f"Child: {child['name']}"
+            + (f", born {for_display(child['dob'])}" if child.get("dob") else "")
+        )
+    if case.get("age_reason"):
+        lines.append(f"Why a young adult is nominated: {case['age_reason']}")
     for label, key in (
         ("Lead professional", "lead_professional"),
         ("Team", "team"),

@@ -83,9 +83,12 @@ def member_add(
 
     Example: panelctl member add --name "Alex Vice-Chair" --agency "Staffordshire Police" --role vice-chair --email alex@police.gov.uk
     """
-    from panelctl.panel.directory import add_member
+    from panelctl.panel.directory import add_member, chair_warnings
 
-    typer.echo(add_member(open_store(), name, agency, role, email))
+    store = open_store()
+    typer.echo(add_member(store, name, agency, role, email))
+    for warning in chair_warnings(store, role.strip().casefold(), agency):
+        say(f"Warning: {warning}")
 
 
 @member_app.command("list")

@@ -656,10 +656,13 @@ def access_add(
 
     Example: panelctl access add pcr1... --name "Alex Vice-Chair" --agency "Children's Services" --role vice-chair
     """
-    from panelctl.panel.access import add_reader
+    from panelctl.panel.access import add_reader, reader_warnings
 
-    reader = add_reader(open_store(), recipient, name, agency, role)
+    store = open_store()
+    reader = add_reader(store, recipient, name, agency, role)
     say(f"Added {reader.name} ({reader.role}) as a reader.")
+    for warning in reader_warnings(store, reader):
+        say(f"Warning: {warning}")
 
 
 @access_app.command("remove")

@@ -54,9 +54,13 @@ def meeting_schedule(
     Example: panelctl meeting schedule 14/03/2026 --time 09:30 --venue "Civic Centre, Room 2"
     """
     from panelctl.base.dates import parse_date
-    from panelctl.meetings.schedule import schedule
+    from panelctl.meetings.schedule import date_warnings, schedule
 
-    typer.echo(schedule(open_store(), parse_date(on, "on", "The meeting date"), time, venue))
+    store = open_store()
+    day = parse_date(on, "on", "The meeting date")
+    typer.echo(schedule(store, day, time, venue))
+    for warning in date_warnings(store, day):
+        say(f"Warning: {warning}")
 
 
 @meeting_app.command("list")

@@ -100,6 +100,29 @@ def person_add(
     )
 
 
+@person_app.command("refer")
+def person_refer(
+    person_id: Annotated[str, typer.Argument(metavar="PERSON")],
+    lead_agency: Annotated[
+        str, typer.Option(help="The police agency leading the referral (it is listed first).")
+    ],
+    concern: Annotated[str | None, typer.Option(help="Why the person is referred.")] = None,
+    date: Annotated[str | None, typer.Option(help="The referral's date (default today).")] = None,
+) -> None:
+    """Refer a person of concern to the panel as a perpetrator referral and print its case id.
+
+    Led by the police; on the agenda after the victims' cases (where the profile says so);
+    never reviewed as a child's case.
+
+    Example: panelctl person refer P-0003 --lead-agency "Dyfed-Powys Police" --concern "links to three open cases"
+    """
+    from panelctl.casework.people import refer_perpetrator
+    from panelctl.cli.common import as_of_day
+
+    when = as_of_day(date, "--date")
+    typer.echo(refer_perpetrator(open_store(), person_id, lead_agency, concern, when))
+
+
 @person_app.command("list")
 def person_list(fmt: FORMAT = Format.table) -> None:
     """List persons of concern by id, kind and number of links (names: person show).

@@ -53,11 +53,19 @@ def report_group() -> None:
 
 
 def _produce(
-    kind, start, end, today, fmt: ReportFormat, suppress: bool, out: Path | None, overwrite: bool
+    kind,
+    start,
+    end,
+    today,
+    fmt: ReportFormat,
+    suppress: bool,
+    out: Path | None,
+    overwrite: bool,
+    store=None,
 ):
     from panelctl.outputs import reports
 
-    store = open_store()
+    store = store or open_store()
     settings = reports.settings_of(store)
     report = reports.compute(
         reports.gather(store, start, end),
@@ -107,20 +115,42 @@ def bimonthly(
 
 @report_app.command("annual")
 def annual(
-    year: Annotated[int | None, Opt(help="The calendar year (default: last year).")] = None,
+    year: Annotated[
+        int | None,
+        Opt(help="The panel's year that ends in this year (default: the last one ended)."),
+    ] = None,
+    from_: Annotated[
+        str | None, Opt("--from", help="The period's first day, e.g. 01/12/2025 (with --to).")
+    ] = None,
+    to: Annotated[str | None, Opt("--to", help="The period's last day, e.g. 30/11/2026.")] = None,
     fmt: FormatOption = ReportFormat.html,
     suppress_small: SuppressOption = False,
     out: OutOption = None,
     overwrite: OverwriteOption = False,
     as_of: AsOfOption = None,
 ) -> None:
-    """The annual review: the panel data report over a calendar year, with month-by-month
-    trends in nominations, closures, meetings and actions.
+    """The annual review: the panel data report over the panel's year (the profile's
+    annual_review.first_month; January by default), with month-by-month trends in
+    nominations, closures, meetings and actions. Warns when the period is not over yet.
 
     Example: panelctl report annual --year 2026 --format md --suppress-small
     """
+    from panelctl.base.dates import parse_date, show_date
+    from panelctl.base.errors import InvalidInputError
     from panelctl.outputs import reports
 
     today = as_of_day(as_of)
-    start, end = reports.year_period(year if year is not None else today.year - 1)
-    _produce("annual", start, end, today, fmt, suppress_small, out, overwrite)
+    start = parse_date(from_, "from", "--from") if from_ else None
+    end = parse_date(to, "to", "--to") if to else None
+    if (start is None) != (end is None) or (start is not None and year is not None):
+        raise InvalidInputError("Give --from and --to together, or --year, not both.")
+    store = open_store()
+    start, end = reports.annual_period(
+        year, start, end, today, reports.first_month_of(store.profile)
+    )
+    if end >= today:
+        say(
+            f"Warning: the period {show_date(start)} to {show_date(end)} is not over yet; "
+            f"the review shows figures to {show_date(today)} and says it is interim."
+        )
+    _produce("annual", start, end, today, fmt, suppress_small, out, overwrite, store)

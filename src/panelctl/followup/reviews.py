@@ -172,13 +172,16 @@ PANEL_ASSESSOR = "Panel (chair)"
 
 
 def _open_cases(store: Store) -> Iterable[tuple[str, dict]]:
-    """(id, the CASE_FIELDS it has) for every open case, from those columns of the index;
-    ``assessed`` is the date of its last real assessment (see :func:`real_assessed`)."""
-    ids, columns = store.index().table("case").columns(CASE_FIELDS)
+    """(id, the CASE_FIELDS it has) for every open child's case, from those columns of the
+    index; ``assessed`` is the date of its last real assessment (see :func:`real_assessed`).
+    Perpetrator referrals are left out: they are never reviewed as a child's case (no review
+    date, no risk assessment to refresh)."""
+    ids, columns = store.index().table("case").columns((*CASE_FIELDS, "kind"))
     status = columns.get("status") or [None] * len(ids)
+    kinds = columns.pop("kind", None) or [None] * len(ids)
     corrected = real_assessed(store)
     for i, case_id in enumerate(ids):
-        if status[i] != "open":
+        if status[i] != "open" or kinds[i] == "perpetrator":
             continue
         fields = {name: values[i] for name, values in columns.items()}
         if case_id in corrected:

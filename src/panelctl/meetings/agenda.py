@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
-from panelctl.base.dates import LONDON
+from panelctl.base.dates import LONDON, show_date
 from panelctl.base.errors import NotAllowedError
 from panelctl.meetings.schedule import carried_over, case_history, get_meeting
 from panelctl.model import entry, records
@@ -78,7 +78,7 @@ def build_agenda(
         agenda = Agenda(meeting, standing, items, due, late)
         if late:
             agenda.warnings.append(
-                f"The papers for {meeting_id} were due out by {due:%d/%m/%Y}; that date has passed."
+                f"The papers for {meeting_id} were due out by {show_date(due)}; that date has passed."
             )
         if not dry_run:
             meeting.update(
@@ -118,7 +118,7 @@ def _timetable(store: Store, meeting: dict, profile: dict) -> tuple[list[dict], 
                 "status": "open",
                 "nominated": fields.get("nominated") or on,
                 "risk": fields.get("risk"),
-                "kind": "victim",
+                "kind": fields.get("kind") or "victim",
                 "last_discussed": last_on,
                 "risk_at_last_discussion": last_risk,
                 "review_due": fields.get("review_due"),
@@ -256,7 +256,7 @@ def case_paper_context(
     store: Store, case: dict, on: date, actions: list, assessments: list
 ) -> dict:
     profile = store.profile
-    child = case["child"]
+    child = case.get("child") or {}  # a perpetrator referral has no child
     sheet = []
     for name in profile.get("decision_sheet") or []:
         value = None
@@ -330,6 +330,9 @@ PAPER_CASE_FIELDS = (
     "child_views",
     "carer_views",
     "exploitation_types",
+    "kind",
+    "person",
+    "age_reason",
 )
 PAPER_CHILD_FIELDS = ("name", "dob", "gender", "ethnicity", "school", "area", "looked_after")
 PAPER_ASSESSMENT_FIELDS = (

@@ -29,6 +29,26 @@ def schedule(store: Store, on: date, at: str, venue: str | None) -> str:
     return store.create("meeting", record)
 
 
+def date_warnings(store: Store, on: date) -> list[str]:
+    """A warning when a meeting is set for a weekend day or a bank holiday of the profile's
+    nation (it is still scheduled: a panel may meet then)."""
+    nation = store.profile["nation"]
+    why = meetingrules.not_a_working_day(on, nation)
+    if why is None:
+        return []
+    where = f" in {NATION_NAMES[nation]}" if why == "a bank holiday" else ""
+    return [f"{show_date(on)} is {why}{where}; check the date."]
+
+
+#: the nations' bank-holiday calendars, as a warning names them
+NATION_NAMES = {
+    "england": "England and Wales",
+    "wales": "England and Wales",
+    "scotland": "Scotland",
+    "northern-ireland": "Northern Ireland",
+}
+
+
 def list_meetings(store: Store) -> list[dict]:
     rows = [{"id": mid, **fields} for mid, fields in store.index().rows("meeting")]
     return sorted(rows, key=lambda r: (r["date"], r.get("time") or "", records.number_of(r["id"])))

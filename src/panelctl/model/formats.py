@@ -48,6 +48,34 @@ CONFLICTS_FORMAT = 2
 #: items, a discussion's resources and the role of whoever approved the minutes (see
 #: :class:`panelctl.model.types.Meeting`). Only optional fields were added: no upgrade step.
 
+#: Optional fields added to a type without changing its ``FORMAT``, with the format that
+#: added each. As with conflicts, only a record holding one of them is written at that
+#: format, so an older clone reads every other record of the type and refuses just these
+#: (exit 21, naming the version needed) rather than calling them invalid. Format 3
+#: (panelctl 0.3.0): a case's ``kind`` and ``person`` (a perpetrator referral) and
+#: ``age_reason`` (why a young adult is nominated).
+FIELD_FORMATS: dict[str, dict[str, int]] = {
+    "case": {"kind": 3, "person": 3, "age_reason": 3},
+}
+
+
+def reads_up_to(type_name: str, type_format: int) -> int:
+    """The newest format of a type this panelctl reads: its ``FORMAT``, or the format of
+    conflicts or of an optional field added since, whichever is newer."""
+    return max(type_format, CONFLICTS_FORMAT, *FIELD_FORMATS.get(type_name, {}).values())
+
+
+def format_of(type_name: str, type_format: int, record: dict) -> int:
+    """The format to write ``record`` at: its type's, or newer when it holds conflicts or an
+    optional field added later (see :data:`FIELD_FORMATS`)."""
+    number = type_format
+    if record.get("conflicts"):
+        number = max(number, CONFLICTS_FORMAT)
+    for name, added in FIELD_FORMATS.get(type_name, {}).items():
+        if record.get(name) is not None:
+            number = max(number, added)
+    return number
+
 #: record type name -> {format n: the step that turns a record at format n-1 into one at n}.
 #: A format that did not change a type has no step for it. Steps are pure: they take the
 #: record's mapping (without its ``format`` key) and return the upgraded one.

@@ -101,6 +101,8 @@ class Quorum(_Part, kw_only=True):
 class Chair(_Part, kw_only=True):
     chair: str | None = None
     vice_chair: str | None = None
+    sectors: list[Literal[SECTORS]] | None = None
+    vice_chair_sectors: list[Literal[SECTORS]] | None = None
 
 
 class Agenda(_Part, kw_only=True):
@@ -109,6 +111,15 @@ class Agenda(_Part, kw_only=True):
     closing: Texts | None = None
     perpetrators_after_victims: bool | None = None
     declarations_of_interest: bool | None = None
+
+
+class Ages(_Part, kw_only=True):
+    under: Annotated[int, Meta(ge=1, le=150)]
+    older: Literal["reason", "refuse", "allow"] = "reason"
+
+
+class AnnualReview(_Part, kw_only=True):
+    first_month: Annotated[int, Meta(ge=1, le=12)] = 1
 
 
 class Decisions(_Part, kw_only=True):
@@ -149,6 +160,8 @@ class Profile(_Part, kw_only=True):
     decisions: Decisions
     retention: Retention
     seed_agencies: list[SeedAgency] | None = None
+    ages: Ages | None = None
+    annual_review: AnnualReview | None = None
     mail: dict | None = None
 
 

@@ -143,6 +143,8 @@ CASE = RecordType(
         "review_due",
         "closed",
         "repeat_of",
+        "kind",
+        "person",
     ),
     index_computed=_case_index,
     computed_types={
@@ -405,6 +407,8 @@ def explain(struct: type, message: str) -> str:
     if what.startswith("Object contains unknown field"):
         name = _safe_key(_quoted(what))
         return f"unknown field {where + '.' if where else ''}{name}; check its spelling"
+    if not names and what.startswith("field "):  # a record type's own check (a constant)
+        return what
     if not names:  # a wording not known here: say nothing that could quote a value
         return "a field does not have the type it must have"
     if what.endswith("got `null`") and names[-1].startswith("."):
@@ -574,16 +578,17 @@ def load_stored(rtype: RecordType, plaintext: bytes, record_id: str) -> tuple[in
         return 1, data  # every record before format 2: one look-up, no copy
     what = f"{rtype.name} {record_id}"
     number = formats.number_of(number, what)
-    reads_up_to = max(rtype.format, formats.CONFLICTS_FORMAT) if number > rtype.format else rtype.format
+    reads_up_to = (
+        formats.reads_up_to(rtype.name, rtype.format) if number > rtype.format else rtype.format
+    )
     return number, formats.brought_up(rtype.name, what, number, data, reads_up_to, plaintext)
 
 
 def dump(rtype: RecordType, record: dict) -> bytes:
     """A record's YAML as stored: its ``format`` line, then its fields (a record holding
-    conflicts at format 2 at least: see ``formats.CONFLICTS_FORMAT``)."""
-    number = rtype.format
-    if record.get("conflicts"):
-        number = max(number, formats.CONFLICTS_FORMAT)
+    conflicts, or an optional field added since its type's format, at the format that
+    added it: see ``formats.format_of``)."""
+    number = formats.format_of(rtype.name, rtype.format, record)
     return formats.header(number) + yamlio.dump(record)
 
 

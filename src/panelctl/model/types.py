@@ -88,6 +88,7 @@ def _ref(prefix: str, name: str):
 CaseId = _ref("C", "case")
 MeetingId = _ref("M", "meeting")
 ActionId = _ref("A", "action")
+PersonId = _ref("P", "person")
 
 
 class Part(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -158,10 +159,28 @@ class Flag(StrictPart, kw_only=True):
 
 
 class Case(Record, kw_only=True):
-    """A child nominated to the panel."""
+    """A child nominated to the panel, or a perpetrator referral (a person of concern).
 
+    Format 3 (panelctl 0.3.0) added ``kind`` and ``person`` (a perpetrator referral has a
+    person of concern and no child) and ``age_reason`` (why a young adult is nominated).
+    Like conflicts, only a case holding one of them is written at format 3 (see
+    ``formats.FIELD_FORMATS``); every other case stays at format 1."""
     status: Annotated[Literal[CASE_STATUSES], Meta(description="Open or closed")]
-    child: Annotated[Child, Meta(description="The child")]
+    kind: Annotated[
+        Literal[CASE_KINDS] | None,
+        Meta(description="victim (a child; when absent) or perpetrator (a referral)"),
+    ] = None
+    child: Annotated[
+        Child | None, Meta(description="The child (every case but a perpetrator referral)")
+    ] = None
+    person: Annotated[
+        PersonId | None,
+        Meta(description="The person of concern a perpetrator referral is about"),
+    ] = None
+    age_reason: Annotated[
+        str | None,
+        Meta(description="Why a young adult above the panel's age range is nominated"),
+    ] = None
     nominated: Annotated[dt.date | None, Meta(description="When the child was nominated")] = None
     repeat_of: Annotated[
         CaseId | None, Meta(description="An earlier case of the same child, closed recently")
@@ -212,6 +231,14 @@ class Case(Record, kw_only=True):
     ] = None
     missing: Annotated[list[MissingEpisode] | None, Meta(description="Missing episodes")] = None
     flags: Annotated[list[Flag] | None, Meta(description="Warning flags with an owner")] = None
+
+    def __post_init__(self) -> None:
+        """A child's case has its child; a perpetrator referral its person of concern."""
+        if self.kind == "perpetrator":
+            if self.person is None:
+                raise ValueError("field person is required (a perpetrator referral)")
+        elif self.child is None:
+            raise ValueError("field child is required")
 
 
 # --- meeting -------------------------------------------------------------------------------

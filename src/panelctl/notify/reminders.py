@@ -152,8 +152,8 @@ def due_reviews(
     horizon = as_of + timedelta(days=soon_days)
     items = []
     for case_id, fields in case_rows:
-        if fields.get("status") != "open":
-            continue
+        if fields.get("status") != "open" or fields.get("kind") == "perpetrator":
+            continue  # a perpetrator referral is never reviewed as a child's case
         lead = fields.get("lead_professional")
         last = history.get(case_id, (None, None))[0]
         for what, due in due_items(fields, last, cadence, refresh):

@@ -28,7 +28,7 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
-from panelctl.base.dates import as_date
+from panelctl.base.dates import as_date, show_date
 from panelctl.base.dates import today as uk_today
 from panelctl.base.errors import InvalidInputError
 from panelctl.model import risk
@@ -152,10 +152,45 @@ def _bad_period(raw: str) -> InvalidInputError:
     )
 
 
-def year_period(year: int) -> tuple[date, date]:
+def year_period(year: int, first_month: int = 1) -> tuple[date, date]:
+    """The panel's year that ends in ``year``: January to December, or from
+    ``first_month`` of the year before (the older Stoke panel reviews each November, so
+    ``first_month`` 12 and 2026 give 1 Dec 2025 to 30 Nov 2026)."""
     if not 1900 <= year <= 9999:
         raise InvalidInputError(f"The year {year} is not a year; write it as 2026.", "year")
-    return date(year, 1, 1), date(year, 12, 31)
+    if first_month == 1:
+        return date(year, 1, 1), date(year, 12, 31)
+    return date(year - 1, first_month, 1), month_end(year, first_month - 1)
+
+
+def last_year(today: date, first_month: int = 1) -> tuple[date, date]:
+    """The last of the panel's years to have ended before ``today``."""
+    ends_in = today.year if today.month >= first_month > 1 else today.year - 1
+    return year_period(ends_in, first_month)
+
+
+def annual_period(
+    year: int | None, start: date | None, end: date | None, today: date, first_month: int = 1
+) -> tuple[date, date]:
+    """The annual review's period: ``start`` to ``end`` when given (both), else the
+    panel's year ending in ``year``, else the last one that has ended."""
+    if (start is None) != (end is None):
+        raise InvalidInputError("An annual review's own period needs its first and last day.", "period")
+    if start is not None and end is not None:
+        if year is not None:
+            raise InvalidInputError("Give a year or a period, not both.", "period")
+        if end < start:
+            raise InvalidInputError("The period ends before it starts.", "period")
+        return start, end
+    if year is not None:
+        return year_period(year, first_month)
+    return last_year(today, first_month)
+
+
+def first_month_of(profile: dict) -> int:
+    """The month the panel's year starts in (profile ``annual_review.first_month``; January
+    when the profile does not say)."""
+    return (profile.get("annual_review") or {}).get("first_month") or 1
 
 
 def months_of(start: date, end: date) -> list[str]:
@@ -177,6 +212,8 @@ def gather(store, start: date, end: date) -> dict:
     data: dict = {}
     cases = []
     for case_id, fields in index.rows("case"):
+        if fields.get("kind") == "perpetrator":
+            continue  # the report's caseload is children; referrals are not children's cases
         row = {"id": case_id, **{k: fields.get(k) for k in _CASE_INDEXED}}
         row["dob"] = fields.get("dob")
         row["exploitation_types"] = list(fields.get("exploitation_types") or [])
@@ -333,10 +370,15 @@ def compute(
     )
     if kind == "annual":
         sections["trends"] = _trends(data, start, end)
+    title = "Annual review" if kind == "annual" else "Panel data report"
+    unfinished = kind == "annual" and generated is not None and generated <= end
+    if unfinished:  # said on the report itself, not only on the screen
+        title += f" (interim: the period is not over; figures to {show_date(generated)})"
     return {
         "meta": {
             "report": kind,
-            "title": "Annual review" if kind == "annual" else "Panel data report",
+            "title": title,
+            **({"unfinished": unfinished} if kind == "annual" else {}),
             "period": {"start": start.isoformat(), "end": end.isoformat()},
             "generated": (generated or uk_today()).isoformat(),
             "panel": panel or {"title": "", "area": ""},

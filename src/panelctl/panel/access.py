@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
 from panelctl.crypto.keyring import Reader, new_reader
+from panelctl.panel.directory import chair_warnings
 from panelctl.store.core import Store
 
 
@@ -14,6 +15,18 @@ def add_reader(store: Store, recipient: str, name: str, agency: str, role: str) 
         store.require_role("coordinator")
         tx.set_keyring(store.keyring.add(reader))
     return reader
+
+
+def reader_warnings(store: Store, reader: Reader) -> list[str]:
+    """What to tell the coordinator about a reader just added: a chair or vice-chair from
+    another sector than the profile names, or a second reader with the chair role."""
+    warnings = chair_warnings(store, reader.role, reader.agency)
+    if reader.role == "chair" and sum(r.role == "chair" for r in store.keyring.readers) > 1:
+        warnings.append(
+            "Another reader also has the chair role; a panel has one chair at a time: "
+            "remove the other with `panelctl access remove` when the chair has changed hands."
+        )
+    return warnings
 
 
 def find_reader(store: Store, who: str) -> Reader:

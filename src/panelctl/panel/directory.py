@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 
 from panelctl.base.addresses import is_address
-from panelctl.base.errors import InvalidInputError, NotFoundError
+from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
 from panelctl.base.names import fold
 from panelctl.model.records import MEMBER_ROLES, SECTORS
+from panelctl.rules import chairs
 from panelctl.store.core import Store
 
 # --- agencies ----------------------------------------------------------------------------
@@ -150,6 +151,14 @@ def add_member(store: Store, name: str, agency: str, role: str, email: str | Non
                 "or see panelctl agency list."
             )
         record["agency"] = known["name"]
+        if record["role"] == "chair":
+            sitting = [row["id"] for row in list_members(store, role="chair")]
+            if sitting:
+                raise NotAllowedError(
+                    f"The panel already has an active chair, {sitting[0]}; only one at a "
+                    "time: remove them first when the chair changes hands.",
+                    "role",
+                )
         for other in list_members(store):
             if (other.get("name") or "").casefold() == name.casefold() and other.get(
                 "agency"
@@ -190,3 +199,14 @@ def remove_member(store: Store, who: str) -> dict:
         record["active"] = False
         tx.put(record)
     return record
+
+
+def chair_warnings(store: Store, role: str, agency: str) -> list[str]:
+    """A warning when a chair or vice-chair from ``agency`` does not come from the sector
+    the profile's ``chair`` settings name (see :mod:`panelctl.rules.chairs`)."""
+    known = _agency_named(list_agencies(store), agency)
+    name = known["name"] if known else " ".join(agency.split())
+    warning = chairs.sector_warning(
+        store.profile.get("chair"), role, name, known.get("sector") if known else None
+    )
+    return [warning[0].upper() + warning[1:] + "."] if warning else []

@@ -75,6 +75,29 @@ def next_working_day(day: date, nation: str) -> date:
     return day
 
 
+def working_day_on_or_before(day: date, nation: str) -> date:
+    """``day`` itself if it is a working day, else the last working day before it.
+
+    Sunday 15 November 2026 gives Friday 13 November; Monday 28 December 2026 (the Boxing
+    Day bank holiday) gives Thursday 24 December (Christmas Day is a bank holiday too).
+    """
+    code = _subdivision(nation)
+    while not _is_working(code, day):
+        day -= timedelta(days=1)
+    return day
+
+
+def not_a_working_day(day: date, nation: str) -> str | None:
+    """Why ``day`` is not a working day in ``nation`` ("a Saturday", "a bank holiday"), or
+    None when it is one."""
+    code = _subdivision(nation)
+    if day.weekday() >= 5:
+        return f"a {WEEKDAYS[day.weekday()].capitalize()}"
+    if day in _year_holidays(code, day.year):
+        return "a bank holiday"
+    return None
+
+
 def working_days_before(day: date, count: int, nation: str) -> date:
     """The working day ``count`` working days before ``day`` (``day`` itself not counted).
 
@@ -98,18 +121,20 @@ def papers_due(meeting_date: date, papers: dict | None, nation: str) -> date | N
     """The last day the agenda and papers may go out for a meeting on ``meeting_date``.
 
     ``papers`` is the profile's ``meetings.papers``: ``{days: 3, count: working}`` means at
-    least 3 working days before (see :func:`working_days_before`), ``{days: 7, count:
-    calendar}`` means 7 days before, whatever day that is. ``None`` (the panel sets no
-    lead time) gives ``None``.
+    least 3 working days before (see :func:`working_days_before`), ``{days: 4, count:
+    calendar}`` means 4 days before, moved to the working day before when that day is a
+    weekend or a bank holiday (nobody sends papers then, and later would be late). ``None``
+    (the panel sets no lead time) gives ``None``.
 
     Thursday 7 May 2026, 3 working days, England: Friday 1 May (4 May is a bank holiday).
+    Thursday 19 November 2026, 4 calendar days: Sunday 15 November, so Friday 13 November.
     """
     _subdivision(nation)
     if papers is None:
         return None
     days, count = _papers_rule(papers)
     if count == "calendar":
-        return meeting_date - timedelta(days=days)
+        return working_day_on_or_before(meeting_date - timedelta(days=days), nation)
     return working_days_before(meeting_date, days, nation)
 
 
