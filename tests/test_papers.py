@@ -457,6 +457,8 @@ def test_minutes_say_draft_until_approved():
 
 def test_unknown_format_is_refused():
     with pytest.raises(InvalidInputError, match="not one of"):
+        papers.render_agenda(agenda_context(), "docx")
+    with pytest.raises(InvalidInputError, match="no password"):  # see test_pdf_papers.py
         papers.render_agenda(agenda_context(), "pdf")
 
 
