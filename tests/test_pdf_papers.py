@@ -141,6 +141,32 @@ def _audit(event: str, args: tuple) -> None:
 sys.addaudithook(_audit)
 
 
+def test_a_large_pdf_is_made_in_memory(tmp_path, monkeypatch):
+    """Nothing of a paper reaches a temp file, even past xhtml2pdf's 100 KB buffer."""
+    import tempfile
+
+    global _OPENED
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    import secrets
+
+    rows = "".join(
+        f"<tr><td>{CANARY} {n}</td><td>{secrets.token_hex(120)}</td></tr>" for n in range(900)
+    )
+    html = f"<html><body><table>{rows}</table></body></html>"
+    _OPENED = []
+    try:
+        data = pdf.protected_pdf(html, PASSWORD)
+        opened_paths, _OPENED = _OPENED, None
+    finally:
+        _OPENED = None
+    assert len(data) > 150_000
+    assert list(spool.iterdir()) == []
+    assert not [p for p in opened_paths if p.startswith(str(spool))]
+    assert f"{CANARY} 599" in opened(data)
+
+
 def test_the_renderer_reads_no_file_and_logs_nothing(tmp_path, caplog, capfd):
     """A store's template cannot make the renderer read a local file (the packaged fonts
     only); its warnings (which quote the HTML, a child's name with it) are not logged."""
@@ -159,7 +185,8 @@ def test_the_renderer_reads_no_file_and_logs_nothing(tmp_path, caplog, capfd):
         opened_paths, _OPENED = _OPENED, None
     finally:
         _OPENED = None
-    assert not [p for p in opened_paths if p.startswith(str(tmp_path))], opened_paths
+    assert not [p for p in opened_paths if p.startswith((str(secret), f"{tmp_path}/x.css"))]
+    assert not [p for p in opened_paths if p.startswith(str(tmp_path)) and "reportlab" not in p]
     assert CANARY in opened(data)
     assert not [r for r in caplog.records if CANARY in r.getMessage()]
     out, err = capfd.readouterr()

@@ -106,6 +106,7 @@ def render(html: str, name: str = "paper") -> bytes:
                 link_callback=only_our_fonts,
                 resource_policy=policy,
                 raise_exception=False,
+                capacity=-1,  # its buffers never spill to a temp file on disk
             )
         except Exception:  # noqa: BLE001 - the library's own errors can quote the HTML
             status = None
