@@ -218,7 +218,7 @@ def _render(paper: str, ctx: dict, fmt: str, store_root: Path | None) -> str | b
         name = f"meeting/{paper}.html.j2"
         context = {"marking": MARKING, **ctx, "fmt": "pdf", "pdf_fonts": pdf.font_faces()}
         html = render.run(environment(store_root), name, context, hint)
-        return pdf.protected_pdf(html, fmt.password, name=f"{paper} paper")
+        return pdf.protected_pdf(html, fmt.password, name=paper.replace("-", " "))
     name = f"meeting/{paper}.{fmt}.j2"
     context = {"marking": MARKING, **ctx, "fmt": fmt}
     return render.run(environment(store_root), name, context, hint)

@@ -51,7 +51,7 @@ def font_faces() -> str:
         ("DejaVu Sans", "normal", "italic", "DejaVuSans-Oblique.ttf"),
         ("DejaVu Sans", "bold", "italic", "DejaVuSans-BoldOblique.ttf"),
         ("DejaVu Serif", "bold", "normal", "DejaVuSerif-Bold.ttf"),
-        ("DejaVu Serif", "normal", "normal", "DejaVuSerif-Bold.ttf"),
+        ("DejaVu Serif", "normal", "normal", "DejaVuSerif-Bold.ttf"),  # headings only: bold
     ]
     return "\n".join(
         f'@font-face {{ font-family: "{family}"; font-weight: {weight}; font-style: {style}; '
