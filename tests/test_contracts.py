@@ -566,7 +566,7 @@ CASES: dict[str, Case] = {
         ["meeting", "cancel", "M-0001", "--reason", "Snow"], ExitCode.NOT_ALLOWED, "M-0001"
     ),
     "agenda build bad formats": Case(
-        ["agenda", "build", "M-0002", "--out", "{folder}", "--formats", "pdf"],
+        ["agenda", "build", "M-0002", "--out", "{folder}", "--formats", "docx"],
         ExitCode.INVALID_INPUT,
         "--formats",
     ),
@@ -1254,7 +1254,9 @@ def test_build_agenda_refuses_papers_it_cannot_write_before_saving_the_agenda(wo
 
     store, today, out = world.store(), date(2026, 12, 1), world.tmp / "papers"
     before = store_state(world.root)
-    with pytest.raises(InvalidInputError, match="Paper formats are md and html, not pdf"):
+    with pytest.raises(InvalidInputError, match="Paper formats are md, html and pdf, not docx"):
+        build_agenda(store, "M-0002", today, papers_to=out, formats=("docx",))
+    with pytest.raises(InvalidInputError, match="no password"):  # a PDF is always encrypted
         build_agenda(store, "M-0002", today, papers_to=out, formats=("pdf",))
     out.mkdir()
     (out / "action-log-M-0002.md").write_text("an earlier action log\n")

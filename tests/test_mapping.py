@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from conftest import CANARY
+from panelctl.base.errors import ExitCode
 from panelctl.outputs import mapping
 
 
@@ -200,7 +201,26 @@ def test_meeting_filter_and_every_format(mapped, cli, coordinator, tmp_path):
     text = out.read_text()
     assert "OFFICIAL-SENSITIVE" in text and CANARY not in text
     again = cli("map", "--out", str(out), store=store.root, identity=coordinator.path)
-    assert again.exit_code != 0  # an existing file is refused without --overwrite
+    assert again.exit_code == ExitCode.NOT_ALLOWED  # an existing file is refused...
+    assert "--overwrite" in again.stderr and "nothing was written" in again.stderr  # ...saying so
+    replaced = cli(
+        "map", "--out", str(out), "--overwrite", store=store.root, identity=coordinator.path
+    )
+    assert replaced.exit_code == 0, replaced.output
+
+
+def test_a_meeting_without_an_agenda_says_so(mapped, cli, coordinator):
+    store, _i = mapped
+    made = cli(
+        "meeting", "schedule", "16/12/2026", "--time", "10:00",
+        store=store.root, identity=coordinator.path,
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    meeting = made.stdout.strip()
+    result = cli("map", "--meeting", meeting, store=store.root, identity=coordinator.path)
+    assert result.exit_code == ExitCode.NOT_ALLOWED
+    assert f"{meeting} has no agenda yet" in result.stderr
+    assert f"panelctl agenda build {meeting}" in result.stderr and result.stdout == ""
 
 
 def test_unknown_meeting_and_format_are_refused(mapped, cli, coordinator):

@@ -26,6 +26,9 @@ OWNERS = {
     "msgspec": {"store/index", "model"},
     "jinja2": {"outputs/render"},
     "openpyxl": {"casework/importer"},
+    "xhtml2pdf": {"outputs/pdf"},
+    "pypdf": {"outputs/pdf"},
+    "reportlab": set(),
 }
 
 
@@ -109,6 +112,8 @@ def test_a_plain_wheel_install_finds_its_templates_and_profiles(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "panelctl/templates/store/README.md.j2" in names
     assert "panelctl/model/profiles/mace.yaml" in names
+    assert "panelctl/outputs/fonts/DejaVuSans.ttf" in names  # for the PDF papers
+    assert "panelctl/outputs/fonts/LICENSE-DejaVu.txt" in names
     target = tmp_path / "site"
     subprocess.run(
         [
@@ -165,6 +170,29 @@ def test_a_plain_wheel_install_finds_its_templates_and_profiles(tmp_path):
     assert created.returncode == 0, created.stderr
     readme = Path(tmp_path / "store" / "README.md").read_text()
     assert "Wheel MACSE" in readme and "CYSUR" in readme
+    # A password-protected PDF paper, from the installed templates and fonts.
+    made_pdf = subprocess.run(
+        [sys.executable, "-c", PDF_FROM_THE_WHEEL, str(target)],
+        cwd=run, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert made_pdf.returncode == 0, made_pdf.stderr
+    assert made_pdf.stdout.split() == ["DejaVuSans", "Tŷ", "Afon"]
+
+
+PDF_FROM_THE_WHEEL = """
+import io, sys
+from pypdf import PdfReader
+from panelctl.outputs import pdf
+assert str(pdf.fonts_folder()).startswith(sys.argv[1]), pdf.fonts_folder()
+html = ("<html><head><style>" + pdf.font_faces() + " * { font-family: 'DejaVu Sans'; }"
+        "</style></head><body><p>Tŷ Afon</p></body></html>")
+data = pdf.protected_pdf(html, "a long enough password")
+reader = PdfReader(io.BytesIO(data))
+assert reader.is_encrypted and reader.decrypt("a long enough password")
+fonts = {str(f["/BaseFont"]) for f in reader.pages[0]["/Resources"]["/Font"].values()}
+text = " ".join(reader.pages[0].extract_text().split())
+print("DejaVuSans" if "/AAAAAA+DejaVuSans" in fonts else fonts, text)
+"""
 
 
 def test_the_library_names_fields_not_options():

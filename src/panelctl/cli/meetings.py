@@ -112,6 +112,73 @@ def meeting_plan(
         typer.echo(f"{day.isoformat()}  {day:%A} {show_date(day)}")
 
 
+_PASSWORD_FILE_HELP = (
+    "With pdf: read the PDF password from this file (yours, chmod 600, one line, outside "
+    "the store) instead of asking on the terminal."
+)
+
+
+def _with_pdf_password(
+    formats: tuple[str, ...] | list[str], password_file: Path | None, store_root: Path, writing: bool
+) -> tuple[str, ...]:
+    """The formats, ``pdf`` bound to its password: read from ``password_file`` or asked
+    twice, hidden, on the terminal. A password is never taken from the command line."""
+    from panelctl.base.errors import InvalidInputError
+    from panelctl.outputs.papers import ProtectedPdf, check_formats
+
+    if "pdf" not in formats and password_file is not None:
+        raise InvalidInputError("--password-file is for PDF papers; ask for pdf too.")
+    if "pdf" not in formats or not writing:  # nothing encrypted: no password asked for
+        return tuple(formats)
+    protected = ProtectedPdf(_pdf_password(password_file, store_root))
+    return check_formats(protected if f == "pdf" else f for f in formats)
+
+
+def _pdf_password(password_file: Path | None, store_root: Path) -> str:
+    import getpass
+
+    from panelctl.base.errors import InvalidInputError, NoTerminalError
+    from panelctl.base.secretfile import SecretFile, read_secret_line
+    from panelctl.outputs.pdf import MAX_PASSWORD_BYTES, check_password
+
+    if password_file is not None:
+        names = SecretFile(
+            what="PDF password file",
+            where=None,
+            secret="the PDF password",
+            use="used as a PDF password",
+        )
+        return check_password(
+            read_secret_line(password_file, store_root, names, MAX_PASSWORD_BYTES)
+        )
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise NoTerminalError(
+            "A PDF password is needed and there is no terminal to ask on; give "
+            "--password-file FILE (a file of your own, chmod 600, holding the password)."
+        )
+    password = check_password(getpass.getpass("Password for the PDF: ", stream=sys.stderr))
+    if getpass.getpass("Same password again: ", stream=sys.stderr) != password:
+        raise InvalidInputError("The two passwords differ; nothing was written.")
+    return password
+
+
+def _written_note(written: list[Path]) -> str:
+    """What the person who wrote papers must know about them before sending them."""
+    plain = [p for p in written if p.suffix in (".md", ".html")]
+    if not plain:
+        return (
+            "The PDFs are encrypted (AES-256): send the password by another route than "
+            "the papers."
+        )
+    note = "They are NOT encrypted (OFFICIAL-SENSITIVE): send them only by secure e-mail and delete them when done."
+    if any(p.suffix == ".pdf" for p in written):
+        note = (
+            "The PDFs are encrypted (AES-256); the Markdown and HTML papers are NOT "
+            "(OFFICIAL-SENSITIVE): send those only by secure e-mail and delete them when done."
+        )
+    return note
+
+
 @agenda_app.command("build")
 def agenda_build(
     meeting_id: Annotated[
@@ -125,25 +192,37 @@ def agenda_build(
     ] = False,
     as_of: Annotated[str | None, Opt("--as-of", help="Today's date (default today).")] = None,
     formats: Annotated[
-        str, Opt("--formats", help="Paper formats: md, html or md,html.")
+        str,
+        Opt(
+            "--formats",
+            help="Paper formats, comma-separated: md, html, pdf (password-protected), "
+            "e.g. html,pdf.",
+        ),
     ] = "md,html",
     overwrite: Annotated[
         bool, Opt("--overwrite", help="Replace papers of the same names already in --out.")
     ] = False,
+    password_file: Annotated[Path | None, Opt(help=_PASSWORD_FILE_HELP)] = None,
 ) -> None:
     """Choose the cases for a meeting, give each a time slot, work out when papers must go
     out, and write the agenda, case papers, action log and calendar invitations.
 
-    Example: panelctl agenda build M-0003 --out ~/papers/M-0003
+    PDF papers are encrypted (AES-256) with a password asked twice on the terminal, or read
+    from --password-file; never given on the command line.
+
+    Example: panelctl agenda build M-0003 --out ~/papers/M-0003 --formats html,pdf
     """
     from panelctl.base.dates import show_date
     from panelctl.meetings.agenda import build_agenda
     from panelctl.meetings.schedule import next_meeting
     from panelctl.outputs.papers import check_formats
 
-    chosen = check_formats(f.strip() for f in formats.split(",") if f.strip())  # before the store
+    asked = check_formats(
+        (f.strip() for f in formats.split(",") if f.strip()), password=False
+    )  # before the store
     today = as_of_day(as_of)
     store = open_store()
+    chosen = _with_pdf_password(asked, password_file, store.root, out is not None and not dry_run)
     mid = meeting_id or next_meeting(store, today)
     papers_to = out if out is not None and not dry_run else None
     agenda = build_agenda(
@@ -172,10 +251,7 @@ def agenda_build(
     for warning in agenda.warnings:
         say(f"Warning: {warning}")
     if agenda.written:
-        say(
-            f"Wrote {len(agenda.written)} files to {out}. They are NOT encrypted (OFFICIAL-SENSITIVE): "
-            "send them only by secure e-mail and delete them when done."
-        )
+        say(f"Wrote {len(agenda.written)} files to {out}. {_written_note(agenda.written)}")
     elif dry_run:
         say("Dry run: nothing was saved or written.")
 
@@ -247,31 +323,43 @@ def meeting_run(
 @minutes_app.command("render")
 def minutes_render(
     meeting_id: Annotated[str, typer.Argument(metavar="MEETING")],
-    fmt: Annotated[str, Opt("--format", help="md or html.")] = "md",
+    fmt: Annotated[str, Opt("--format", help="md, html or pdf (password-protected).")] = "md",
     out: Annotated[Path | None, Opt(help="Write into this folder instead of stdout.")] = None,
     overwrite: Annotated[
         bool, Opt("--overwrite", help="Replace minutes of the same name already in --out.")
     ] = False,
+    password_file: Annotated[Path | None, Opt(help=_PASSWORD_FILE_HELP)] = None,
 ) -> None:
     """Render the minutes (marked DRAFT until the chair approves them).
 
-    Example: panelctl minutes render M-0003 --format html --out ~/papers/M-0003
+    A PDF is encrypted (AES-256) with a password asked twice on the terminal, or read from
+    --password-file; never given on the command line.
+
+    Example: panelctl minutes render M-0003 --format pdf --out ~/papers/M-0003
     """
     from panelctl.base.errors import InvalidInputError
     from panelctl.meetings.agenda import write_papers
     from panelctl.meetings.minutes import render_minutes
 
-    if fmt not in ("md", "html"):
-        raise InvalidInputError(f"--format takes md or html, not {fmt}.")
+    if fmt not in ("md", "html", "pdf"):
+        raise InvalidInputError(f"--format takes md, html or pdf, not {fmt}.")
+    if fmt == "pdf" and out is None:
+        raise InvalidInputError(
+            "A PDF is written only to a file: give --out FOLDER (stdout takes md or html)."
+        )
     store = open_store()
-    text = render_minutes(store, meeting_id, fmt)
+    (chosen,) = _with_pdf_password([fmt], password_file, store.root, out is not None)
+    text = render_minutes(store, meeting_id, chosen)
     if out is None:
         sys.stdout.write(text)
         return
     written = write_papers(
         out, {f"minutes-{meeting_id}.{fmt}": text}, overwrite, store_root=store.root
     )
-    say(f"Wrote {written[0]}; it is NOT encrypted (OFFICIAL-SENSITIVE).")
+    if fmt == "pdf":
+        say(f"Wrote {written[0]}. {_written_note(written)}")
+    else:
+        say(f"Wrote {written[0]}; it is NOT encrypted (OFFICIAL-SENSITIVE).")
 
 
 @minutes_app.command("approve")

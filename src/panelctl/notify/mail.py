@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from panelctl.base import config
 from panelctl.base.addresses import is_address
 from panelctl.base.errors import InvalidInputError, MailError
+from panelctl.base.secretfile import SecretFile, read_secret_line
 
 SECURITY = ("starttls", "tls", "none")
 DEFAULT_ALLOWLIST = (
@@ -210,98 +209,18 @@ MAX_PASSWORD_BYTES = 1024
 
 
 def read_password_file(setting: str, root: Path) -> str:
-    """The password held, on one line, in the file ``setting`` names.
-
-    The file must be outside the store (symbolic links resolved), a regular file owned by
-    the user running panelctl with no group or other permissions, not an identity file or
-    a passphrase file panelctl knows of (by path, or an identity by its content), and one
-    line of at most :data:`MAX_PASSWORD_BYTES` bytes."""
-    where = "settings.mail.password_file"
-    given = Path(setting).expanduser()
-    if not given.is_absolute():
-        raise InvalidInputError(
-            f"{where} must be an absolute path outside the store (inside it, git could "
-            "commit the password); give the full path of the password file."
-        )
-    path = given.resolve()
-    if path.is_relative_to(root.resolve()):
-        raise InvalidInputError(
-            f"{where} must be an absolute path outside the store (inside it, git could "
-            "commit the password); move the password file out of the store."
-        )
-    if _is_panelctl_secret(path):
-        raise InvalidInputError(
-            f"{where} names one of panelctl's own secret files (an identity or its "
-            "passphrase), which must never be sent to a mail server; give a file holding "
-            "only the SMTP password."
-        )
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        raise InvalidInputError(
-            f"Cannot read the SMTP password file {path} ({where}); check that it exists "
-            "and is yours."
-        ) from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise InvalidInputError(
-            f"The SMTP password file {path} ({where}) is not a regular file; give a "
-            "file holding only the SMTP password."
-        )
-    with os.fdopen(fd, "rb") as handle:
-        if info.st_uid != os.getuid():
-            raise InvalidInputError(
-                f"The SMTP password file {path} ({where}) belongs to another user; keep "
-                "it in a file of your own, with `chmod 600`."
-            )
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            raise InvalidInputError(
-                f"The SMTP password file {path} ({where}) can be read by other users; "
-                f"run `chmod 600 {path}`."
-            )
-        data = handle.read(MAX_PASSWORD_BYTES + 1)
-    if b"panelctl_identity" in data:
-        raise InvalidInputError(
-            f"The file {path} ({where}) is a panelctl identity, which must never be sent to "
-            "a mail server; give a file holding only the SMTP password."
-        )
-    try:
-        value = data.decode("utf-8").strip("\r\n")
-    except UnicodeDecodeError:
-        value = "\n"  # refused below, as not one line of text
-    if len(data) > MAX_PASSWORD_BYTES or "\n" in value or "\r" in value:
-        raise InvalidInputError(
-            f"The SMTP password file {path} ({where}) must hold the password alone, on one "
-            f"line of at most {MAX_PASSWORD_BYTES} bytes; put only the password in it."
-        )
-    if not value:
-        raise InvalidInputError(f"The SMTP password file {path} ({where}) is empty.")
-    return value
+    """The password held, on one line, in the file ``setting`` names, under the rules of
+    :func:`panelctl.base.secretfile.read_secret_line` (outside the store, the user's own,
+    0600, not one of panelctl's own secrets, one line of at most :data:`MAX_PASSWORD_BYTES`)."""
+    return read_secret_line(setting, root, _SMTP_PASSWORD_FILE, MAX_PASSWORD_BYTES)
 
 
-def _is_panelctl_secret(path: Path) -> bool:
-    """True when ``path`` (resolved) is, or is in the folder of, a file panelctl keeps a
-    secret in: the identity (PANELCTL_IDENTITY or the default), the passphrase file
-    (PANELCTL_PASSPHRASE_FILE), or the folder ``identity new`` keeps identities in."""
-    if path.is_relative_to(config.config_dir().expanduser().resolve()):
-        return True
-    known = [config.identity_path(), config.default_identity_path()]
-    passphrase_file = os.environ.get(config.ENV_PASSPHRASE_FILE)
-    if passphrase_file:
-        known.append(Path(passphrase_file))
-    try:
-        target = path.stat()
-    except OSError:
-        return False
-    for secret in known:
-        try:
-            other = secret.expanduser().stat()
-        except OSError:
-            continue
-        if (other.st_dev, other.st_ino) == (target.st_dev, target.st_ino):
-            return True
-    return False
+_SMTP_PASSWORD_FILE = SecretFile(
+    what="SMTP password file",
+    where="settings.mail.password_file",
+    secret="the SMTP password",
+    use="sent to a mail server",
+)
 
 
 # --- messages and sending -----------------------------------------------------------------

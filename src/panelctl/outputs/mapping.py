@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from panelctl.base.dates import now as uk_now
 from panelctl.base.dates import show_date
-from panelctl.base.errors import InvalidInputError, NotFoundError
+from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
 from panelctl.model import records
 from panelctl.outputs import papers, render
 
@@ -231,7 +231,13 @@ def load(store, meeting: str | None = None, now: datetime | None = None) -> dict
         rows = {rid: f for rid, f in index.rows("meeting")}
         if meeting not in rows:
             raise NotFoundError(f"No meeting {meeting} in this store.")
-        agenda = list(rows[meeting].get("cases") or [])
+        record = store.read(meeting)
+        if "cases" not in record and "agenda" not in record:
+            raise NotAllowedError(
+                f"{meeting} has no agenda yet, so no case of it can be mapped; build its "
+                f"agenda first (`panelctl agenda build {meeting}`), or map the whole store."
+            )
+        agenda = list(record.get("cases") or [])
     links = [{"id": rid, **f} for rid, f in index.rows("link")]
     linked = {end for link in links for end in (link.get("a"), link.get("b"))}
     nodes, open_cases = [], []

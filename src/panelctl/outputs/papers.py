@@ -49,9 +49,12 @@ from pathlib import Path
 from panelctl.base.dates import show_date, show_datetime
 from panelctl.base.errors import InvalidInputError, NotAllowedError
 from panelctl.base.fsutil import PRIVATE_DIR, PRIVATE_FILE, fsync_dir, is_writable_folder
-from panelctl.outputs import render
+from panelctl.outputs import pdf, render
 
+#: The formats written when none are asked for.
 FORMATS = ("md", "html")
+#: Every paper format: ``pdf`` only as a :class:`ProtectedPdf`, which holds its password.
+ALL_FORMATS = ("md", "html", "pdf")
 MARKING = "OFFICIAL-SENSITIVE"
 MISSING = "Not recorded"
 
@@ -184,32 +187,62 @@ def environment(store_root: Path | None = None):
 # --- papers --------------------------------------------------------------------------------
 
 
-def _render(paper: str, ctx: dict, fmt: str, store_root: Path | None) -> str:
-    if fmt not in FORMATS:
-        raise InvalidInputError(f"Paper format {fmt!r} is not one of: {', '.join(FORMATS)}.")
+class ProtectedPdf(str):
+    """The paper format ``pdf``, holding the password its files are encrypted with.
+
+    It is the string ``"pdf"`` wherever a format is used (in file names, in ``formats``
+    tuples passed through the meeting's paper engine), so a PDF paper can only be asked
+    for together with its password: a plain ``"pdf"`` is refused, and rendering one gives
+    the encrypted bytes (:func:`panelctl.outputs.pdf.protected_pdf`). Its ``repr`` hides
+    the password.
+    """
+
+    password: str
+
+    def __new__(cls, password: str) -> ProtectedPdf:
+        made = super().__new__(cls, "pdf")
+        made.password = pdf.check_password(password)
+        return made
+
+    def __repr__(self) -> str:
+        return "ProtectedPdf(password hidden)"
+
+
+def _render(paper: str, ctx: dict, fmt: str, store_root: Path | None) -> str | bytes:
+    if fmt not in ALL_FORMATS:
+        raise InvalidInputError(f"Paper format {fmt!r} is not one of: {', '.join(ALL_FORMATS)}.")
+    if fmt == "pdf" and not isinstance(fmt, ProtectedPdf):
+        raise InvalidInputError(_NO_PASSWORD, "password")
+    hint = "check the template and the meeting's records"
+    if fmt == "pdf":
+        name = f"meeting/{paper}.html.j2"
+        context = {"marking": MARKING, **ctx, "fmt": "pdf", "pdf_fonts": pdf.font_faces()}
+        html = render.run(environment(store_root), name, context, hint)
+        return pdf.protected_pdf(html, fmt.password, name=paper.replace("-", " "))
     name = f"meeting/{paper}.{fmt}.j2"
     context = {"marking": MARKING, **ctx, "fmt": fmt}
-    return render.run(
-        environment(store_root), name, context, "check the template and the meeting's records"
-    )
+    return render.run(environment(store_root), name, context, hint)
 
 
-def render_agenda(ctx: dict, fmt: str, store_root: Path | None = None) -> str:
+_NO_PASSWORD = "A PDF paper is always encrypted, and no password was given for it."
+
+
+def render_agenda(ctx: dict, fmt: str, store_root: Path | None = None) -> str | bytes:
     """The agenda: standing items, one timed slot per case, closing items."""
     return _render("agenda", ctx, fmt, store_root)
 
 
-def render_case_paper(ctx: dict, fmt: str, store_root: Path | None = None) -> str:
+def render_case_paper(ctx: dict, fmt: str, store_root: Path | None = None) -> str | bytes:
     """One case's paper: decision sheet, the child, the concern, risk and open actions."""
     return _render("case-paper", ctx, fmt, store_root)
 
 
-def render_action_log(ctx: dict, fmt: str, store_root: Path | None = None) -> str:
+def render_action_log(ctx: dict, fmt: str, store_root: Path | None = None) -> str | bytes:
     """Open and overdue actions from earlier meetings, for review at this one."""
     return _render("action-log", ctx, fmt, store_root)
 
 
-def render_minutes(ctx: dict, fmt: str, store_root: Path | None = None) -> str:
+def render_minutes(ctx: dict, fmt: str, store_root: Path | None = None) -> str | bytes:
     """The minutes, marked DRAFT until the chair approves them."""
     return _render("minutes", ctx, fmt, store_root)
 
@@ -315,15 +348,20 @@ def render_ics(ctx: dict) -> str:
 # --- writing -------------------------------------------------------------------------------
 
 
-def check_formats(formats) -> tuple[str, ...]:
-    """The paper formats asked for, refused unless each is one of :data:`FORMATS`."""
+def check_formats(formats, *, password: bool = True) -> tuple[str, ...]:
+    """The paper formats asked for, refused unless each is one of :data:`ALL_FORMATS`
+    (``pdf`` only as a :class:`ProtectedPdf`, with its password, unless ``password`` is
+    False: the names alone checked, before the password is asked for)."""
     chosen = tuple(formats)
-    bad = [str(f) for f in chosen if f not in FORMATS]
+    bad = [str(f) for f in chosen if f not in ALL_FORMATS]
     if bad or not chosen:
         raise InvalidInputError(
-            f"Paper formats are {' and '.join(FORMATS)}, not {', '.join(bad) or 'none'}.",
+            f"Paper formats are {', '.join(ALL_FORMATS[:-1])} and {ALL_FORMATS[-1]}, "
+            f"not {', '.join(bad) or 'none'}.",
             "formats",
         )
+    if password and any(f == "pdf" and not isinstance(f, ProtectedPdf) for f in chosen):
+        raise InvalidInputError(_NO_PASSWORD, "password")
     return chosen
 
 
@@ -406,7 +444,7 @@ _KINDS = {
 
 def write_papers(
     out_dir: Path,
-    files: dict[str, str],
+    files: dict[str, str | bytes],
     overwrite: bool = False,
     *,
     store_root: Path | None = None,
@@ -416,7 +454,8 @@ def write_papers(
     one way panelctl writes files outside the store.
 
     Everything :func:`check_destination` refuses is refused before anything is written
-    (pass ``store_root`` so that the store itself is refused). Each file is written whole
+    (pass ``store_root`` so that the store itself is refused), and so is a ``.pdf`` that
+    is not encrypted (a plain PDF never reaches the disk). Each file is written whole
     to a private temp file beside it, then linked into place (so that a file appearing
     meanwhile is not replaced) or, with ``overwrite``, renamed over the old one.
     """
@@ -424,13 +463,26 @@ def write_papers(
     check_destination(
         out_dir, files, overwrite=overwrite, store_root=store_root, plain_names=plain_names
     )
+    data = {name: _bytes(name, content) for name, content in files.items()}
     if not out_dir.exists():
         out_dir.mkdir(mode=PRIVATE_DIR, parents=True)
         os.chmod(out_dir, PRIVATE_DIR)
-    paths = [out_dir / name for name in files]
-    for path, text in zip(paths, files.values(), strict=True):
-        _write_one(path, text.encode("utf-8"), overwrite)
+    paths = [out_dir / name for name in data]
+    for path, content in zip(paths, data.values(), strict=True):
+        _write_one(path, content, overwrite)
     return paths
+
+
+def _bytes(name: str, content: str | bytes) -> bytes:
+    """A paper's bytes; a PDF only when it is encrypted."""
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    if name.lower().endswith(".pdf") and not pdf.is_encrypted(content):
+        raise InvalidInputError(
+            f"{name} is not an encrypted PDF; PDF papers are written only encrypted, "
+            "so nothing was written."
+        )
+    return content
 
 
 def _write_one(path: Path, data: bytes, overwrite: bool) -> None:
@@ -457,7 +509,7 @@ def _write_one(path: Path, data: bytes, overwrite: bool) -> None:
 
 
 def write_out_file(
-    path: Path, text: str, overwrite: bool = False, *, store_root: Path | None = None
+    path: Path, text: str | bytes, overwrite: bool = False, *, store_root: Path | None = None
 ) -> Path:
     """Write one output (a report, a map) to the file ``path``, as :func:`write_papers` does."""
     path = Path(path)
