@@ -264,7 +264,7 @@ BAD = [
     ("meeting", "discussions.0.case", CANARY, "field discussions[1].case must be a case id"),
     ("meeting", "discussions.0.excluded", [CANARY, 1], "field discussions[1].excluded[2] must be text"),
     ("meeting", "discussions.1", CANARY, "field discussions[2] must be a mapping of fields"),
-    ("meeting", "attendance.0.status", CANARY, "field attendance[1].status must be one of: present, apologies, deputy"),
+    ("meeting", "attendance.0.status", CANARY, "field attendance[1].status must be one of: present, apologies, deputy, virtual"),
     ("meeting", "attendance.1.name", None, "field attendance[2].name is required"),
     ("meeting", "attendance.1.deputising_for", ["x"], "field attendance[2].deputising_for must be text"),
     ("meeting", "confidentiality.0.signed", CANARY, "field confidentiality[1].signed must be true or false"),

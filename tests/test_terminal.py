@@ -131,7 +131,7 @@ def test_meeting_run_on_a_terminal_and_resume_after_the_terminal_is_lost(tmp_pat
 
     child = spawn(*args)
     for _name, _agency in members:
-        child.expect(r"\[present/apologies/deputy/absent\]")
+        child.expect(r"\[present/virtual/apologies/deputy/absent\]")
         child.sendline("")  # present, the default
     child.expect("Anyone else attending")
     child.sendline("Gill Visitor")

@@ -12,12 +12,15 @@ class PromptAnswers:
         say(message)
 
     def attendance(self, members: list[dict]) -> list[dict]:
-        say("Attendance. For each member: present, apologies, deputy or absent.")
+        say(
+            "Attendance. For each member: present, virtual (joined remotely), apologies, "
+            "deputy or absent."
+        )
         given = []
         for member in members:
             status = _choice(
                 f"{member['name']} ({member['agency']})",
-                ("present", "apologies", "deputy", "absent"),
+                ("present", "virtual", "apologies", "deputy", "absent"),
                 "present",
             )
             if status == "absent":
@@ -91,6 +94,10 @@ class PromptAnswers:
             for title in context["items"]
         }
         answer = {"items": items}
+        if context.get("lead_updates"):
+            update = _lead_update()
+            if update:
+                answer["lead_update"] = update
         if not context["quorate"]:
             say("Not quorate: no risk level, actions or decision can be recorded.")
             return answer
@@ -121,6 +128,22 @@ class PromptAnswers:
         if answer["decision"] == "close":
             answer["closure"] = _closure(context.get("open_actions") or [])
         return answer
+
+
+def _lead_update() -> dict | None:
+    """A lead worker's update instead of attending: how it came, who sent it (blank: none)."""
+    by = _choice(
+        "Did the lead worker send an update instead of attending? (blank: no)",
+        ("written", "e-mail"),
+        None,
+    )
+    if by is None:
+        return None
+    update = {"name": typer.prompt("  Sent by (name)"), "by": by}
+    agency = typer.prompt("  Their agency (blank: not recorded)", default="", show_default=False)
+    if agency.strip():
+        update["agency"] = agency.strip()
+    return update
 
 
 def _closure(open_actions: list[str]) -> dict:

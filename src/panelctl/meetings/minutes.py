@@ -45,6 +45,7 @@ def minutes_context(store: Store, meeting: dict) -> dict:
                 "resources": d.get("resources"),
                 "asks_resources": "resources" in (profile.get("decision_sheet") or []),
                 "note": d.get("note"),
+                "lead_update": d.get("lead_update"),
                 "actions": [
                     {k: a.get(k) for k in ("id", "description", "agency", "owner", "due")}
                     for a in actions
@@ -69,6 +70,9 @@ def minutes_context(store: Store, meeting: dict) -> dict:
             list(agenda.get("closing") or []), meeting.get("closing_items") or {}
         ),
         **attendance_sections(meeting.get("attendance") or []),
+        # None: not recorded (no core agencies, or a meeting run before this was kept)
+        "unrepresented": meeting.get("unrepresented"),
+        "reported_to": (profile.get("meetings") or {}).get("unrepresented_reported_to"),
         "confidentiality": meeting.get("confidentiality"),  # None: nothing recorded
         "declarations": meeting.get("declarations") or [],
         "quorate": bool(meeting.get("quorate")),
@@ -78,7 +82,8 @@ def minutes_context(store: Store, meeting: dict) -> dict:
 
 
 def attendance_sections(attendance: list[dict]) -> dict:
-    """Who was there (members and deputies) and who sent apologies, for the minutes."""
+    """Who was there (members, deputies, those who joined remotely) and who sent apologies,
+    for the minutes."""
     return {
         "attendance": attendance,
         "present": [a for a in attendance if a.get("status") != "apologies"],

@@ -33,7 +33,12 @@ from panelctl.rules import meetingrules, plausible
 from panelctl.store.core import Store
 
 DECISIONS = ("keep", "step down", "close")
-ATTENDANCE = ("present", "apologies", "deputy")
+#: ``virtual``: joined remotely. A member who attends remotely is present: they count
+#: towards the quorum, may chair and agree decisions, and represent their agency.
+ATTENDANCE = ("present", "apologies", "deputy", "virtual")
+PRESENT = ("present", "deputy", "virtual")
+#: how a lead worker's update came, when they sent one instead of attending
+UPDATE_MEANS = ("written", "e-mail")
 
 
 class Answers(Protocol):
@@ -106,7 +111,7 @@ def _run_step(store: Store, meeting_id: str, step: str, answers: Answers, now: d
     present = [
         a["name"]
         for a in meeting.get("attendance") or []
-        if a.get("status") in ("present", "deputy")
+        if a.get("status") in PRESENT
     ]
     if step == "attendance":
         members = [
@@ -119,6 +124,9 @@ def _run_step(store: Store, meeting_id: str, step: str, answers: Answers, now: d
         with store.transaction() as tx:
             meeting = get_meeting(store, meeting_id)
             meeting.update(attendance=given, status="in progress", started=now)
+            unrepresented = _unrepresented(casework.core_agencies(store), given, members)
+            if unrepresented is not None:
+                meeting["unrepresented"] = unrepresented
             if chair:
                 meeting["chair"] = chair
             _done(tx, meeting, step)
@@ -307,6 +315,9 @@ def _check_attendance(given: list[dict], members: list[dict]) -> list[dict]:
                     "this panel; check the name against `panelctl member list`.",
                     f"{path}.deputising_for",
                 )
+            # a deputy stands in for the member's agency (as the terminal records them)
+            member = by_name[fold(entry["deputising_for"])]
+            entry["agency"] = entry["agency"] or str(member.get("agency") or "")
         elif guest:
             entry["guest"] = True
         elif fold(entry["name"]) not in by_name:
@@ -324,6 +335,23 @@ def _check_attendance(given: list[dict], members: list[dict]) -> list[dict]:
             "Nobody is recorded as present; a meeting needs at least its chair."
         )
     return cleaned
+
+
+def _unrepresented(core: list[str], attendance: list[dict], members: list[dict]) -> list[str] | None:
+    """The core agencies (``agency list``, core: yes) with nobody there for them: a member,
+    a deputy (for a member of that agency) or someone who joined remotely; guests and
+    apologies do not represent an agency. None when the panel has no core agencies."""
+    if not core:
+        return None
+    agency_of = {fold(m.get("name")): m.get("agency") for m in members if m.get("name")}
+    there = set()
+    for person in attendance:
+        if person.get("status") not in PRESENT or person.get("guest"):
+            continue
+        there.add(fold(person.get("agency")))
+        if person.get("status") == "deputy":  # a deputy stands in for the member's agency
+            there.add(fold(agency_of.get(fold(person.get("deputising_for")))))
+    return [a for a in core if fold(a) not in there]
 
 
 def _check_declarations(given: list[dict], present: list[str], cases: list[str]) -> list[dict]:
@@ -415,6 +443,7 @@ def _case_context(profile: dict, tool: dict, meeting: dict, case: dict) -> dict:
         "agencies_present": sorted({p.get("agency") or p["name"] for p in present}),
         "meeting_date": meeting.get("date"),
         "asks_resources": "resources" in (profile.get("decision_sheet") or []),
+        "lead_updates": bool((profile.get("meetings") or {}).get("lead_worker_updates")),
     }
 
 
@@ -440,6 +469,9 @@ def _discussion(
                 f"cases.{case_id}.resources",
             )
         discussion["resources"] = str(resources).strip()
+    update = _lead_update(given.get("lead_update"), case_id, context, meeting)
+    if update:
+        discussion["lead_update"] = update
     if context["excluded"]:
         discussion["excluded"] = context["excluded"]
     if not context["quorate"]:
@@ -470,6 +502,43 @@ def _discussion(
         )
     ]
     return discussion, actions
+
+
+def _lead_update(given, case_id: str, context: dict, meeting: dict) -> dict | None:
+    """A lead worker's written or e-mail update sent instead of attending (Stoke CSE panel:
+    "attend at time invited or provide email update"): who sent it, their agency, and how.
+    Only where the profile takes such updates; not from someone recorded as there."""
+    path = f"cases.{case_id}.lead_update"
+    if given is None:
+        return None
+    if not context.get("lead_updates"):
+        raise InvalidInputError(
+            f"cases.{case_id}: unknown key lead_update in the meeting script; this panel does "
+            "not take lead workers' updates (meetings.lead_worker_updates).",
+            path,
+        )
+    given = _mapping(given, path, "name, agency, by")
+    _unknown_keys(given, UPDATE_KEYS, path)
+    name = str(given.get("name") or "").strip()
+    if not name:
+        raise InvalidInputError(f"{path}.name: say who sent the update.", f"{path}.name")
+    by = str(given.get("by") or "").strip().casefold().replace("email", "e-mail")
+    if by not in UPDATE_MEANS:
+        raise InvalidInputError(
+            f"{path}.by must be one of: {', '.join(UPDATE_MEANS)}.", f"{path}.by"
+        )
+    for person in meeting.get("attendance") or []:
+        if fold(person.get("name")) == fold(name) and person.get("status") in PRESENT:
+            raise InvalidInputError(
+                f"{path}.name is recorded as attending {meeting.get('id')}; an update instead "
+                "of attending comes from someone who was not there.",
+                f"{path}.name",
+            )
+    update = {"name": name}
+    if str(given.get("agency") or "").strip():
+        update["agency"] = str(given["agency"]).strip()
+    update["by"] = by
+    return update
 
 
 def _case_after(
@@ -570,6 +639,8 @@ CASE_KEYS = ("items", "risk", "decision", "agreed_by", "actions", "closure")
 #: keys a case takes only when the profile's decision sheet asks for them
 SHEET_KEYS = ("resources",)
 ACTION_KEYS = ("description", "agency", "owner", "due")
+#: a lead worker's update instead of attending, where the profile takes them
+UPDATE_KEYS = ("name", "agency", "by")
 PERSON_KEYS = ("name", "agency", "status", "sector", "deputising_for", "guest")
 DECLARATION_KEYS = ("name", "interest", "excluded_cases")
 
@@ -618,6 +689,8 @@ class ScriptAnswers:
             raise InvalidInputError("The script has no attendance.", "attendance")
         sheet = profile.get("decision_sheet") or []
         case_keys = (*CASE_KEYS, *(k for k in SHEET_KEYS if k in sheet))
+        if (profile.get("meetings") or {}).get("lead_worker_updates"):
+            case_keys = (*case_keys, "lead_update")
         if script.get("chair") is not None and not isinstance(script["chair"], str):
             raise InvalidInputError("chair must be the name of the person who chaired.", "chair")
         titles = _previous_actions_items(profile)
@@ -680,6 +753,12 @@ class ScriptAnswers:
                     excluded,
                 )
             casework.closure_from(given.get("closure"), [], f"{path}.closure")
+            _lead_update(
+                given.get("lead_update"),
+                str(case_id),
+                {"lead_updates": "lead_update" in case_keys},
+                {"id": meeting.get("id"), "attendance": attendance},
+            )
             for number, action in enumerate(
                 _list_of(given.get("actions"), f"{path}.actions", "actions"), start=1
             ):

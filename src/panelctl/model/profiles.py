@@ -44,6 +44,7 @@ NATIONS = ("england", "wales", "scotland", "northern-ireland")
 #: Settings that are flags: true/false, or yes/no (read as text by YAML 1.2) in a file.
 FLAGS = (
     ("meetings", "confidentiality_form"),
+    ("meetings", "lead_worker_updates"),
     ("reviews", "review_perpetrators"),
     ("agenda", "perpetrators_after_victims"),
     ("agenda", "declarations_of_interest"),
@@ -85,6 +86,10 @@ class Meetings(_Part, kw_only=True):
     slot_minutes: Annotated[int, Meta(ge=1, le=480)]
     papers: Papers | None = None
     confidentiality_form: bool | None = None
+    #: a lead worker may send a written or e-mail update instead of attending (Stoke CSE panel)
+    lead_worker_updates: bool | None = None
+    #: to whom the chair reports core agencies not represented (MACSE: CYSUR)
+    unrepresented_reported_to: str | None = None
 
 
 class Reviews(_Part, kw_only=True):

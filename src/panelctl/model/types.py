@@ -50,7 +50,8 @@ MEMBER_ROLES = ("chair", "vice-chair", "coordinator", "core", "virtual")
 PERSON_KINDS = ("person", "group")
 LOCATION_KINDS = ("address", "area", "school", "venue", "hotspot", "safe space", "other")
 CASE_KINDS = ("victim", "perpetrator")
-ATTENDANCE = ("present", "apologies", "deputy")
+ATTENDANCE = ("present", "apologies", "deputy", "virtual")
+UPDATE_MEANS = ("written", "e-mail")
 DECISIONS = ("keep", "step down", "close")
 CASE_STATUSES = ("open", "closed")
 MEETING_STATUSES = ("planned", "in progress", "held", "cancelled")
@@ -65,6 +66,7 @@ CHOICES = (
     LOCATION_KINDS,
     CASE_KINDS,
     ATTENDANCE,
+    UPDATE_MEANS,
     DECISIONS,
     CASE_STATUSES,
     MEETING_STATUSES,
@@ -259,7 +261,9 @@ class Attendance(Part, kw_only=True):
     name: Annotated[str, Meta(description="Who (a professional's name)")]
     agency: Annotated[str | None, Meta(description="Their agency")] = None
     status: Annotated[
-        Literal[ATTENDANCE] | None, Meta(description="Present, sent apologies, or a deputy")
+        Literal[ATTENDANCE] | None,
+        Meta(description="Present, sent apologies, a deputy, or virtual: joined remotely "
+             "(format 3; counts as present)"),
     ] = None
     sector: Annotated[str | None, Meta(description="Their sector, for the quorum")] = None
     deputising_for: Annotated[str | None, Meta(description="Whom a deputy stands in for")] = None
@@ -284,6 +288,12 @@ class Declaration(Part, kw_only=True):
     ] = None
 
 
+class LeadUpdate(Part, kw_only=True):
+    name: Annotated[str, Meta(description="The lead worker who sent it (a professional's name)")]
+    agency: Annotated[str | None, Meta(description="Their agency")] = None
+    by: Annotated[Literal[UPDATE_MEANS], Meta(description="How it came: written or e-mail")]
+
+
 class Discussion(Part, kw_only=True):
     case: Annotated[CaseId, Meta(description="The case discussed")]
     items: Annotated[
@@ -303,6 +313,11 @@ class Discussion(Part, kw_only=True):
     resources: Annotated[
         str | None, Meta(description="Resources / cost implications (format 3)")
     ] = None
+    lead_update: Annotated[
+        LeadUpdate | None,
+        Meta(description="A lead worker's written or e-mail update instead of attending "
+             "(format 3)"),
+    ] = None
 
 
 class Minutes(Part, kw_only=True):
@@ -319,7 +334,9 @@ class Meeting(Record, kw_only=True):
 
     Format 3 (panelctl 0.3.0) added who chaired (``chair``), what was said under the
     standing and closing items (``standing_items``, ``closing_items``), a discussion's
-    ``resources`` and the minutes' ``approved_as``. All are optional: a format 1 meeting
+    ``resources`` and the minutes' ``approved_as``; then ``virtual`` attendance (joined
+    remotely), a discussion's ``lead_update`` and the core agencies ``unrepresented``
+    (in the same unreleased format 3). All are optional: a format 1 meeting
     reads as it is (no upgrade step).
     """
 
@@ -342,6 +359,11 @@ class Meeting(Record, kw_only=True):
     ] = None
     declarations: Annotated[
         list[Declaration] | None, Meta(description="Declarations of interest")
+    ] = None
+    unrepresented: Annotated[
+        list[str] | None,
+        Meta(description="Core agencies expected but with nobody present, as the agency list "
+             "stood when attendance was taken (format 3)"),
     ] = None
     quorate: Annotated[bool | None, Meta(description="The meeting was quorate")] = None
     quorum_note: Annotated[str | None, Meta(description="How the quorum was judged")] = None

@@ -101,6 +101,8 @@ ITEM_LABELS = {
     "not_assessed": "Not assessed",
     "present": "Present (including deputies)",
     "apologies": "Apologies",
+    "virtual": "Of those present, joined remotely",
+    "not_represented": "Core agency not represented",
     "nominations": "Nominations",
     "meetings": "Meetings held",
     "actions_set": "Actions set",
@@ -249,6 +251,8 @@ def gather(store, start: date, end: date) -> dict:
                 {"agency": a.get("agency") or "", "status": a.get("status") or "present"}
                 for a in record.get("attendance") or []
             ]
+            if record.get("unrepresented") is not None:  # core agencies with nobody there
+                row["unrepresented"] = list(record["unrepresented"])
         meetings.append(row)
     data["meetings"] = meetings
     meeting_dates = {m["id"]: m["date"] for m in meetings}
@@ -543,6 +547,16 @@ def _meetings(meetings: list[dict], held: list[dict], start: date, end: date) ->
                 person.get("agency") or NOT_RECORDED, {"present": 0, "apologies": 0}
             )
             row["apologies" if person.get("status") == "apologies" else "present"] += 1
+            if person.get("status") == "virtual":  # counted as present, and shown apart
+                row["virtual"] = row.get("virtual", 0) + 1
+        for agency in m.get("unrepresented") or []:  # expected, and nobody there for it
+            row = attendance.setdefault(agency, {"present": 0, "apologies": 0})
+            row["not_represented"] = row.get("not_represented", 0) + 1
+    # the same columns in every row, in one order; remote and unrepresented columns appear
+    # only when some meeting in the period had them
+    columns = [c for c in ("present", "virtual", "apologies", "not_represented")
+               if any(c in row for row in attendance.values())]  # fmt: skip
+    attendance = {k: {c: row.get(c, 0) for c in columns} for k, row in attendance.items()}
     return {
         "meetings": {
             "held": len(held),
