@@ -274,3 +274,62 @@ def test_every_core_agency_represented_is_said(panel, cli, coordinator, tmp_path
     minutes = run(cli, root, coordinator, "minutes", "render", "M-0001").stdout
     assert "Every core agency was represented." in minutes
     assert "Core agencies not represented" not in minutes
+
+
+# --- on a terminal ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("panel", ["cse-panel"], indirect=True)
+def test_remote_attendance_and_a_lead_update_on_a_terminal(panel, cli, coordinator):
+    """`meeting run` asks for virtual attendance and, on the Stoke CSE panel, for each case
+    whether the lead worker sent an update instead of attending; blank records nothing."""
+    import pexpect
+    from test_terminal import spawn
+
+    _profile, root, _chair = panel
+    _ready(cli, root, coordinator)
+    child = spawn("--store", str(root), "--identity", str(coordinator.path),
+                  "meeting", "run", "M-0001")  # fmt: skip
+    member = r"\n?([A-Z][a-z]+ [A-Z][a-z]+) \([^)]*\) \[present/virtual/apologies/deputy/absent\]"
+    while child.expect([member, "Anyone else attending"]) == 0:
+        child.sendline("virtual" if child.match.group(1) == "Nina Nurse" else "")
+    child.sendline("")
+    child.expect("Who chaired")
+    child.sendline("Chris Chair")
+    child.expect("declarations of interest")
+    child.sendline("n")
+    child.expect("Actions from the previous meeting")
+    child.sendline("")
+    child.expect("=== C-0001")
+    for answers, then in (
+        ([("", "e-mail"), ("Sent by", "Jo Worker"), ("Their agency", "Brighter Futures")],
+         "=== C-0002"),
+        ([("", "")], "Offenders and locations"),  # blank: no update came, nothing recorded
+    ):
+        for _item in range(4):  # the Stoke CSE panel's case items
+            child.expect(r"\?? ?:")
+            child.sendline("")
+        child.expect("Did the lead worker send an update instead of attending")
+        for prompt, answer in answers:
+            if prompt:
+                child.expect(prompt)
+            child.sendline(answer)
+        child.expect("Risk level agreed")
+        child.sendline("")
+        child.expect("Add an action")
+        child.sendline("n")
+        child.expect("Decision")
+        child.sendline("")
+        while child.expect(["Agreed by", then]) == 0:
+            child.sendline("n")
+    child.sendline("")  # the closing item: not discussed
+    child.expect("is finished")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    meeting = _store(root, coordinator).read("M-0001")
+    statuses = {a["name"]: a["status"] for a in meeting["attendance"]}
+    assert statuses["Nina Nurse"] == "virtual" and statuses["Chris Chair"] == "present"
+    one, two = meeting["discussions"]
+    assert one["lead_update"] == {"name": "Jo Worker", "agency": "Brighter Futures", "by": "e-mail"}
+    assert "lead_update" not in two
