@@ -225,6 +225,7 @@ def test_a_core_agency_that_sent_nobody_is_listed_and_reported(panel, cli, coord
     assert ran.exit_code == 0, ran.output
     meeting = _store(root, coordinator).read("M-0001")
     assert meeting["unrepresented"] == ["Learning Services", "Youth Justice Service"]
+    assert "Core agencies not represented: Learning Services; Youth Justice Service." in ran.output
 
     minutes = run(cli, root, coordinator, "minutes", "render", "M-0001").stdout
     assert (

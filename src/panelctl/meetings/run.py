@@ -130,6 +130,8 @@ def _run_step(store: Store, meeting_id: str, step: str, answers: Answers, now: d
             if chair:
                 meeting["chair"] = chair
             _done(tx, meeting, step)
+        if unrepresented:  # agency names: said now, so the chair can follow them up
+            answers.note(f"Core agencies not represented: {'; '.join(unrepresented)}.")
     elif step == "confidentiality":
         form = bool((profile.get("meetings") or {}).get("confidentiality_form"))
         signed = answers.confidentiality(profile["confidentiality_statement"], present, form)
