@@ -89,7 +89,7 @@ def test_a_mace_member_who_joins_remotely_is_present(panel, cli, coordinator, tm
     assert "Apologies: Sam Absent" in minutes
     assert "**Agreed by:** Chris Chair; Vic Remote" in minutes
     assert "**Core agencies not represented:** Children's Services (Adolescent Services);" in minutes
-    assert "reports them to" not in minutes  # MACE names nobody to report them to
+    assert "To be reported to" not in minutes  # MACE names nobody to report them to
     html = run(cli, root, coordinator, "minutes", "render", "M-0001", "--format", "html").stdout
     assert "Joined remotely" in html
 
@@ -230,10 +230,10 @@ def test_a_core_agency_that_sent_nobody_is_listed_and_reported(panel, cli, coord
     minutes = run(cli, root, coordinator, "minutes", "render", "M-0001").stdout
     assert (
         "**Core agencies not represented:** Learning Services; Youth Justice Service. "
-        "The chair reports them to CYSUR." in minutes
+        "To be reported to CYSUR by the chair." in minutes
     )
     html = run(cli, root, coordinator, "minutes", "render", "M-0001", "--format", "html").stdout
-    assert "The chair reports them to CYSUR." in html
+    assert "To be reported to CYSUR by the chair." in html
 
     report = run(cli, root, coordinator, "report", "bimonthly", "--period", "2026-11..2026-11",
                  "--format", "json")  # fmt: skip
