@@ -224,8 +224,11 @@ def case_show(
 
     Example: panelctl case show C-0042
     """
-    from panelctl.base.dates import for_display
+    from datetime import timedelta
+
+    from panelctl.base.dates import for_display, today
     from panelctl.casework import cases
+    from panelctl.meetings.agenda import panel_risk
 
     store = open_store()
     case = cases.get_case(store, case_id)
@@ -247,6 +250,14 @@ def case_show(
         )
     if case.get("age_reason"):
         lines.append(f"Why a young adult is nominated: {case['age_reason']}")
+    if case.get("assessed"):
+        lines.append(f"Last risk assessment: {for_display(case['assessed'])}")
+    agreed = panel_risk(store, case_id, today() + timedelta(days=1))
+    if agreed:  # the panel's own level, beside the assessment and never counted as one
+        lines.append(
+            f"Risk agreed by the panel: {agreed['level']} ({agreed['meeting']}, "
+            f"{for_display(agreed['date'])})"
+        )
     for label, key in (
         ("Lead professional", "lead_professional"),
         ("Team", "team"),
