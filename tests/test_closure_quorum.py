@@ -464,8 +464,8 @@ def test_actions_take_the_day_they_really_happened(macse, cli, coordinator, tmp_
     assert action["completed"].isoformat() == "2026-11-28" and action["status"] == "done"
     assert [h["change"] for h in action["history"]] == [
         f"set at {meeting}",
-        "note of 2026-11-20",
-        "done on 2026-11-28",
+        "note of 20 Nov 2026",
+        "done on 28 Nov 2026",
     ]
     report = run("report", "bimonthly", "--period", "2026-11..2026-11", "--format", "json")
     assert report.exit_code == 0, report.output
