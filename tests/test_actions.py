@@ -197,7 +197,7 @@ def test_every_change_is_one_commit_kept_with_who_and_when(cli, log, coordinator
     history = action["history"]
     assert [(h["change"], h.get("note")) for h in history] == [
         ("note", "Home visit booked"),
-        ("due extended from 2026-11-01 to 2099-01-10", "Family away"),
+        ("due extended from 1 Nov 2026 to 10 Jan 2099", "Family away"),
         (f"reassigned from {POLICE} / Jo Worker to {SOCIAL} / Sam Nurse", None),
         ("done", "Visited"),
     ]
@@ -403,7 +403,7 @@ def test_the_pure_changes_refuse_what_makes_no_sense():
         actions.extended(ACTION, date(2026, 6, 30), "late", "Ann Chair", SUMMER)
     assert CANARY not in str(error.value)
     today = actions.extended(ACTION, date(2026, 7, 2), "r", "Ann Chair", SUMMER)
-    assert today["history"][-1]["change"] == "due extended from 2026-07-01 to 2026-07-02"
+    assert today["history"][-1]["change"] == "due extended from 1 Jul 2026 to 2 Jul 2026"
     moved = actions.reassigned(ACTION, SOCIAL, "Sam Nurse", None, "Ann Chair", SUMMER)
     assert "owner_email" not in moved
     assert moved["history"][-1]["change"] == (

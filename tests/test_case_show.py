@@ -69,3 +69,18 @@ def test_the_agenda_on_screen_names_each_item(_panel, cli, coordinator):  # noqa
     assert rows and all(". " in row for row in rows)  # "3. Case discussion", not "3"
     assert any("Case discussion" in row and "C-0001" in row and "New nomination" in row for row in rows)
     assert any("1. " in row and "Case" not in row for row in rows)  # a standing item, named
+
+
+@pytest.mark.parametrize("_panel", ["mace"], indirect=True)
+def test_case_show_gives_the_panels_level_beside_the_last_assessment(_panel, cli, coordinator, tmp_path):  # noqa: F811
+    profile, root, _chair = _panel
+    assert run(cli, root, coordinator, "meeting", "schedule", "19/11/2026", "--time", "09:30").exit_code == 0
+    assert run(cli, root, coordinator, "agenda", "build", "M-0001", "--dry-run", "--as-of", "05/11/2026").exit_code == 0
+    assert run(cli, root, coordinator, "agenda", "build", "M-0001", "--out", str(tmp_path / "p"),
+               "--as-of", "05/11/2026").exit_code == 0  # fmt: skip
+    script = tmp_path / "script.yaml"
+    levels = LEVELS.get(profile, ("Medium", "Low"))
+    script.write_bytes(yamlio.dump(script_for(["C-0001", "C-0002"], levels=levels)))
+    assert run(cli, root, coordinator, "meeting", "run", "M-0001", "--script", str(script)).exit_code == 0
+    shown = run(cli, root, coordinator, "case", "show", "C-0001").stdout
+    assert f"Risk agreed by the panel: {levels[0]} (M-0001, 19 Nov 2026)" in shown

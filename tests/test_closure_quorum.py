@@ -360,6 +360,8 @@ def test_adjourn_moves_the_meeting_and_its_cases(macse, cli, coordinator):
         "2026-11-26", "14:00", "planned",
     )  # fmt: skip
     assert record["cases"] == ["C-0001", "C-0002"]
+    assert [(a["was"].isoformat(), a["to"].isoformat(), a["on"].isoformat())
+            for a in record["adjournments"]] == [("2026-11-19", "2026-11-26", "2026-11-10")]  # fmt: skip
     assert record["papers_due"].isoformat() == "2026-11-20"  # MACSE: four days before, a Sunday: the Friday
     events = [e["event"] for e in store.read("C-0001")["history"]]
     assert f"Meeting {meeting} adjourned from 19 Nov 2026 to 26 Nov 2026" in events
@@ -381,7 +383,11 @@ def test_cancel_sends_the_cases_back_to_the_next_agenda(mcse, cli, coordinator, 
     )
     assert cancelled.exit_code == 0, cancelled.output
     assert "C-0001, C-0002" in cancelled.stderr
-    assert reader(mcse, coordinator).read(meeting)["status"] == "cancelled"
+    record = reader(mcse, coordinator).read(meeting)
+    assert record["status"] == "cancelled"
+    assert (record["cancelled"]["reason"], record["cancelled"]["on"].isoformat()) == (
+        "Chair unwell", "2026-11-18",
+    )  # kept with the meeting, not only in its cases' histories  # fmt: skip
     again = run("meeting", "cancel", meeting, "--reason", "Twice")
     assert again.exit_code == ExitCode.NOT_ALLOWED and "is cancelled" in again.stderr
     script = write_script(tmp_path, {}, present=MCSE_MEMBERS)
@@ -458,8 +464,8 @@ def test_actions_take_the_day_they_really_happened(macse, cli, coordinator, tmp_
     assert action["completed"].isoformat() == "2026-11-28" and action["status"] == "done"
     assert [h["change"] for h in action["history"]] == [
         f"set at {meeting}",
-        "note of 2026-11-20",
-        "done on 2026-11-28",
+        "note of 20 Nov 2026",
+        "done on 28 Nov 2026",
     ]
     report = run("report", "bimonthly", "--period", "2026-11..2026-11", "--format", "json")
     assert report.exit_code == 0, report.output

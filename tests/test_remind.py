@@ -652,3 +652,24 @@ def test_a_proper_password_file_still_logs_in(panel, coordinator, cli, smtp, tmp
     result = remind(cli, panel, coordinator)
     assert result.exit_code == 0, result.output
     assert len(server.envelopes) == 3
+
+
+def test_a_panel_level_saved_as_an_assessment_before_0_3_0_does_not_stop_a_refresh_reminder(
+    panel, coordinator, cli, smtp
+):
+    """panelctl before 0.3.0 saved the panel's agreed level as an RFM by "Panel (chair)";
+    the refresh reminder still counts from the last real assessment (5 Jan 2026)."""
+    from panelctl.base.dates import today
+    from panelctl.casework.assessments import stage
+
+    with panel.transaction() as tx:
+        case = panel.read("C-0001")
+        stage(tx, case, {"tool": "rfm", "date": today(), "assessor": "Panel (chair)",
+                         "agency": "Test", "factors": [], "derived": "High", "agreed": "High",
+                         "source": "panel M-0001"})  # fmt: skip
+    assert panel.read("C-0001")["assessed"] == today()
+    server, port = smtp()
+    set_mail(panel, **mail_settings(port, user="reminders", password_env="UNSET_VARIABLE"))
+    result = remind(cli, panel, coordinator, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "C-0001:assessment" in result.stdout

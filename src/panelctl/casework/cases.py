@@ -4,6 +4,7 @@ episodes and flags. Queries read the encrypted index; changes are one commit eac
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -52,8 +53,9 @@ REPEAT_WINDOW_DAYS = 365
 
 @dataclass
 class Nominated:
-    case_id: str
+    case_id: str | None  # None: not made (a dry run, or the coordinator said no)
     warnings: list[str] = field(default_factory=list)
+    would_be: str | None = None  # a dry run: the id the case would have
 
 
 # --- nominations ---------------------------------------------------------------------
@@ -154,9 +156,20 @@ def _as_date(value, what: str) -> date:
     raise InvalidInputError(f"{what} must be a date such as 14/03/2026.")
 
 
-def nominate(store: Store, raw: dict, today: date) -> Nominated:
+def nominate(
+    store: Store,
+    raw: dict,
+    today: date,
+    *,
+    dry_run: bool = False,
+    go_on: Callable[[list[str]], bool] | None = None,
+) -> Nominated:
     """Apply the profile's entry rules, warn about a child who may already be known, and
-    create the case (with its assessment, if one came with the nomination) in one commit."""
+    create the case (with its assessment, if one came with the nomination) in one commit.
+
+    The warnings are handed to ``go_on`` before anything is committed: it says them, and
+    returns False to stop (nothing is saved; the case id is then None). ``dry_run`` checks
+    everything and saves nothing: the result has the warnings and the id it would take."""
     nomination = clean_nomination(raw)
     dob = nomination["child"].get("dob")
     # ``today`` is the nomination's date: a birth after it is refused as such
@@ -179,10 +192,18 @@ def nominate(store: Store, raw: dict, today: date) -> Nominated:
             f"Nomination refused under the {profile['name']} profile: {'; '.join(reasons)}."
         )
     check_agencies(store, nomination)
+    if dry_run:
+        refuse_open_duplicate(store, nomination["child"])
+        warnings, _repeat_of = known_child_warnings(store, nomination["child"], today)
+        existing = store.ids(records.CASE)
+        number = (records.number_of(existing[-1]) if existing else 0) + 1
+        return Nominated(None, warnings, would_be=records.CASE.format_id(number))
     with store.transaction() as tx:
         # under the lock, so that two nominations of one child cannot both get in
         refuse_open_duplicate(store, nomination["child"])
         warnings, repeat_of = known_child_warnings(store, nomination["child"], today)
+        if go_on is not None and not go_on(warnings):
+            return Nominated(None, warnings)  # nothing staged: no commit
         case = case_from_nomination(nomination, today, "Nominated", repeat_of)
         case_id = tx.create("case", case)
         if assessment:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from panelctl.base.dates import today
+from panelctl.base.dates import show_date, today
 from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
 from panelctl.base.names import fold
 from panelctl.model import records
@@ -219,7 +219,7 @@ def add_link(
         raise InvalidInputError("A link needs its source, e.g. 'police'.", "source")
     when = when or today()
     if when > today():
-        raise InvalidInputError(f"The link's date {when.isoformat()} is in the future.")
+        raise InvalidInputError(f"The link's date {show_date(when)} is in the future.")
     with store.transaction() as tx:
         a, b = _linkable(store, a), _linkable(store, b)
         if a == b:

@@ -64,11 +64,15 @@ def nominate(
     assessed: Annotated[str | None, Opt(help="The assessment's date.")] = None,
     factor: Annotated[TextList, Opt(help="An assessment factor id; repeat.")] = None,
     as_of: Annotated[str | None, Opt("--date", help="The nomination date (default today).")] = None,
+    dry_run: Annotated[
+        bool, Opt("--dry-run", help="Check the nomination and say any warnings; save nothing.")
+    ] = False,
 ) -> None:
     """Nominate a child: applies the profile's entry rules and prints the new case id.
 
-    Warns (by case id) when the child may already be known. Without --from and with
-    details missing, asks for them on a terminal.
+    Warns (by case id) when the child may already be known, before anything is saved (on a
+    terminal it then asks whether to go on); --dry-run checks and warns, and saves nothing.
+    Without --from and with details missing, asks for them on a terminal.
 
     Example: panelctl nominate --name "Kasey Brightwater" --dob 14/03/2011 --referring-agency Police --risk-level Medium
     """
@@ -105,10 +109,25 @@ def nominate(
     raw = _given(_read_nomination(from_file), child, case, assessment)
     if from_file is None and sys.stdin.isatty():
         _ask_missing(raw, store.profile)
-    result = cases.nominate(store, raw, as_of_day(as_of, "--date"))
-    for warning in result.warnings:
-        say(f"Warning: {warning}")
-    typer.echo(result.case_id)
+    def go_on(warnings: list[str]) -> bool:
+        """Said before the case is saved; on a terminal, the coordinator may stop here."""
+        for warning in warnings:
+            say(f"Warning: {warning}")
+        if warnings and not dry_run and sys.stdin.isatty() and sys.stdout.isatty():
+            return typer.confirm("Nominate this child as a new case all the same?", default=False)
+        return True
+
+    result = cases.nominate(
+        store, raw, as_of_day(as_of, "--date"), dry_run=dry_run, go_on=go_on
+    )
+    if dry_run:
+        go_on(result.warnings)
+        say(f"Dry run: the nomination passes the checks and would be {result.would_be}; "
+            "nothing was saved.")  # fmt: skip
+    elif result.case_id is None:
+        say("Not nominated: nothing was saved.")
+    else:
+        typer.echo(result.case_id)
 
 
 def _read_nomination(path: Path | None) -> dict:
@@ -205,8 +224,11 @@ def case_show(
 
     Example: panelctl case show C-0042
     """
-    from panelctl.base.dates import for_display
+    from datetime import timedelta
+
+    from panelctl.base.dates import for_display, today
     from panelctl.casework import cases
+    from panelctl.meetings.agenda import panel_risk
 
     store = open_store()
     case = cases.get_case(store, case_id)
@@ -228,6 +250,14 @@ def case_show(
         )
     if case.get("age_reason"):
         lines.append(f"Why a young adult is nominated: {case['age_reason']}")
+    if case.get("assessed"):
+        lines.append(f"Last risk assessment: {for_display(case['assessed'])}")
+    agreed = panel_risk(store, case_id, today() + timedelta(days=1))
+    if agreed:  # the panel's own level, beside the assessment and never counted as one
+        lines.append(
+            f"Risk agreed by the panel: {agreed['level']} ({agreed['meeting']}, "
+            f"{for_display(agreed['date'])})"
+        )
     for label, key in (
         ("Lead professional", "lead_professional"),
         ("Team", "team"),

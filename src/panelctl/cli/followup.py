@@ -228,7 +228,9 @@ def actions_extend(
     from panelctl.followup import actions
 
     changed = actions.extend(open_store(), action_id, due, reason, now())
-    say(f"{changed['id']} is now due {changed['due'].isoformat()}.")
+    from panelctl.base.dates import show_date
+
+    say(f"{changed['id']} is now due {show_date(changed['due'])}.")
 
 
 # --- reviews ------------------------------------------------------------------------------

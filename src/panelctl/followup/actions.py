@@ -151,7 +151,7 @@ def noted(
     change = "note"
     if on is not None and on != stamp(at).date():
         check_day(action, on, stamp(at).date(), since if since is not None else set_on(action))
-        change = f"note of {on.isoformat()}"
+        change = f"note of {show_date(on)}"
     return _with(action, entry(at, by, change, text))
 
 
@@ -173,7 +173,7 @@ def mark_done(
     today = stamp(at).date()
     day = today if on is None else on
     check_day(action, day, today, since if since is not None else set_on(action))
-    change = "done" if day == today else f"done on {day.isoformat()}"
+    change = "done" if day == today else f"done on {show_date(day)}"
     changed = _with(action, entry(at, by, change, _optional(note)))
     changed.update(status="done", completed=day)
     return changed
@@ -231,7 +231,7 @@ def extended(action: dict, due: date, reason: str, by: str, at: datetime) -> dic
             f"due date ({show_date(current)}); an extension moves the deadline later.",
             "due",
         )
-    change = f"due extended from {current.isoformat()} to {due.isoformat()}"
+    change = f"due extended from {show_date(current)} to {show_date(due)}"
     changed = _with(action, entry(at, by, change, reason))
     changed["due"] = due
     return changed

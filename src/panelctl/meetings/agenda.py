@@ -8,9 +8,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from panelctl.base.dates import LONDON, show_date
-from panelctl.base.errors import NotAllowedError
+from panelctl.base.errors import NotAllowedError, PanelctlError
 from panelctl.meetings.schedule import carried_over, case_history, get_meeting
-from panelctl.model import entry, records
+from panelctl.model import entry, records, risk
 from panelctl.outputs import papers
 from panelctl.rules import meetingrules
 from panelctl.store.core import Store
@@ -261,7 +261,7 @@ def case_paper_context(
     for name in profile.get("decision_sheet") or []:
         value = None
         if name == "child.dob" and child.get("dob"):
-            value = f"{meetingrules.age_on(child['dob'], on)} ({child['dob']:%d/%m/%Y})"
+            value = f"{meetingrules.age_on(child['dob'], on)} (born {show_date(child['dob'])})"
         elif name not in ("actions", "resources"):
             value = entry.lookup(case, name)
         sheet.append(
@@ -291,6 +291,7 @@ def case_paper_context(
     return {
         "case": {
             **{k: case.get(k) for k in PAPER_CASE_FIELDS},
+            "risk_tool": _tool_title(store, case.get("risk_tool")),
             "child": {k: child.get(k) for k in PAPER_CHILD_FIELDS},
         },
         "age": meetingrules.age_on(child["dob"], on) if child.get("dob") else None,
@@ -299,6 +300,17 @@ def case_paper_context(
         "panel_risk": panel_risk(store, case["id"], on),
         "open_actions": open_actions,
     }
+
+
+def _tool_title(store: Store, name: str | None) -> str | None:
+    """A risk tool as a paper names it: its title ("Child Exploitation Risk Factor Matrix
+    (RFM)"), not its id ("rfm"); the id when the tool is not to be found."""
+    if not name:
+        return None
+    try:
+        return risk.load_tool(name, store.root).get("title") or name
+    except PanelctlError:
+        return name
 
 
 def panel_risk(store: Store, case_id: str, before: date) -> dict | None:

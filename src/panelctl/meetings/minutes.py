@@ -76,7 +76,7 @@ def minutes_context(store: Store, meeting: dict) -> dict:
         "confidentiality": meeting.get("confidentiality"),  # None: nothing recorded
         "declarations": meeting.get("declarations") or [],
         "quorate": bool(meeting.get("quorate")),
-        "quorum_note": meeting.get("quorum_note") or "",
+        "quorum_note": quorum_sentence(meeting.get("quorum_note")),
         "discussions": discussions,
     }
 
@@ -161,3 +161,18 @@ def meeting_start(meeting: dict) -> datetime:
     A written-decision clock runs from here, not from when the run was typed in."""
     hhmm = str(meeting.get("time") or "00:00")
     return datetime.combine(meeting["date"], time.fromisoformat(hhmm), tzinfo=LONDON)
+
+
+def quorum_sentence(note: str | None) -> str:
+    """The quorum check's note as the minutes' second sentence after "The meeting was
+    (not) quorate.": "quorate: police and health present" -> "Police and health present.",
+    "no quorum rule" -> "The panel has no quorum rule."."""
+    text = (note or "").strip()
+    for prefix in ("not quorate:", "quorate:"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :].strip()
+    if text == "no quorum rule":
+        text = "the panel has no quorum rule"
+    if not text:
+        return ""
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")

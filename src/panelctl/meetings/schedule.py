@@ -151,6 +151,7 @@ def adjourn(store: Store, meeting_id: str, to: date, at: str | None, today: date
                 "to",
             )
         meeting["date"] = to
+        meeting.setdefault("adjournments", []).append({"was": was, "to": to, "on": today})
         if at is not None:
             meeting["time"] = check_time(at)
         profile = store.profile
@@ -181,6 +182,7 @@ def cancel(store: Store, meeting_id: str, reason: str, today: date) -> list[str]
         meeting = get_meeting(store, meeting_id)
         _movable(meeting, "cancelled")
         meeting["status"] = "cancelled"
+        meeting["cancelled"] = {"reason": reason, "on": today}  # kept with the meeting too
         tx.message = f"Cancel {meeting_id}"
         tx.put(meeting)
         return _note_on_cases(

@@ -280,6 +280,17 @@ class Signature(Part, kw_only=True):
     ] = None
 
 
+class Adjournment(Part, kw_only=True):
+    was: Annotated[dt.date, Meta(description="The day the meeting was to be held")]
+    to: Annotated[dt.date, Meta(description="The day it was adjourned to")]
+    on: Annotated[dt.date, Meta(description="When it was adjourned")]
+
+
+class Cancellation(Part, kw_only=True):
+    reason: Annotated[str, Meta(description="Why it was cancelled")]
+    on: Annotated[dt.date, Meta(description="When it was cancelled")]
+
+
 class Declaration(Part, kw_only=True):
     name: Annotated[str, Meta(description="Who declared an interest")]
     interest: Annotated[str | None, Meta(description="The interest declared")] = None
@@ -334,10 +345,11 @@ class Meeting(Record, kw_only=True):
 
     Format 3 (panelctl 0.3.0) added who chaired (``chair``), what was said under the
     standing and closing items (``standing_items``, ``closing_items``), a discussion's
-    ``resources`` and the minutes' ``approved_as``; then ``virtual`` attendance (joined
-    remotely), a discussion's ``lead_update`` and the core agencies ``unrepresented``
-    (in the same unreleased format 3). All are optional: a format 1 meeting
-    reads as it is (no upgrade step).
+    ``resources``, the minutes' ``approved_as``, and a meeting's ``adjournments`` and
+    ``cancelled`` (why and when); then ``virtual`` attendance (joined remotely), a
+    discussion's ``lead_update`` and the core agencies ``unrepresented`` (in the same
+    unreleased format 3). All are optional: a format 1 meeting reads as it is (no
+    upgrade step).
     """
 
     FORMAT: ClassVar[int] = 3
@@ -386,6 +398,13 @@ class Meeting(Record, kw_only=True):
     started: Annotated[Stamp | None, Meta(description="When the run started")] = None
     finished: Annotated[Stamp | None, Meta(description="When the run finished")] = None
     minutes: Annotated[Minutes | None, Meta(description="The minutes' approval")] = None
+    adjournments: Annotated[
+        list[Adjournment] | None,
+        Meta(description="Each time the meeting was adjourned to a later day (format 3)"),
+    ] = None
+    cancelled: Annotated[
+        Cancellation | None, Meta(description="Why and when it was cancelled (format 3)")
+    ] = None
 
 
 # --- follow-up -----------------------------------------------------------------------------

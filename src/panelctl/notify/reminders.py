@@ -26,7 +26,7 @@ from panelctl.base.dates import LONDON, show_date
 from panelctl.base.dates import now as uk_now
 from panelctl.base.errors import MailError
 from panelctl.base.names import fold
-from panelctl.followup.reviews import REVIEW, due_items
+from panelctl.followup.reviews import REVIEW, due_items, real_assessed
 from panelctl.meetings.schedule import case_history
 from panelctl.model import records
 from panelctl.notify import mail
@@ -446,8 +446,13 @@ def _planned(store, settings: MailSettings, as_of: date, with_names: bool) -> Ou
     index = store.index()
     actions = due_actions(index.rows("action"), as_of, settings.soon_days)
     history = case_history(store, as_of + timedelta(days=1))
+    corrected = real_assessed(store)  # not a panel's agreed level saved as an RFM before 0.3.0
+    cases = (
+        (case_id, {**fields, "assessed": corrected[case_id]} if case_id in corrected else fields)
+        for case_id, fields in index.rows("case")
+    )
     reviews = due_reviews(
-        index.rows("case"), history, store.profile.get("reviews") or {}, as_of, settings.soon_days
+        cases, history, store.profile.get("reviews") or {}, as_of, settings.soon_days
     )
     members = list(index.rows("member"))
     details = _details(store, [*actions, *reviews]) if with_names else None
