@@ -507,3 +507,31 @@ def test_a_run_stopped_without_quorum_can_be_cancelled_not_adjourned(
     assert record["status"] == "cancelled" and record["attendance"]  # what was recorded stays
     rows = agenda_cases(cli, mcse, coordinator, later, "20/11/2026")
     assert [r["case"] for r in rows] == ["C-0001", "C-0002"]
+
+
+def test_a_core_agency_that_joined_remotely_is_asked_to_agree_a_closure(
+    macse, cli, coordinator, tmp_path
+):
+    """Health's member joined the meeting remotely: Health is present, so under MACSE a
+    closure without its agreement is refused, naming it."""
+    meeting = meeting_with_agenda(cli, macse, coordinator, "19/11/2026")
+    script = tmp_path / "remote.yaml"
+    people = [n for n, _a in MEMBERS]
+    script.write_bytes(yamlio.dump({
+        "attendance": [
+            {"name": "Chris Chair", "agency": POLICE, "status": "present"},
+            {"name": "Lou Council", "agency": SOCIAL_CARE, "status": "present"},
+            {"name": "Nina Nurse", "agency": HEALTH, "status": "virtual"},
+        ],
+        "confidentiality": {"signed": people},
+        "cases": {
+            "C-0001": keep(),
+            "C-0002": {"items": {"summary": "Risk reduced"}, "decision": "close",
+                       "agreed_by": ["Chris Chair", "Lou Council"],
+                       "closure": {"reason": "Risk removed"}},
+        },
+    }))  # fmt: skip
+    run = cli("meeting", "run", meeting, "--script", str(script), store=macse, identity=coordinator.path)
+    assert run.exit_code == ExitCode.NOT_ALLOWED, run.output
+    assert "not yet agreed: Health." in run.stderr
+    assert reader(macse, coordinator).read("C-0002")["status"] == "open"

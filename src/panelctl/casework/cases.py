@@ -653,13 +653,13 @@ def agencies_agreeing(meeting: dict, people: list[str]) -> list[str]:
 
 
 def core_present(store: Store, meeting: dict, excluded: list[str]) -> list[str]:
-    """The core agencies represented at ``meeting`` by someone present (or deputising)
-    and not excluded from the item."""
+    """The core agencies represented at ``meeting`` by someone present (in the room or
+    joined remotely, or deputising) and not excluded from the item."""
     out = {fold(n) for n in excluded}
     present = {
         fold(a.get("agency"))
         for a in meeting.get("attendance") or []
-        if a.get("status") in ("present", "deputy")
+        if a.get("status") in ("present", "virtual", "deputy")
         and not a.get("guest")
         and fold(a.get("name")) not in out
     }
