@@ -169,27 +169,28 @@ def _run_step(store: Store, meeting_id: str, step: str, answers: Answers, now: d
             _done(tx, meeting, step)
     elif step == "standing items":
         titles = _previous_actions_items(profile)
-        given = _texts(answers.standing(titles) if titles else {}, titles, "standing")
-        with store.transaction() as tx:
-            meeting = get_meeting(store, meeting_id)
-            if given:
-                meeting["standing_items"] = given
-            _done(tx, meeting, step)
+        _items_step(store, meeting_id, step, titles, answers.standing, "standing")
     elif step.startswith("case "):
         _case_step(store, meeting_id, step[5:], answers, now)
     elif step == "closing items":
         titles = list((profile.get("agenda") or {}).get("closing") or [])
-        given = _texts(answers.closing(titles) if titles else {}, titles, "closing")
-        with store.transaction() as tx:
-            meeting = get_meeting(store, meeting_id)
-            if given:
-                meeting["closing_items"] = given
-            _done(tx, meeting, step)
+        _items_step(store, meeting_id, step, titles, answers.closing, "closing")
     elif step == "close":
         with store.transaction() as tx:
             meeting = get_meeting(store, meeting_id)
             meeting.update(status="held", finished=now, minutes={"status": "draft"})
             _done(tx, meeting, step)
+
+
+def _items_step(store: Store, meeting_id: str, step: str, titles: list[str], ask, kind: str) -> None:
+    """The standing or closing items: what was said under each, kept only when something
+    was (``standing_items`` / ``closing_items``)."""
+    given = _texts(ask(titles) if titles else {}, titles, kind)
+    with store.transaction() as tx:
+        meeting = get_meeting(store, meeting_id)
+        if given:
+            meeting[f"{kind}_items"] = given
+        _done(tx, meeting, step)
 
 
 def _done(tx, meeting: dict, step: str) -> None:
