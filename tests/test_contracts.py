@@ -1201,6 +1201,7 @@ NOT_WRITING = {
     "actions overdue",
     "actions show",
     "review due",
+    "retention due",
     "report bimonthly",
     "report annual",
     "map",

@@ -55,6 +55,11 @@ LAZY = {
         "The action log: list, overdue, update, done, reassign, extend.",
     ),
     "review": ("followup", "review_app", "Cases due for review and assessments due for refresh."),
+    "retention": (
+        "retention",
+        "retention_app",
+        "Closed cases past the profile's retention period.",
+    ),
     "remind": (
         "reminders",
         "remind",

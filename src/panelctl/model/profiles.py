@@ -136,6 +136,8 @@ class Decisions(_Part, kw_only=True):
 
 class Retention(_Part, kw_only=True):
     years_after_closure: Annotated[int, Meta(ge=1, le=100)]
+    #: optional: kept at least until the child's birthday of this age (the later day applies)
+    until_age: Annotated[int, Meta(ge=18, le=100)] | None = None
 
 
 class SeedAgency(_Part, kw_only=True):
