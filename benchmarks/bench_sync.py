@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_store import RISKS, build_store  # noqa: E402
+from bench_trust import median_of  # noqa: E402
 
 from panelctl.crypto.identity import create_identity_file, read_identity_file  # noqa: E402
 from panelctl.model import records  # noqa: E402
@@ -61,15 +61,6 @@ def panelctl(root: Path, identity: Path, *args: str) -> float:
     if done.returncode != 0:
         sys.exit(f"panelctl {' '.join(args)} exited {done.returncode}: {done.stderr}")
     return seconds
-
-
-def median(fn, runs: int = 5) -> tuple[float, list[float]]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), times
 
 
 def one_record_commits(store: Store, count: int, offset: int) -> None:
@@ -140,9 +131,9 @@ def run(base: Path, n_cases: int) -> None:
     panelctl(b_root, b_id, "sync")
 
     print(f"\n{n_cases} cases, {n_cases * 11} records")
-    fetch, _ = median(lambda: git(a_root, "fetch", "-q", "origin"))
-    process, _ = median(lambda: panelctl(a_root, a_id, "sync"))
-    library, _ = median(lambda: syncing.sync(Store(a_root, a.identity)))
+    fetch, _ = median_of(lambda: git(a_root, "fetch", "-q", "origin"), 5)
+    process, _ = median_of(lambda: panelctl(a_root, a_id, "sync"), 5)
+    library, _ = median_of(lambda: syncing.sync(Store(a_root, a.identity)), 5)
     print("a. nothing to do")
     print(f"   git fetch alone (the round trip)      {fetch * 1000:7.0f} ms")
     print(f"   panelctl sync, process                {process * 1000:7.0f} ms")

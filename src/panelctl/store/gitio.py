@@ -193,12 +193,8 @@ def commit(
     new = write_signed_commit(root, tree, [parent] if parent else [], message, author, sign)
     run(root, ["update-ref", "-m", f"panelctl: {message}", "HEAD", new, parent or ""])
     _write_marker(marker, new)
-    # The commit has landed: from here a failure is not the write's. Git's own index (what
-    # `git status` compares with) only follows it; if that fails, say so and carry on.
-    try:
-        run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
-    except GitError:
-        warnings.warn(GitIndexWarning(index_advice(root)), stacklevel=2)
+    # The commit has landed: from here a failure is not the write's.
+    _git_index_follows(root, listing)
     return new
 
 
@@ -216,10 +212,17 @@ def follow(root: Path, paths: Sequence[str], old: str, new: str) -> None:
         env = {"GIT_INDEX_FILE": str(index_file)}
         run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing, env=env)
         _write_marker(marker, new)
+    _git_index_follows(root, listing)
+
+
+def _git_index_follows(root: Path, listing: str) -> None:
+    """Git's own index (what `git status` compares with) brought up to date for the
+    NUL-separated ``listing``, after the change it follows has landed: a failure is not
+    the change's, so it is a warning, never an error that would have the change retried."""
     try:
         run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
     except GitError:
-        warnings.warn(GitIndexWarning(index_advice(root)), stacklevel=2)
+        warnings.warn(GitIndexWarning(index_advice(root)), stacklevel=3)
 
 
 def _write_marker(marker: Path, commit_id: str) -> None:
@@ -528,11 +531,7 @@ def restore(root: Path, paths: Iterable[str], *, git_index: bool = True) -> None
         else:
             atomic_write_many(writes, ensure_private_dir(git_dir(root) / "panelctl" / "tmp"))
     if git_index:
-        listing = "".join(f"{p}\0" for p in paths)
-        try:
-            run(root, ["update-index", "--add", "--remove", "-z", "--stdin"], stdin=listing)
-        except GitError:
-            warnings.warn(GitIndexWarning(index_advice(root)), stacklevel=2)
+        _git_index_follows(root, "".join(f"{p}\0" for p in paths))
 
 
 def _blobs(root: Path, ids: Sequence[str]) -> list[bytes]:
