@@ -150,7 +150,7 @@ class Store:
         self._profile: dict | None = None
         self._index = None
         #: While a sync replays commits: they are made in memory (see store/batch.py) and
-        #: HEAD moves once, at :meth:`end_batch`; the working tree follows each as usual.
+        #: HEAD moves once, at the end of :meth:`batch`; the working tree follows each as usual.
         self._batch: CommitBatch | None = None
 
     @property
