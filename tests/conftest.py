@@ -223,6 +223,20 @@ def commit_settings(root: Path, identity_path: Path) -> None:
     assert commit(Store(root, read_identity_file(identity_path).unlock()))
 
 
+def share_case_keys(root: Path, remote: Path | str) -> None:
+    """After `git clone --bare` made a shared remote of a store: put its case-key table
+    there too (`panelctl sync` pushes it; git's clone copies branches and tags only)."""
+    if git(root, "for-each-ref", "refs/panelctl/case-keys").strip():
+        git(root, "push", "-q", str(remote), "+refs/panelctl/case-keys:refs/panelctl/case-keys")
+
+
+def take_case_keys(root: Path, remote: str = "origin") -> None:
+    """What `panelctl clone` (and `sync`) do that a plain `git clone` does not: fetch the
+    case-key table, which is not in git's history (store/casekeys.py)."""
+    if git(root, "ls-remote", remote, "refs/panelctl/case-keys").strip():
+        git(root, "fetch", "-q", remote, "+refs/panelctl/case-keys:refs/panelctl/case-keys")
+
+
 def accept_history(root: Path, identity_path: Path, everything: bool = True) -> None:
     """`panelctl verify --all` as a coordinator runs it after moving HEAD by hand (a checkout,
     a reset, commits made with `signed_commit`); its history must hold no problem."""
@@ -274,6 +288,7 @@ def team(store, coordinator, make_person, tmp_path, cli):
     add_reader(store, cron.recipient, cron.name, "Test Council", "cron")
     remote = tmp_path / "remote.git"
     git(tmp_path, "clone", "-q", "--bare", str(store.root), str(remote))
+    share_case_keys(store.root, remote)
     git(store.root, "remote", "add", "origin", str(remote))
     git(store.root, "fetch", "-q", "origin")
     git(store.root, "branch", "-q", "--set-upstream-to=origin/main")

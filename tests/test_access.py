@@ -14,6 +14,7 @@ from conftest import git
 from panelctl.base.errors import ExitCode, NotAReaderError, PanelctlError, TamperedError
 from panelctl.crypto import envelope
 from panelctl.crypto import primitives as crypto
+from panelctl.crypto.casekeys import CaseKeys
 from panelctl.crypto.keyring import KEYRING_PATH, Keyring
 from panelctl.model.records import TYPES, record_type
 from panelctl.panel import access
@@ -288,6 +289,7 @@ def test_history_before_removal_stays_readable_to_the_removed_reader(
     """A property of git, stated in the README: removal protects only what comes after."""
     store, leaver, _stayer = with_members
     plaintext = Store(store.root, coordinator.unlock()).read_plaintext("C-0001")
+    kept_table = git_show(store, "refs/panelctl/case-keys")  # the leaver's clone has it
     assert (
         cli("access", "remove", "Lee Leaver", store=store.root, identity=coordinator.path).exit_code
         == 0
@@ -297,17 +299,24 @@ def test_history_before_removal_stays_readable_to_the_removed_reader(
     old_keyring_raw = git_show(store, f"HEAD~1:{KEYRING_PATH}")
     assert old_blob != (store.root / "cases/C-0001.enc").read_bytes()
     old_keyring = Keyring.open(old_keyring_raw, leaver.unlock(), store.store_id, Path(KEYRING_PATH))
+    case_keys = CaseKeys.from_bytes(kept_table, store.store_id, old_keyring.keys)
     assert (
-        envelope.decrypt(old_keyring.keys, store.store_id, "cases/C-0001.enc", old_blob)
+        envelope.decrypt(old_keyring.keys, store.store_id, "cases/C-0001.enc", old_blob, case_keys)
         == plaintext
     )
-    # but the same old keyring does not open the HEAD version
+    # but the same old keyring does not open the HEAD version, even with the case keys
     with pytest.raises(NotAReaderError):
         envelope.decrypt(
             old_keyring.keys,
             store.store_id,
             "cases/C-0001.enc",
             (store.root / "cases/C-0001.enc").read_bytes(),
+            case_keys,
+        )
+    # nor the case-key table as it is now (sealed again under the new epoch)
+    with pytest.raises(TamperedError):
+        CaseKeys.from_bytes(
+            git_show(store, "refs/panelctl/case-keys"), store.store_id, old_keyring.keys
         )
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text().lower()
     assert "history" in readme and "removed" in readme

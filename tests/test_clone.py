@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import CANARY, git
+from conftest import CANARY, git, share_case_keys, take_case_keys
 from panelctl.base.errors import ExitCode, GitError
 from panelctl.panel.clone import default_folder, key_fingerprint, shown
 from panelctl.panel.setup import create_store
@@ -45,6 +45,7 @@ def origin(tmp_path, coordinator, cli):
     remote = tmp_path / "shared" / "panel.git"
     remote.parent.mkdir()
     git(tmp_path, "clone", "--quiet", "--bare", str(store.root), str(remote))
+    share_case_keys(store.root, remote)
     git(store.root, "remote", "add", "origin", str(remote))
     return store, remote
 
@@ -141,6 +142,7 @@ def test_a_newcomer_is_given_their_recipient_and_verifies_once_added(
     assert added.exit_code == 0, added.output
     git(store.root, "push", "--quiet", "origin", "main")
     git(dest, "pull", "--quiet", "--ff-only")
+    take_case_keys(dest)  # (what `panelctl sync` does and a plain git pull does not)
     unverified = cli("case", "list", store=dest, identity=newcomer.path)
     assert unverified.exit_code == ExitCode.UNVERIFIED, unverified.output
     checked = cli("verify", store=dest, identity=newcomer.path)

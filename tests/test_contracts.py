@@ -29,6 +29,7 @@ from conftest import (
     assert_unchanged,
     commit_settings,
     git,
+    share_case_keys,
     store_state,
 )
 from panelctl.base import errors, yamlio
@@ -72,6 +73,7 @@ def _forged_remote(w: World) -> None:
     """The panel's shared repository, with a commit pushed there with plain git (unsigned)."""
     remote, other = w.tmp / "remote.git", w.tmp / "other"
     git(w.tmp, "clone", "-q", "--bare", str(w.root), str(remote))
+    share_case_keys(w.root, remote)
     git(w.root, "remote", "add", "origin", str(remote))
     git(w.tmp, "clone", "-q", str(remote), str(other))
     (other / "notes.txt").write_text("pushed by someone without a key\n")
@@ -893,6 +895,17 @@ CASES: dict[str, Case] = {
         setup=lambda w: rewrite(w, "C-0002", newer_format),
     ),
     "migrate by a member": Case(["migrate"], ExitCode.NOT_ALLOWED, "coordinator", who="member"),
+    "erase by a member": Case(
+        ["erase", "C-0001", "--reason", "retention period ended", "--yes"],
+        ExitCode.NOT_ALLOWED,
+        "coordinator",
+        who="member",
+    ),
+    "erase in a store without case keys": Case(
+        ["erase", "C-0001", "--reason", "retention period ended", "--yes"],
+        ExitCode.ERASED,
+        "panelctl migrate",
+    ),
     "store locked": Case(
         ["case", "update", "C-0001", "--team", "T"],
         ExitCode.LOCKED,
@@ -1168,6 +1181,7 @@ WRITING = {
     "record edit",
     "migrate",
     "resolve",
+    "erase",
 }
 #: Commands that change no store (they read it, or write only outside it).
 NOT_WRITING = {

@@ -118,8 +118,12 @@ SEALED_OVERHEAD = crypto.NONCE_SIZE + crypto.TAG_SIZE
 
 
 def sealed_size(blob: bytes, path: str) -> int:
-    """The padded plaintext's size: what is left of a file without header, nonce and tag."""
-    return len(blob) - len(envelope.header(1, bytes(16), path)) - SEALED_OVERHEAD
+    """The padded plaintext's size: what is left of a file without header (and, in format
+    3, the sealed list of cases it is about), nonce and tag."""
+    head = len(envelope.header(1, bytes(16), path))
+    if blob.startswith(envelope.MAGIC_CASES):
+        head += 2 + int.from_bytes(blob[head : head + 2], "big")
+    return len(blob) - head - SEALED_OVERHEAD
 
 
 @pytest.mark.parametrize(
@@ -252,7 +256,7 @@ def test_an_unpadded_file_of_the_first_format_still_reads_and_verifies(record, c
     assert cli("verify", store=store.root, identity=coordinator.path).exit_code == 0
     store.update({**store.read("C-0001"), "status": "closed"})  # written again: padded
     rewritten = (store.root / path).read_bytes()
-    assert rewritten.startswith(envelope.MAGIC) and sealed_size(rewritten, path) == 1024
+    assert rewritten.startswith(envelope.MAGIC_CASES) and sealed_size(rewritten, path) == 1024
 
 
 def test_a_padded_file_relabelled_as_the_first_format_is_tampered(record):
@@ -297,6 +301,7 @@ def test_every_flipped_bit_of_magic_length_and_sealed_part_is_tampered(record):
     store, path, blob = record
     assert store.read("C-0001")["child"]["name"] == "A"
     assert len(blob) < 1200  # one 1 KiB padding bucket: small enough to try every bit
+    # (a case's own file also carries the sealed list of the cases it is about: 54 bytes)
     for part in (MAGIC_BYTES, LENGTH_BYTES, range(SEALED_START, len(blob))):
         outcomes = _bit_flip_outcomes(store, path, blob, part)
         wrong = {bit: what for bit, what in outcomes.items() if what != "tampered"}

@@ -19,7 +19,15 @@ from typing import Annotated, ClassVar
 import pytest
 from msgspec import Meta
 
-from conftest import CANARY, accept_history, assert_unchanged, git, signed_commit, store_state
+from conftest import (
+    CANARY,
+    accept_history,
+    assert_unchanged,
+    git,
+    signed_commit,
+    store_state,
+    take_case_keys,
+)
 from panelctl import __version__
 from panelctl.base import yamlio
 from panelctl.base.errors import ExitCode, InvalidRecordError, NeedsNewerError
@@ -135,6 +143,17 @@ def test_a_record_without_a_format_line_reads_and_gets_one_when_it_changes(store
     assert stored(store, case).startswith(b"format: 1\nid: C-0001\n")
 
 
+def sealed_counts(store: Store) -> dict[str, int]:
+    """Record type -> how many of its records are about a child (format 4 seals them under
+    case keys), in the order migrate counts them."""
+    counts: dict[str, int] = {}
+    for rtype in records.TYPES.values():
+        n = sum(1 for i in store.ids(rtype) if records.case_scope(rtype, store.read(i)))
+        if n:
+            counts[rtype.name] = n
+    return counts
+
+
 def test_the_sample_stores_records_are_at_this_panelctls_format(sample, cli):
     """Only its meetings would be written again (format 3 added optional meeting fields, so
     they need no upgrade step, only the new format line; format 2 adds nothing a record
@@ -145,7 +164,9 @@ def test_the_sample_stores_records_are_at_this_panelctls_format(sample, cli):
     store = Store(sample.store, read_identity_file(sample.identity).unlock())
     meetings = len(store.ids(records.MEETING))
     plan = migrate(store, dry_run=True)
-    assert plan.changed == {"meeting": meetings} and (plan.store_from, plan.store_to) == (1, KNOWN)
+    # and, to format 4, every record about a child, to be sealed under its case key
+    assert plan.changed == {**sealed_counts(store), "meeting": meetings}
+    assert (plan.store_from, plan.store_to) == (1, KNOWN)
     assert_unchanged(before, store_state(sample.store))
 
 
@@ -192,25 +213,28 @@ def test_migrate_upgrades_every_older_record_in_one_signed_commit(sample, cli):
     cases = Store(sample.store, identity).ids(records.CASE)
     meetings = len(Store(sample.store, identity).ids(records.MEETING))
     assert len(cases) > 1
+    counts = {**sealed_counts(Store(sample.store, identity)), "meeting": meetings}
+    order = [t for t in records.TYPES if t in counts]
+    listed = ", ".join(f"{counts[t]} {t} records" for t in order)
     with newer_panelctl():
         before = store_state(sample.store)
         dry = cli("migrate", "--dry-run", store=sample.store, identity=sample.identity)
         assert dry.exit_code == 0, dry.output
         assert dry.stderr == (
-            f"Would upgrade {len(cases)} case records, {meetings} meeting records, the store's "
-            f"format from 1 to {NEWER}. Nothing was written.\n"
+            f"Would upgrade {listed}, the store's format from 1 to {NEWER}. Nothing was "
+            "written.\n"
         )
         assert_unchanged(before, store_state(sample.store))
 
         done = cli("migrate", store=sample.store, identity=sample.identity)
         assert done.exit_code == 0, done.output
         assert done.stderr == (
-            f"Upgraded {len(cases)} case records, {meetings} meeting records, the store's "
-            f"format from 1 to {NEWER} (one signed commit).\n"
+            f"Upgraded {listed}, the store's format from 1 to {NEWER} (one signed commit).\n"
         )
         log = git(sample.store, "log", "--format=%s", f"{before['HEAD'].strip()}..HEAD")
         assert log.splitlines() == [
-            f"Migrate the store to format {NEWER}: upgrade {len(cases)} case, {meetings} meeting"
+            f"Migrate the store to format {NEWER}: upgrade "
+            + ", ".join(f"{counts[t]} {t}" for t in order)
         ]
         store = Store(sample.store, identity)
         for case in cases:
@@ -277,6 +301,7 @@ def test_a_field_added_in_a_newer_format_never_makes_an_older_clone_say_invalid(
     other = store.create("case", CASE)
     newer_clone = tmp_path / "newer"
     git(tmp_path, "clone", "-q", str(store.root), str(newer_clone))
+    take_case_keys(newer_clone)  # (what `panelctl clone` does)
     accept_history(newer_clone, coordinator.path)
     with newer_panelctl():
         newer = Store(newer_clone, coordinator.unlock())

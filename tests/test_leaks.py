@@ -105,7 +105,7 @@ def test_canary_never_leaves_ciphertext(history, coordinator, tmp_path):
         check=True,
     ).stdout
     assert objects.count(b" commit ") >= 5  # every commit is in there
-    assert envelope.MAGIC in objects  # and the record blobs
+    assert envelope.MAGIC_CASES in objects  # and the record blobs (about a child: case keys)
     check("git objects", objects)
     check("commit messages", git(root, "log", "--all", "--format=%H%n%an%n%ae%n%B").encode())
     check("reflog", git(root, "reflog", "--format=%gs").encode())

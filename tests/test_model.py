@@ -196,6 +196,19 @@ GOOD = {
         "subject": "1 action",
         "sent": AT,
     },
+    "erasure": {
+        "id": "E-0001",
+        "case": "C-0009",
+        "erased": AT,
+        "by": "pcr1abcdefgh",
+        "role": "coordinator",
+        "rule": "retention: 6 years after closure (ended 14 Mar 2026)",
+        "reason": "retention period ended",
+        "removed": {"case": 1, "action": 2},
+        "ids": ["C-0009", "A-00007", "A-00008"],
+        "changed": ["M-0003"],
+        "unshredded": 2,
+    },
 }
 
 

@@ -228,6 +228,7 @@ def test_every_figure_of_the_bimonthly_report(built):
         "reviews_held": 4,
         "cases_reviewed": 3,
         "children_on_panel": 5,
+        "cases_erased": 0,
     }
     assert s["nominations_by_agency"] == {POLICE: 2}
     assert s["closure_reasons"] == {"Risk reduced": 1, "Moved away with [name]": 1}

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from conftest import CANARY, accept_history, git, signed_commit
+from conftest import CANARY, accept_history, git, signed_commit, take_case_keys
 from panelctl.base.errors import InvalidRecordError, NotFoundError
 from panelctl.store.core import Store
 
@@ -148,6 +148,7 @@ def test_index_answers_lists_and_follows_changes_made_elsewhere(store, coordinat
     # A second clone changes the record; after a pull the index re-reads only what changed.
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "--quiet", str(store.root), str(clone))
+    take_case_keys(clone)  # (not in git's history: `panelctl clone` fetches them)
     accept_history(clone, coordinator.path)  # a new clone verifies first (and pins)
     other = Store(clone, coordinator.unlock())
     record = other.read(a)

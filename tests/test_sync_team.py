@@ -36,7 +36,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
-from conftest import CANARY, Clone, git
+from conftest import CANARY, Clone, git, share_case_keys
 from panelctl.base import yamlio
 from panelctl.crypto import envelope
 from panelctl.model import records
@@ -426,6 +426,7 @@ def make_team(base: Path) -> dict[str, Clone]:
     add_reader(store, chair.recipient, name, "Test Council", "chair")
     remote = base / "remote.git"
     git(base, "clone", "-q", "--bare", str(store.root), str(remote))
+    share_case_keys(store.root, remote)
     git(store.root, "remote", "add", "origin", str(remote))
     git(store.root, "fetch", "-q", "origin")
     git(store.root, "branch", "-q", "--set-upstream-to=origin/main")

@@ -22,6 +22,7 @@ from conftest import (
     commit_settings,
     git,
     store_state,
+    take_case_keys,
 )
 from panelctl.base import yamlio
 from panelctl.base.errors import ExitCode, NotAllowedError
@@ -103,6 +104,7 @@ def test_removed_reader_with_old_keys_is_refused(store, coordinator, make_person
     # Mallory's own clone, kept after her removal, with the old keyring and her identity
     clone = store.root.parent / "mallory"
     git(store.root.parent, "clone", "-q", str(store.root), str(clone))
+    take_case_keys(clone)  # (what `panelctl clone` does)
     mine = Store(clone, mallory.unlock())
     assert verify(mine).problems == []
     forged = mine.create("case", CASE)
@@ -149,6 +151,7 @@ def test_cron_making_itself_coordinator(store, coordinator, make_person, cli, mo
     add_reader(store, cron.recipient, cron.name, "Test Council", "cron")
     clone = store.root.parent / "cron"
     git(store.root.parent, "clone", "-q", str(store.root), str(clone))
+    take_case_keys(clone)  # (what `panelctl clone` does)
     cstore = Store(clone, cron.unlock())
     assert verify(cstore).problems == []
     me = cstore.keyring.reader(cron.recipient)
@@ -265,6 +268,7 @@ def test_fresh_clone_pins_creator_and_refuses_another(store, coordinator, cli, t
     store.create("case", CASE)
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(store.root), str(clone))
+    take_case_keys(clone)  # (what `panelctl clone` does)
     first = cli("verify", store=clone, identity=coordinator.path)
     if first.exit_code != 0:
         cli("setup", store=clone, identity=coordinator.path)
@@ -400,6 +404,7 @@ def test_reverting_an_access_remove_is_refused(store, coordinator, make_person, 
     # a fresh clone, which never saw epoch 2 in use, is told by the chain
     clone = tmp_path / "fresh"
     git(tmp_path, "clone", "-q", str(store.root), str(clone))
+    take_case_keys(clone)  # (what `panelctl clone` does)
     fresh = cli("verify", store=clone, identity=coordinator.path)
     assert fresh.exit_code == ExitCode.PROBLEMS_FOUND, fresh.output
     assert f"commit {bad[:12]}" in fresh.output and "epoch 2 to 1" in fresh.output

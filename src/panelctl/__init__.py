@@ -4,4 +4,4 @@ from panelctl import _interrupt
 
 _interrupt.install()  # only when panelctl is the program run (see the module)
 
-__version__ = "0.3.0"  # the one place the version is written (pyproject.toml reads it)
+__version__ = "0.4.0"  # the one place the version is written (pyproject.toml reads it)

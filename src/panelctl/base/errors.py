@@ -54,6 +54,9 @@ class ExitCode(IntEnum):
     #: `sync` took nothing: the remote's new commits do not verify, or this clone's own
     #: commits cannot be put on top of them; the clone is as it was.
     SYNC_REFUSED = 23
+    #: The record is about a case that was erased (`panelctl erase`): its key is gone, so
+    #: nothing of it can be read again; or the case is not erased because it cannot be.
+    ERASED = 24
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -137,6 +140,16 @@ class TamperedError(PanelctlError):
     """A file fails authentication: changed, truncated or extended."""
 
     exit_code = ExitCode.TAMPERED
+
+
+class ErasedError(PanelctlError):
+    """A record sealed under the key of a case that was erased (or not yet synced here)."""
+
+    exit_code = ExitCode.ERASED
+
+    def __init__(self, message: str, field: str | None = None, cases: list[str] | None = None):
+        super().__init__(message, field)
+        self.cases = list(cases or [])
 
 
 class MisplacedError(TamperedError):

@@ -60,6 +60,11 @@ LAZY = {
         "retention_app",
         "Closed cases past the profile's retention period.",
     ),
+    "erase": (
+        "erase",
+        "erase",
+        "Erase a closed case for good: its records, and its keys in every clone (coordinators).",
+    ),
     "remind": (
         "reminders",
         "remind",

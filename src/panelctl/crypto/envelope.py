@@ -21,12 +21,14 @@ from __future__ import annotations
 import re
 import struct
 
-from panelctl.base.errors import MisplacedError, NotAReaderError, TamperedError
+from panelctl.base.errors import ErasedError, MisplacedError, NotAReaderError, TamperedError
 from panelctl.crypto import primitives as crypto
+from panelctl.crypto.casekeys import KID_SIZE, CaseKeys, file_key
 
 MAGIC = b"PNLCTL\x02\x00"  # format 2: padded plaintext; what encrypt writes
 MAGIC_UNPADDED = b"PNLCTL\x01\x00"  # format 1: read, never written
-_PADDED = {MAGIC: True, MAGIC_UNPADDED: False}
+MAGIC_CASES = b"PNLCTL\x03\x00"  # format 3: padded, and sealed under case keys too
+_PADDED = {MAGIC: True, MAGIC_UNPADDED: False, MAGIC_CASES: True}
 _SAFE_PATH = re.compile(r"^[a-z]+/[A-Z]+-[0-9]+\.enc$")
 
 # --- padding ------------------------------------------------------------------------------
@@ -85,6 +87,25 @@ def unpad(padded: bytes) -> bytes | None:
 
 
 # --- the envelope -------------------------------------------------------------------------
+#
+# Format 3 (a record about one or more children, in a store at format 4 or later) adds,
+# after the path, the cases it is sealed for:
+#
+#     ... | path | hint length (2) | hint | sealed
+#
+# The hint is the list of (case id, kid) slots, each case id NUL-padded to 16 bytes and
+# the list padded with empty slots to a power of two (so a meeting's size says only
+# roughly how many children it discussed: 1, 2, up to 4, up to 8...), AES-256-GCM sealed under the epoch's data
+# key with everything before it as associated data: only a reader learns which case a file
+# is about. The body is sealed under :func:`panelctl.crypto.casekeys.file_key` of the
+# epoch's key and every listed case's key, with the whole header as associated data.
+
+_CASE_ID_SIZE = 16
+_SLOT = _CASE_ID_SIZE + KID_SIZE
+_HINT_OVERHEAD = crypto.NONCE_SIZE + crypto.TAG_SIZE
+
+#: (case id, kid, case key) for each case a record is about
+Slots = list[tuple[str, bytes, bytes]]
 
 
 def header(epoch: int, store_id: bytes, path: str, magic: bytes = MAGIC) -> bytes:
@@ -92,9 +113,32 @@ def header(epoch: int, store_id: bytes, path: str, magic: bytes = MAGIC) -> byte
     return magic + struct.pack(">I16sH", epoch, store_id, len(encoded)) + encoded
 
 
-def encrypt(key: bytes, epoch: int, store_id: bytes, path: str, plaintext: bytes) -> bytes:
-    head = header(epoch, store_id, path)
-    return head + crypto.seal(key, pad(plaintext), head)
+def encrypt(
+    key: bytes,
+    epoch: int,
+    store_id: bytes,
+    path: str,
+    plaintext: bytes,
+    cases: Slots | None = None,
+) -> bytes:
+    """Seal a record; ``cases`` (sorted by case id) when it is about children whose keys
+    erasure destroys (format 3), else under the epoch's key alone (format 2)."""
+    if not cases:
+        head = header(epoch, store_id, path)
+        return head + crypto.seal(key, pad(plaintext), head)
+    slots = b"".join(_slot(case, kid) for case, kid, _key in cases)
+    slots += bytes(_SLOT * ((1 << (len(cases) - 1).bit_length()) - len(cases)))
+    head = header(epoch, store_id, path, MAGIC_CASES)
+    head += struct.pack(">H", _HINT_OVERHEAD + len(slots))
+    head += crypto.seal(key, slots, head)
+    return head + crypto.seal(file_key(key, store_id, cases), pad(plaintext), head)
+
+
+def _slot(case: str, kid: bytes) -> bytes:
+    raw = case.encode("ascii")
+    if len(raw) > _CASE_ID_SIZE or len(kid) != KID_SIZE:
+        raise ValueError(f"case id {case!r} is too long for a record's header")
+    return raw + bytes(_CASE_ID_SIZE - len(raw)) + kid
 
 
 def is_encrypted(blob: bytes) -> bool:
@@ -105,11 +149,19 @@ def epoch_of(blob: bytes) -> int:
     return struct.unpack_from(">I", blob, len(MAGIC))[0]
 
 
-def decrypt(keys: dict[int, bytes], store_id: bytes, path: str, blob: bytes) -> bytes:
+def decrypt(
+    keys: dict[int, bytes],
+    store_id: bytes,
+    path: str,
+    blob: bytes,
+    case_keys: CaseKeys | None = None,
+) -> bytes:
     """Open a record expected at ``path`` in the store ``store_id``, or say why not.
 
     The header must be exactly the one this store would write at ``path`` and it is the
     associated data, so every header bit is authenticated; only then is anything opened.
+    A format 3 file also needs the key of every case it is about, from ``case_keys``:
+    without one (the case was erased) it raises :class:`ErasedError`.
     """
     magic = blob[: len(MAGIC)]
     padded = _PADDED.get(magic)
@@ -137,10 +189,31 @@ def decrypt(keys: dict[int, bytes], store_id: bytes, path: str, blob: bytes) -> 
             "restore it from git."
         )
     expected = header(epoch, store_id, path, magic)
-    sealed = blob[len(expected) :]
     if blob.startswith(expected):
+        body_key = key
+        if magic == MAGIC_CASES:
+            opened = _open_hint(key, expected, blob)
+            if opened is None:
+                raise TamperedError(
+                    f"{path} fails its integrity check (changed, truncated or extended); "
+                    "restore it from git."
+                )
+            expected, slots = opened
+            found = [] if case_keys is None else [case_keys.key(c, kid) for c, kid in slots]
+            missing = sorted({c for (c, _kid), k in zip(slots, found, strict=False) if k is None})
+            if case_keys is None or missing:
+                raise ErasedError(
+                    f"{path} is about {', '.join(missing or [c for c, _k in slots])}, whose "
+                    "key this clone does not hold: the case was erased (or this clone has "
+                    "not yet synced the case keys: run `panelctl sync`).",
+                    cases=missing or [c for c, _k in slots],
+                )
+            body_key = file_key(
+                key, store_id, [(c, kid, k) for (c, kid), k in zip(slots, found, strict=True)]
+            )
+        sealed = blob[len(expected) :]
         try:
-            plaintext = crypto.open_sealed(key, sealed, expected)
+            plaintext = crypto.open_sealed(body_key, sealed, expected)
         except crypto.CryptoFailure:
             pass
         else:
@@ -162,6 +235,49 @@ def decrypt(keys: dict[int, bytes], store_id: bytes, path: str, blob: bytes) -> 
     )
 
 
+def slots_of(keys: dict[int, bytes], store_id: bytes, path: str, blob: bytes) -> list[tuple[str, bytes]] | None:
+    """The (case, kid) slots a format 3 file at ``path`` is sealed for (None: not format 3,
+    or it does not open as one of this store's files at that path)."""
+    if blob[: len(MAGIC)] != MAGIC_CASES or len(blob) < len(MAGIC) + 22:
+        return None
+    key = keys.get(epoch_of(blob))
+    if key is None:
+        return None
+    opened = _open_hint(key, header(epoch_of(blob), store_id, path, MAGIC_CASES), blob)
+    return None if opened is None else opened[1]
+
+
+def cases_of(keys: dict[int, bytes], store_id: bytes, path: str, blob: bytes) -> list[str] | None:
+    """The cases a format 3 file is sealed for (see :func:`slots_of`)."""
+    slots = slots_of(keys, store_id, path, blob)
+    return None if slots is None else [case for case, _kid in slots]
+
+
+def _open_hint(key: bytes, prefix: bytes, blob: bytes) -> tuple[bytes, list[tuple[str, bytes]]] | None:
+    """The whole header (the prefix, the hint's length and the hint) and the hint's slots;
+    None when the hint does not open (changed, or another place's)."""
+    if not blob.startswith(prefix) or len(blob) < len(prefix) + 2:
+        return None
+    (size,) = struct.unpack_from(">H", blob, len(prefix))
+    head = blob[: len(prefix) + 2]
+    hint = blob[len(head) : len(head) + size]
+    count, rest = divmod(size - _HINT_OVERHEAD, _SLOT)
+    if len(hint) != size or rest or count < 1 or count & (count - 1):
+        return None
+    try:
+        plain = crypto.open_sealed(key, hint, head)
+    except crypto.CryptoFailure:
+        return None
+    slots = []
+    for at in range(0, len(plain), _SLOT):
+        raw = plain[at : at + _CASE_ID_SIZE].rstrip(b"\0")
+        if raw:
+            slots.append((raw.decode("ascii", "replace"), plain[at + _CASE_ID_SIZE : at + _SLOT]))
+    if not slots:
+        return None
+    return head + hint, slots
+
+
 def _explain_misplaced(key, magic, epoch, file_store, store_id, claimed, path, sealed) -> None:
     """Raise MisplacedError when the file is intact but was written for another place."""
     try:
@@ -176,9 +292,16 @@ def _explain_misplaced(key, magic, epoch, file_store, store_id, claimed, path, s
             "store's own file from git."
         )
     if claimed_path != path:
-        try:
-            crypto.open_sealed(key, sealed, header(epoch, store_id, claimed_path, magic))
-        except crypto.CryptoFailure:
+        prefix = header(epoch, store_id, claimed_path, magic)
+        if magic == MAGIC_CASES:
+            genuine = _open_hint(key, prefix, prefix + sealed) is not None
+        else:
+            try:
+                crypto.open_sealed(key, sealed, prefix)
+            except crypto.CryptoFailure:
+                return
+            genuine = True
+        if not genuine:
             return
         raise MisplacedError(
             f"{path} holds the record written for {claimed_path}; files cannot be moved or "

@@ -198,6 +198,12 @@ def _scrypt(passphrase: str, salt: bytes, log_n: int) -> bytes:
     )
 
 
+def derive_key(material: bytes, salt: bytes, info: bytes) -> bytes:
+    """A 32-byte key from ``material`` by HKDF-SHA256 (a record file's key from the epoch's
+    data key and its cases' keys: crypto/casekeys.py)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(material)
+
+
 # --- Ed25519 signatures -----------------------------------------------------------------
 
 

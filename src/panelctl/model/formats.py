@@ -35,7 +35,7 @@ from panelctl import __version__
 from panelctl.base.errors import InvalidRecordError, NeedsNewerError
 
 #: format number -> the panelctl version that introduced it
-FORMATS: dict[int, str] = {1: "0.1.0", 2: "0.2.0", 3: "0.3.0"}
+FORMATS: dict[int, str] = {1: "0.1.0", 2: "0.2.0", 3: "0.3.0", 4: "0.4.0"}
 
 #: Format 2 (panelctl 0.2.0) lets a record of any type carry ``conflicts`` (left by
 #: merging clones, see :mod:`panelctl.model.merge`). Only a record that has conflicts is
@@ -47,6 +47,12 @@ CONFLICTS_FORMAT = 2
 #: Format 3 (panelctl 0.3.0): a meeting records who chaired, the standing and closing
 #: items, a discussion's resources and the role of whoever approved the minutes (see
 #: :class:`panelctl.model.types.Meeting`). Only optional fields were added: no upgrade step.
+
+#: Format 4 (panelctl 0.4.0): a store at format 4 seals each record about a child under
+#: that child's case key as well as the epoch's key (envelope format 3, see
+#: :mod:`panelctl.crypto.casekeys`), so that erasing a case destroys it in every commit;
+#: and it has erasure records (tombstones). A panelctl before 0.4.0 cannot open those files,
+#: so the store's format says so first (exit 21).
 
 #: Optional fields added to a type without changing its ``FORMAT``, with the format that
 #: added each. As with conflicts, only a record holding one of them is written at that

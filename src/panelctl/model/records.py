@@ -266,6 +266,15 @@ REMINDER = RecordType(
     index_fields=("day", "recipient", "kind", "items", "sent"),
 )
 
+ERASURE = RecordType(
+    name="erasure",
+    plural="erasures",
+    prefix="E",
+    width=4,
+    struct=types.Erasure,
+    index_fields=("case", "erased", "rule"),
+)
+
 TYPES: dict[str, RecordType] = {
     t.name: t
     for t in (
@@ -280,10 +289,43 @@ TYPES: dict[str, RecordType] = {
         LINK,
         DECISION,
         REMINDER,
+        ERASURE,
     )
 }
 BY_PREFIX: dict[str, RecordType] = {t.prefix: t for t in TYPES.values()}
 BY_FOLDER: dict[str, RecordType] = {t.folder: t for t in TYPES.values()}
+
+
+def without_cases(record: dict | None, cases: set[str] | frozenset[str]) -> dict | None:
+    """A meeting record with every trace of these cases taken out: off its agenda, and
+    their discussions gone (what erasing a case does to the meetings that discussed it)."""
+    if not record or not cases:
+        return record
+    kept = dict(record)
+    if kept.get("cases"):
+        kept["cases"] = [c for c in kept["cases"] if c not in cases]
+    if kept.get("discussions"):
+        kept["discussions"] = [d for d in kept["discussions"] if d.get("case") not in cases]
+    return kept
+
+
+def case_scope(rtype: RecordType, record: dict) -> list[str]:
+    """The cases a record is about, whose keys it is sealed under (so that erasing any of
+    them makes every version of it unreadable): a case itself; an assessment, action or
+    decision of a case; a link that names a case; a meeting that has a case on its agenda
+    or discussed it. Sorted, without repeats."""
+    name = rtype.name
+    if name == "case":
+        found = [record.get("id")]
+    elif name in ("assessment", "action", "decision"):
+        found = [record.get("case")]
+    elif name == "link":
+        found = [record.get("a"), record.get("b")]
+    elif name == "meeting":
+        found = [*(record.get("cases") or []), *(d.get("case") for d in record.get("discussions") or [])]
+    else:
+        return []
+    return sorted({c for c in found if isinstance(c, str) and c.startswith("C-")})
 
 
 def record_type(name: str) -> RecordType:

@@ -481,6 +481,37 @@ class Reminder(Record, kw_only=True):
     sent: Annotated[Stamp, Meta(description="When it was sent")]
 
 
+class Erasure(Record, kw_only=True):
+    """A tombstone: a case was erased (``panelctl erase``). It holds no personal data: the
+    ids that went, how many of each kind, when, under which rule and by whom (their key's
+    fingerprint and role), so the erasure itself is accountable and signed."""
+
+    FORMAT: ClassVar[int] = 4
+    case: Annotated[CaseId, Meta(description="The case erased")]
+    erased: Annotated[Stamp, Meta(description="When it was erased")]
+    by: Annotated[str, Meta(description="Who erased it: their key's fingerprint")]
+    role: Annotated[str, Meta(description="Their role in the store")]
+    rule: Annotated[
+        str, Meta(description="Why: the retention rule that applied, or the request or order")
+    ]
+    reason: Annotated[str, Meta(description="The coordinator's reason, in a few words (no names)")]
+    removed: Annotated[
+        dict[str, int], Meta(description="How many records of each type were erased")
+    ]
+    ids: Annotated[list[str], Meta(description="The ids of the records erased")]
+    changed: Annotated[
+        list[str] | None,
+        Meta(description="Records kept but changed: meetings that discussed the case"),
+    ] = None
+    unshredded: Annotated[
+        int | None,
+        Meta(
+            description="Versions in history written before the store had case keys, "
+            "which erasure could not make unreadable"
+        ),
+    ] = None
+
+
 # --- the panel's directory and intelligence --------------------------------------------------
 
 

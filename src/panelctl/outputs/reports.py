@@ -73,6 +73,7 @@ ITEM_LABELS = {
     "reviews_held": "Case reviews held at meetings",
     "cases_reviewed": "Cases reviewed",
     "children_on_panel": "Children on the panel in the period",
+    "cases_erased": "Cases erased in the period (no longer in any figure here)",
     "looked_after": "Looked-after children",
     "out_of_area": "Children placed out of area",
     "episodes": "Missing episodes",
@@ -269,6 +270,8 @@ def gather(store, start: date, end: date) -> dict:
     ]
     data["locations"] = [{"added": f.get("added")} for _i, f in index.rows("location")]
     data["links"] = [{"date": f.get("date")} for _i, f in index.rows("link")]
+    # erased cases: their records are gone, so only when (counts; never an id)
+    data["erasures"] = [{"erased": f.get("erased")} for _i, f in index.rows("erasure")]
     return data
 
 
@@ -360,6 +363,9 @@ def compute(
     ]
     open_at_end = {c["id"] for c in cases if _open_on(c, end)}
     sections = _caseload(cases, on_panel, held, open_at_end, start, end)
+    sections["caseload"]["cases_erased"] = sum(
+        _within(e.get("erased"), start, end) for e in data.get("erasures") or []
+    )
     sections.update(_risk(data.get("assessments") or [], on_panel, end, list(levels)))
     sections.update(_children(on_panel, end))
     sections["missing"] = _missing(cases, open_at_end, start, end)

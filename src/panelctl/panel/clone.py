@@ -28,6 +28,7 @@ from panelctl.crypto import sshsig
 from panelctl.crypto.identity import Identity
 from panelctl.crypto.keyring import Reader
 from panelctl.crypto.primitives import b64, unb64
+from panelctl.store import casekeys as casekeys_store
 from panelctl.store import chain, gitio
 from panelctl.store.core import SETTINGS_FILE, Store, read_settings, setup_clone
 from panelctl.store.verify import Problem, verify
@@ -158,12 +159,22 @@ def _check(url: str, root: Path, identity: Identity) -> Cloned:
         return _pin_creator_only(store, settings.store_id, cloned)
     finally:
         store.check_history = True
+    # the case keys the records need (they are not in git's history: store/casekeys.py)
+    if casekeys_store.fetch(root, "origin"):
+        store.check_history = False
+        try:
+            casekeys_store.take_incoming(store)
+        finally:
+            store.check_history = True
     entries: dict[str, list] = {}
     report = verify(store, everything=True, index_entries=entries)
     if report.problems:
         cloned.problems = report.problems
         cloned.root = None
         return cloned
+    if casekeys_store.apply_erasures(store):  # the shared table still had them
+        casekeys_store.purge(root)
+    gitio.run(root, ["update-ref", "-d", casekeys_store.INCOMING], check=False)
     trust = chain.read_trust(store.private)
     assert trust is not None  # a verified history pins its creator
     cloned.creator_key = unb64(trust.creator)

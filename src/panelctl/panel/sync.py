@@ -49,10 +49,12 @@ from panelctl.base.errors import (
 )
 from panelctl.base.fsutil import atomic_write
 from panelctl.crypto import envelope, sshsig
+from panelctl.crypto.casekeys import CaseKeys
 from panelctl.crypto.keyring import KEYRING_PATH, Keyring
 from panelctl.model import formats, records
 from panelctl.model import merge as record_merge
 from panelctl.panel.access import add_reader, remove_reader
+from panelctl.store import casekeys as casekeys_store
 from panelctl.store import chain, gitio
 from panelctl.store.core import (
     RECORD_FOLDERS,
@@ -80,6 +82,8 @@ class SyncReport:
     notes: list[str] = field(default_factory=list)  # e.g. the creator pinned on first use
     dry_run: bool = False
     nothing: bool = False  # nothing to take and nothing to push
+    #: cases erased on the remote whose keys this clone forgot (and purged from git)
+    erased: list[str] = field(default_factory=list)
 
 
 def journal_path(store: Store) -> Path:
@@ -135,6 +139,8 @@ def sync(
             taken = _attempts(store, remote, branch, push, dry_run, now, report)
         finally:
             gitio.forget_incoming(root, remote, branch, taken)
+        if report.erased:
+            casekeys_store.purge(root)  # the old tables, which held the erased keys
         return report
 
 
@@ -168,12 +174,18 @@ def _newcomer(store: Store, remote: str, branch: str, dry_run: bool) -> SyncRepo
         _begin(store, head)
         gitio.move_to(root, head or "", incoming)
         store._keyring = None
+        store.check_history = False  # (verified just below)
+        try:
+            casekeys_store.take_incoming(store)  # the records' case keys, before they are read
+        finally:
+            store.check_history = True
         found = verify(store, everything=trust is None)
         if found.problems:
             abort_own(store)
             raise _does_not_verify(found.problems)
         journal_path(store).unlink()
         report.notes = found.notes
+        report.erased += sorted(casekeys_store.apply_erasures(store))
         gitio.forget_incoming(root, remote, branch, incoming)
         return report
     finally:
@@ -223,18 +235,28 @@ def _attempts(store, remote, branch, push, dry_run, now, report) -> str | None:
     for _attempt in range(ATTEMPTS):
         incoming = gitio.fetch(root, remote, branch)
         head = gitio.head(root)
+        shared = None
         if incoming is None:
             report.remote_empty = True
         elif head is None or not gitio.is_ancestor(root, incoming, head):
-            _take(store, incoming, head, report, now, dry_run)
+            shared = _take(store, incoming, head, report, now, dry_run)
             if dry_run:
                 return None
+        elif not dry_run:
+            shared = casekeys_store.take_incoming(store)[1]
+        if not dry_run:
+            report.erased += sorted(casekeys_store.apply_erasures(store))
         head = gitio.head(root)
         taken = None if dry_run else incoming
-        if head is None or (incoming is not None and head == incoming):
+        settled = head is None or (incoming is not None and head == incoming)
+        if settled:
             report.nothing = report.fetched == 0 and report.replayed == 0
-            return taken
         if dry_run or not push:
+            return taken
+        # keys before records: a record pushed is never without its case's key there
+        if not casekeys_store.push_if_needed(store, remote, shared):
+            continue
+        if settled:
             return taken
         if gitio.push(root, remote, head, branch, incoming):
             report.pushed = True
@@ -252,7 +274,9 @@ def _take(
     report: SyncReport,
     now: Callable[[], datetime],
     dry_run: bool,
-) -> None:
+) -> CaseKeys | None:
+    """Take the remote's verified commits and put this clone's on top; the shared
+    case-key table as fetched (merged into this clone's before the replay)."""
     root = store.root
     _require_readable(store, incoming)
     found = verify_incoming(store, incoming)
@@ -263,11 +287,16 @@ def _take(
     own = gitio.commits_between(root, base, head) if head else []
     if dry_run:
         report.replayed = len(own)
-        return
+        return None
     _require_clean(store)  # only now: with nothing to take, the folder is not touched
+    # read under this clone's keyring now: an epoch of the same number started on the
+    # remote meanwhile has another key (the table is sealed again under the remote's)
+    store.case_keys  # noqa: B018
     _begin(store, head)
     try:
         _checkout(store, head, incoming)
+        # the remote's case keys (its records need them) under the remote's keyring
+        shared = casekeys_store.take_incoming(store, reseal=True)[1]
         if own:
             _replay(store, own, incoming, report, now)
     except BaseException:
@@ -275,6 +304,7 @@ def _take(
         raise
     journal_path(store).unlink()
     report.replayed += len(own)
+    return shared
 
 
 def _begin(store: Store, head: str | None) -> None:
@@ -429,6 +459,7 @@ def _replay(
             if status == "A" and chain.record_type_of(path) is not None
         )
     mapping: dict[str, str] = {}
+    erased = frozenset(casekeys_store.erased_cases(store))  # on the remote, now taken
     index = store.index()
     index.defer()  # each table saved once, after the last commit (see Index.deferred)
     # the commits are made in memory and written at the end, HEAD moving once (one git
@@ -449,6 +480,7 @@ def _replay(
                     local_ids,
                     report,
                     now,
+                    erased,
                 )
                 report.renumbered = dict(mapping)
     except BaseException:
@@ -461,7 +493,9 @@ def _replay(
         index.deferred = None
 
 
-def _replay_one(store, commit, versions, changes, message, mapping, local_ids, report, now):
+def _replay_one(
+    store, commit, versions, changes, message, mapping, local_ids, report, now, erased
+):
     root = store.root
     paths = [path for _status, path in changes]
     before, after = versions  # path -> content in the commit's parent, and in the commit
@@ -485,6 +519,15 @@ def _replay_one(store, commit, versions, changes, message, mapping, local_ids, r
             if old == new:
                 continue  # re-encrypted only (a rekey here): the remote's epoch stands
             record_id = Path(path).name[:-4]
+            gone = sorted(set(records.case_scope(rtype, new or old or {})) & erased)
+            if gone and rtype.name == "meeting":
+                old, new = (records.without_cases(v, erased) for v in (old, new))
+            elif gone:
+                report.notes.append(
+                    f"Your change to {record_id} (commit {commit[:12]}) was not applied: "
+                    f"case {gone[0]} was erased on the remote, and nothing about it is kept."
+                )
+                continue
             if status == "A" and record_id not in mapping:
                 if (root / path).exists() or record_id in mapping.values():
                     mapping[record_id] = _next_free(store, rtype, local_ids, mapping)
@@ -528,7 +571,7 @@ def _plain(store: Store, keys: dict[int, bytes], path: str, blob: bytes | None) 
     if blob is None:
         return None
     rtype = chain.record_type_of(path)
-    plaintext = envelope.decrypt(keys, store.store_id, path, blob)
+    plaintext = envelope.decrypt(keys, store.store_id, path, blob, store._case_key_view)
     return records.parse(rtype, plaintext, Path(path).name[:-4])
 
 

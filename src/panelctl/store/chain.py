@@ -9,6 +9,9 @@ pins the first time it sees the store), and that reader's role allows every chan
   ``.panelctl/`` (a profile copy, risk tools), ``templates/``, and every file outside the
   record folders: a coordinator;
 - deleting a record: a coordinator;
+- erasing a case (adding an erasure record): a coordinator; an erasure record never
+  changes and is never deleted; the commit that adds one may take that case (and only it)
+  out of meetings whose minutes were approved;
 - approving a meeting's minutes: the chair or vice-chair; a meeting whose minutes are
   approved never changes again;
 - any other record: a reader whose role writes records; ``cron`` writes reminder records
@@ -100,6 +103,16 @@ def check_change(
     def refuse(path: str, message: str) -> None:
         found.append(Finding(commit, path, message))
 
+    # cases this change erases (a coordinator's new erasure records): the approved minutes
+    # of a meeting that discussed one may lose it, and only it
+    erased_here: set[str] = set()
+    for change in changes:
+        rtype = record_type_of(change.path)
+        if rtype is not None and rtype.name == "erasure" and change.status == "A":
+            tombstone = meeting_versions(change.path)[1]
+            if isinstance(tombstone, dict) and isinstance(tombstone.get("case"), str):
+                erased_here.add(tombstone["case"])
+
     for change in changes:
         path = change.path
         rtype = record_type_of(path)
@@ -116,6 +129,12 @@ def check_change(
                     f"changes the store's settings, templates or other files, which only a "
                     f"coordinator may do, but {who} is not one",
                 )
+            continue
+        if rtype.name == "erasure":
+            if change.status != "A":
+                refuse(path, "changes or deletes an erasure record, which never changes")
+            elif role != "coordinator":
+                refuse(path, f"erases a case, which only a coordinator may do ({who})")
             continue
         if change.status == "D":
             if role != "coordinator":
@@ -138,9 +157,18 @@ def check_change(
             old_minutes = (old or {}).get("minutes") or {}
             new_minutes = (new or {}).get("minutes") or {}
             if old_minutes.get("status") == "approved":
-                if old != new:
+                erasing = erased_here and role == "coordinator"
+                if old != new and not (
+                    erasing and _same_format(rtype, records.without_cases(old, erased_here)) == new
+                ):
                     refuse(path, "changes a meeting whose minutes the chair approved")
-            elif new_minutes.get("status") == "approved" and role not in APPROVER_ROLES:
+            elif (
+                new_minutes.get("status") == "approved"
+                and role not in APPROVER_ROLES
+                # an erasure's meeting whose earlier version no key opens any more (the
+                # erased case's): checked when each clone took the commit, while it could
+                and not (erased_here and role == "coordinator" and change.status == "M" and old is None)
+            ):
                 refuse(path, f"approves minutes, which only the chair or vice-chair may ({who})")
     if before is not None and any(c.path == KEYRING_PATH for c in changes):
         found += _keyring_findings(commit, before, after)

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from panelctl.base import config, yamlio
 from panelctl.base.errors import (
+    ErasedError,
     GitError,
     InvalidInputError,
     InvalidRecordError,
@@ -53,11 +54,13 @@ from panelctl.base.fsutil import (
     ensure_private_dir,
 )
 from panelctl.crypto import envelope, sshsig
+from panelctl.crypto.casekeys import CaseKeys
 from panelctl.crypto.identity import Identity, fingerprint
 from panelctl.crypto.keyring import KEYRING_PATH, Keyring, Reader
 from panelctl.crypto.primitives import b64 as crypto_b64
 from panelctl.model import formats, profiles, records
 from panelctl.model.records import RecordType
+from panelctl.store import casekeys as casekeys_store
 from panelctl.store import chain, gitio
 from panelctl.store.batch import CommitBatch
 from panelctl.store.index import Index
@@ -87,6 +90,8 @@ MID_SYNC_MARKS = (
     "panelctl/sync.json",
 )  # fmt: skip
 #: files (not records) that change what panelctl does: used only as a coordinator signed them
+#: The store format from which records about a child are sealed under case keys.
+CASE_KEYS_FORMAT = 4
 SIGNED_AREAS = (SETTINGS_FILE, ".panelctl", "templates")
 
 
@@ -152,6 +157,10 @@ class Store:
         #: While a sync replays commits: they are made in memory (see store/batch.py) and
         #: HEAD moves once, at the end of :meth:`batch`; the working tree follows each as usual.
         self._batch: CommitBatch | None = None
+        #: the case-key table (store/casekeys.py), read from git when first needed
+        self._case_keys: CaseKeys | None = None
+        self._case_keys_oid: str | None = None
+        self._case_key_view = casekeys_store.View(self)
 
     @property
     def store_id(self) -> bytes:
@@ -286,6 +295,79 @@ class Store:
         if epoch > seen:
             atomic_write(pin, str(epoch).encode())
 
+    # --- case keys (what erasure destroys: crypto/casekeys.py) ----------------------------
+
+    @property
+    def case_keyed(self) -> bool:
+        """Records about a child are sealed under its case key too (a store at format 4)."""
+        return self.settings.format >= CASE_KEYS_FORMAT
+
+    @property
+    def case_keys(self) -> CaseKeys:
+        if self._case_keys is None:
+            self._case_keys_oid, self._case_keys = casekeys_store.read(
+                self.root, self.store_id, self.keyring.keys
+            )
+        return self._case_keys
+
+    def save_case_keys(self, force: bool = False) -> None:
+        """Write the case-key table to git if it changed (before any commit that uses a new
+        key, so a committed record never lacks its key), sealed under the current epoch."""
+        table = self._case_keys
+        if table is None or not (table.changed or force):
+            return
+        if not table.entries and self._case_keys_oid is None:
+            return  # nothing to keep, and no table yet
+        keyring = self.keyring
+        self._catch_up_case_keys()  # (saved by another process since this one read it)
+        raw = table.to_bytes(self.store_id, keyring.epoch, keyring.key)
+        self._case_keys_oid = casekeys_store.write(self.root, raw, self._case_keys_oid)
+        table.changed = False
+        table.added.clear()
+        table.forgotten.clear()
+
+    def _catch_up_case_keys(self) -> bool:
+        """Take the table another process saved since this one read it, keeping what this
+        one added or forgot meanwhile; whether there was one."""
+        table = self._case_keys
+        oid = casekeys_store.ref_value(self.root)
+        if table is None or oid == self._case_keys_oid:
+            return False
+        self._case_keys_oid, newer = casekeys_store.read(
+            self.root, self.store_id, self.keyring.keys
+        )
+        table.rebase(newer)
+        return True
+
+    def case_key(self, case: str, kid: bytes) -> bytes | None:
+        """A case key, by case and kid (None: this clone does not hold it: erased, or a
+        table not synced); a miss reads the table again if another process changed it."""
+        key = self.case_keys.key(case, kid)
+        if key is None and self._catch_up_case_keys():
+            key = self.case_keys.key(case, kid)
+        return key
+
+    def forget_case_keys(self) -> None:
+        """Read the table again when next needed (a write that added a key did not land)."""
+        self._case_keys = None
+        self._case_keys_oid = None
+        self._erased = None
+
+    _erased: dict[str, str] | None = None
+
+    def erased_ids(self) -> dict[str, str]:
+        """Every record id the erasure records in the tree name -> the case erased with it
+        (ids are never given out again, and nothing about an erased case is written)."""
+        if self._erased is None:
+            found: dict[str, str] = {}
+            for record_id in self.ids(records.TYPES["erasure"]):
+                tombstone = self.read(record_id)
+                for erased in tombstone["ids"]:
+                    found[erased] = tombstone["case"]
+                found[tombstone["case"]] = tombstone["case"]
+            self._erased = found
+        return self._erased
+
     def me(self) -> Reader:
         reader = self.keyring.reader(self.identity.recipient)
         assert reader is not None  # Keyring.open refuses non-readers
@@ -313,7 +395,7 @@ class Store:
             raise TamperedError(
                 f"{path} names a key epoch newer than this store's keyring; restore it from git."
             )
-        return envelope.decrypt(keyring.keys, self.store_id, path, blob)
+        return envelope.decrypt(keyring.keys, self.store_id, path, blob, self._case_key_view)
 
     def read_plaintext(self, record_id: str) -> bytes:
         path = self.path_of(record_id)
@@ -440,11 +522,14 @@ class Store:
             entry = json.loads(journal.read_text())
             gitio.remove_stale_locks(self.root, git_folder, journal, entry.get("owner"))
             paths = entry["paths"]
+            case_keys = (entry["case_keys"],) if "case_keys" in entry else None
             _write_journal(
-                journal, paths, entry.get("before")
+                journal, paths, entry.get("before"), case_keys
             )  # this roll-back's git steps are ours
             gitio.restore(self.root, paths)
             self._adopt_own_commit(entry.get("before"))
+            if case_keys is not None and gitio.head(self.root) == entry.get("before"):
+                _put_back_case_keys(self, case_keys[0])  # the write did not land
             journal.unlink()
         tmp = self.private / "tmp"
         if tmp.exists():
@@ -519,12 +604,21 @@ class Transaction:
         self.committed = False
         self._index = None  # the index as read before a new key epoch (see rekey)
         self._keyring: Keyring | None = None  # a keyring staged by set_keyring or rekey
+        #: seal records about a child under case keys (a store at format 4; or `migrate`
+        #: raising it there, in this very transaction)
+        self.case_keyed = store.case_keyed
 
     def create(self, type_name: str, data: dict) -> str:
         rtype = records.record_type(type_name)
         if rtype.name not in self._next:
             existing = self.store.ids(rtype)
-            self._next[rtype.name] = (records.number_of(existing[-1]) if existing else 0) + 1
+            top = records.number_of(existing[-1]) if existing else 0
+            gone = [
+                records.number_of(i)
+                for i in self.store.erased_ids()
+                if i.startswith(rtype.prefix + "-") and records.ID_PATTERN.match(i)
+            ]
+            self._next[rtype.name] = max([top, *gone]) + 1
         record_id = rtype.format_id(self._next[rtype.name])
         self._next[rtype.name] += 1
         record = {"id": record_id, **{k: v for k, v in data.items() if k != "id"}}
@@ -550,6 +644,24 @@ class Transaction:
         self.staged[path] = None
         self.index_updates[path] = None
         self.operations.append(("Delete", f"{records.type_of_id(record_id).name} {record_id}"))
+
+    def reseal(self, record_id: str) -> None:
+        """Stage a record again as it is, sealed the way this transaction seals (under its
+        case keys, for `migrate` to format 4), even though its content is unchanged."""
+        rtype = records.type_of_id(record_id)
+        record = self.store.read(record_id)
+        path = rtype.path_for(record_id)
+        keyring = self.store.keyring
+        self.staged[path] = envelope.encrypt(
+            keyring.key,
+            keyring.epoch,
+            self.store.store_id,
+            path,
+            records.dump(rtype, record),
+            self._slots(rtype, record),
+        )
+        self.index_updates[path] = (rtype.name, records.index_entry(rtype, record))
+        self.operations.append(("Update", f"{rtype.name} {record_id}"))
 
     def put_file(self, path: str, content: bytes | None) -> None:
         """Stage a signed file that is not a record (the settings, the profile copy, a risk
@@ -578,9 +690,17 @@ class Transaction:
         for rtype in records.TYPES.values():
             for record_id in store.ids(rtype):
                 path = rtype.path_for(record_id)
-                plaintext = store.decrypt(path, (store.root / path).read_bytes())
+                blob = (store.root / path).read_bytes()
+                plaintext = store.decrypt(path, blob)
+                slots = envelope.slots_of(store.keyring.keys, store.store_id, path, blob)
+                table = store.case_keys if slots else None
                 self.staged[path] = envelope.encrypt(
-                    keyring.key, keyring.epoch, store.store_id, path, plaintext
+                    keyring.key,
+                    keyring.epoch,
+                    store.store_id,
+                    path,
+                    plaintext,
+                    [(c, kid, table.key(c, kid)) for c, kid in slots] if slots else None,
                 )
         self.set_keyring(keyring)
 
@@ -601,10 +721,33 @@ class Transaction:
                 return
         keyring = self.store.keyring
         self.staged[path] = envelope.encrypt(
-            keyring.key, keyring.epoch, self.store.store_id, path, plaintext
+            keyring.key,
+            keyring.epoch,
+            self.store.store_id,
+            path,
+            plaintext,
+            self._slots(rtype, record),
         )
         self.index_updates[path] = (rtype.name, records.index_entry(rtype, record))
         self.operations.append((verb, f"{rtype.name} {record['id']}"))
+
+    def _slots(self, rtype: RecordType, record: dict) -> envelope.Slots | None:
+        """The case keys a record is sealed under (none in a store before format 4)."""
+        store = self.store
+        if not self.case_keyed:
+            return None
+        cases = records.case_scope(rtype, record)
+        if not cases:
+            return None
+        table = store.case_keys
+        erased = [c for c in cases if table.kid_for(c) is None and c in store.erased_ids()]
+        if erased:
+            raise ErasedError(
+                f"{record['id']} is about {erased[0]}, which was erased; nothing about an "
+                "erased case can be written again.",
+                cases=erased,
+            )
+        return casekeys_store.slots_for(table, cases)
 
     def commit(self) -> None:
         if not self.staged:
@@ -628,14 +771,18 @@ class Transaction:
         before = store.head_now()
         if batch is not None:
             batch.will_write(paths)
+        table = store._case_keys
+        new_keys = table is not None and table.changed
+        keys_before = store._case_keys_oid
         try:
-            _write_journal(journal, paths, before)
+            _write_journal(journal, paths, before, (keys_before,) if new_keys else None)
         except (OSError, NoSpaceError) as error:
             if _no_space(error, store.root) is None:
                 raise
             raise _no_space(error, store.root) from None
         kept = None
         try:
+            store.save_case_keys()  # a new case's key is in git before its first record is
             tmp = ensure_private_dir(store.private / "tmp")
             kept = _keep_originals(store.root, paths, tmp)
             writes = []
@@ -664,6 +811,8 @@ class Transaction:
                     _put_back(kept)  # renames only: needs no space on a full disk
                 else:
                     gitio.restore(store.root, paths, git_index=False)  # git's index untouched
+                if new_keys:
+                    _put_back_case_keys(store, keys_before)
                 journal.unlink(missing_ok=True)
                 if _no_space(error, store.root) is None:
                     raise
@@ -678,7 +827,10 @@ class Transaction:
         journal.unlink()
         self.committed = True
         if self._keyring is not None:
+            rekeyed = self._keyring.epoch != store.keyring.epoch
             store.use_keyring(self._keyring)  # the index is saved under the new key
+            if rekeyed and store._case_keys is not None:
+                store.save_case_keys(force=True)  # sealed under the new epoch from now on
         try:
             index.apply(self.index_updates, save_all=self._index is not None)
         except (OSError, NoSpaceError):
@@ -708,7 +860,9 @@ class Transaction:
             old = yamlio.load(store.decrypt(path, target.read_bytes())) if target.exists() else None
             blob = self.staged[path]
             new = (
-                yamlio.load(envelope.decrypt(after.keys, store.store_id, path, blob))
+                yamlio.load(
+                    envelope.decrypt(after.keys, store.store_id, path, blob, store._case_key_view)
+                )
                 if blob
                 else None
             )
@@ -730,12 +884,25 @@ class Transaction:
         return "Change records: " + ", ".join(f"{verb.lower()} {n}" for verb, n in counts.items())
 
 
-def _write_journal(journal: Path, paths: list[str], before: str | None) -> None:
+def _write_journal(
+    journal: Path, paths: list[str], before: str | None, case_keys: tuple | None = None
+) -> None:
     """The journal of a write: the paths it touches, the commit it starts from (to know its
-    own commit if it lands; see Store._adopt_own_commit), and the process making it (so that
-    a lock file the write leaves can be known for its own; see gitio.remove_stale_locks)."""
+    own commit if it lands; see Store._adopt_own_commit), the process making it (so that
+    a lock file the write leaves can be known for its own; see gitio.remove_stale_locks),
+    and, when it adds case keys, the case-key table's object before (put back if the write
+    does not land)."""
     entry = {"paths": paths, "before": before, "owner": gitio.process_mark()}
+    if case_keys is not None:
+        entry["case_keys"] = case_keys[0]
     atomic_write(journal, json.dumps(entry).encode())
+
+
+def _put_back_case_keys(store: Store, oid: str | None) -> None:
+    """The case-key table as it was before a write that did not land (its new key unused)."""
+    ref = casekeys_store.REF
+    gitio.run(store.root, ["update-ref", *(["-d", ref] if oid is None else [ref, oid])], check=False)
+    store.forget_case_keys()
 
 
 #: Up to this many files, a write keeps each file's previous version (a hard link, which

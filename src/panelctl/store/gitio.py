@@ -387,9 +387,16 @@ def write_locks(git_folder: Path) -> list[Path]:
 
 
 def private_locks(git_folder: Path) -> list[Path]:
-    """Locks on panelctl's own index files in .git/panelctl, which only panelctl uses."""
+    """Locks on panelctl's own index files in .git/panelctl, and on its case-key table's
+    ref, which only panelctl uses (under the store's lock)."""
     folder = git_folder / "panelctl"
-    return [folder / "commit-index.lock", *folder.glob("index-*.lock")]
+    refs = git_folder / "refs" / "panelctl"
+    return [
+        folder / "commit-index.lock",
+        *folder.glob("index-*.lock"),
+        refs / "case-keys.lock",
+        refs / "incoming-case-keys.lock",
+    ]
 
 
 def check_write_locks_free(root: Path, git_folder: Path) -> None:
@@ -678,17 +685,22 @@ def remote_url(root: Path, remote: str) -> str | None:
 
 
 def fetch(root: Path, remote: str, branch: str) -> str | None:
-    """Fetch ``branch`` of ``remote`` into refs/panelctl/incoming; its commit, or None when
-    the remote has no such branch yet (an empty remote)."""
+    """Fetch ``branch`` of ``remote`` into refs/panelctl/incoming, and its case-key table
+    into refs/panelctl/incoming-case-keys; the branch's commit, or None when the remote has
+    no such branch yet (an empty remote)."""
     url = remote_url(root, remote)  # by URL: git then leaves refs/remotes/ alone
-    listed = run(root, ["ls-remote", "--heads", url, branch], env=remote_env()).strip()
-    if not listed:
+    wanted = f"refs/heads/{branch}"
+    listed = run(root, ["ls-remote", url, wanted, CASE_KEYS], env=remote_env()).split()
+    run(root, ["update-ref", "-d", INCOMING_CASE_KEYS], check=False)
+    if wanted not in listed:
         return None
+    specs = [f"+{wanted}:{INCOMING}"]
+    if CASE_KEYS in listed:
+        specs.append(f"+{CASE_KEYS}:{INCOMING_CASE_KEYS}")
     run(
         root,
         ["-c", "fetch.fsckObjects=true",  # a malformed object from the remote: refused
-         "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url,
-         f"+refs/heads/{branch}:{INCOMING}"],
+         "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, *specs],
         env=remote_env(),
     )  # fmt: skip
     return run(root, ["rev-parse", "--verify", f"{INCOMING}^{{commit}}"]).strip()
@@ -696,20 +708,34 @@ def fetch(root: Path, remote: str, branch: str) -> str | None:
 
 #: Where `sync` fetches the remote's branch to, until it is verified and taken.
 INCOMING = "refs/panelctl/incoming"
+#: The case-key table (a ref to one blob, never in a commit: see store/casekeys.py), and
+#: where sync fetches the remote's copy to.
+CASE_KEYS = "refs/panelctl/case-keys"
+INCOMING_CASE_KEYS = "refs/panelctl/incoming-case-keys"
 
 
 def forget_incoming(root: Path, remote: str, branch: str, taken: str | None) -> None:
-    """Drop the fetched ref; when the remote's commit was taken (or pushed), record it as
+    """Drop the fetched refs; when the remote's commit was taken (or pushed), record it as
     the remote's branch (as `git fetch` would), so that `git status` agrees."""
     if taken:  # only for `git status`: a held lock there must not fail a sync that is done
         run(root, ["update-ref", f"refs/remotes/{remote}/{branch}", taken], check=False)
     run(root, ["update-ref", "-d", INCOMING], check=False)
+    run(root, ["update-ref", "-d", INCOMING_CASE_KEYS], check=False)
 
 
 def push(root: Path, remote: str, commit: str, branch: str, expected: str | None) -> bool:
     """Push ``commit`` to ``remote``'s ``branch`` if that branch is still at ``expected``
     (None: absent); False when the remote moved meanwhile (fetch, merge and try again)."""
-    lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+    return push_ref(root, remote, commit, f"refs/heads/{branch}", expected, replace=False)
+
+
+def push_ref(
+    root: Path, remote: str, value: str, ref: str, expected: str | None, replace: bool = True
+) -> bool:
+    """Set ``remote``'s ``ref`` to the object ``value`` if it is still at ``expected``
+    (None: absent); ``replace``: whether or not that is a fast-forward (a lease, not a
+    blind force). False when it moved meanwhile."""
+    lease = f"--force-with-lease={ref}:{expected or ''}"
     result = subprocess.run(
         [
             "git",
@@ -717,7 +743,7 @@ def push(root: Path, remote: str, commit: str, branch: str, expected: str | None
             "--porcelain",
             lease,
             remote_url(root, remote) or remote,
-            f"{commit}:refs/heads/{branch}",
+            f"{'+' if replace else ''}{value}:{ref}",
         ],
         cwd=root,
         capture_output=True,
@@ -726,7 +752,7 @@ def push(root: Path, remote: str, commit: str, branch: str, expected: str | None
     )
     for line in result.stdout.splitlines():
         flag, _, rest = line.partition("\t")
-        if rest.split("\t", 1)[0].endswith(f":refs/heads/{branch}"):
+        if rest.split("\t", 1)[0].endswith(f":{ref}"):
             # "!": rejected (the remote moved: a stale lease, or not a fast-forward)
             return flag != "!"
     detail = (result.stderr.strip().splitlines() or ["no message"])[-1]

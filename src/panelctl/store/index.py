@@ -180,7 +180,9 @@ class Table:
                 self.entries.pop(path, None)
                 continue
             record_id = name[:-4]
-            plaintext = envelope.decrypt(keys, store.store_id, path, file.read_bytes())
+            plaintext = envelope.decrypt(
+                keys, store.store_id, path, file.read_bytes(), store._case_key_view
+            )
             record = records.parse(rtype, plaintext, record_id)
             self.entries[path] = [record_id, records.index_entry(rtype, record)]
 

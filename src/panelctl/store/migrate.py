@@ -13,8 +13,15 @@ import re
 from dataclasses import dataclass, field
 
 from panelctl.base.errors import NotAStoreError
+from panelctl.crypto import envelope
 from panelctl.model import formats, records
-from panelctl.store.core import SETTINGS_FILE, STORE_FORMAT_KEY, Store, settings_format_line
+from panelctl.store.core import (
+    CASE_KEYS_FORMAT,
+    SETTINGS_FILE,
+    STORE_FORMAT_KEY,
+    Store,
+    settings_format_line,
+)
 
 
 @dataclass
@@ -36,17 +43,31 @@ def migrate(store: Store, dry_run: bool = False) -> Migration:
         store.require_role("coordinator")
         store.signed_files_unchanged()  # the settings rewritten are the committed ones
         plan = Migration(store_from=store.settings.format, store_to=formats.known())
+        # format 4: every record about a child is sealed under its case key from now on
+        # (its earlier versions stay as they were: see casework/erase.py)
+        sealing = plan.store_from < CASE_KEYS_FORMAT <= plan.store_to
+        tx.case_keyed = tx.case_keyed or sealing
         for rtype in records.TYPES.values():
-            if rtype.format == 1:
+            if rtype.format == 1 and not sealing:
                 continue  # no record of this type can be older than format 1
             for record_id in store.ids(rtype):
                 path = rtype.path_for(record_id)
-                plaintext = store.decrypt(path, (store.root / path).read_bytes())
-                number, _data = records.load_stored(rtype, plaintext, record_id)
-                if number == rtype.format:
+                blob = (store.root / path).read_bytes()
+                plaintext = store.decrypt(path, blob)
+                number, data = records.load_stored(rtype, plaintext, record_id)
+                reseal = (
+                    sealing
+                    and not blob.startswith(envelope.MAGIC_CASES)
+                    and bool(records.case_scope(rtype, data))
+                )
+                if number == rtype.format and not reseal:
                     continue
                 plan.changed[rtype.name] = plan.changed.get(rtype.name, 0) + 1
-                if not dry_run:
+                if dry_run:
+                    continue
+                if number == rtype.format:
+                    tx.reseal(record_id)
+                else:
                     tx.put(records.parse(rtype, plaintext, record_id))
         if dry_run or plan.nothing_to_do:
             return plan

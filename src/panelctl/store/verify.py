@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from panelctl.base import yamlio
-from panelctl.base.errors import GitError, InvalidInputError, PanelctlError
+from panelctl.base.errors import ErasedError, GitError, InvalidInputError, PanelctlError
 from panelctl.crypto import envelope, sshsig
 from panelctl.crypto.keyring import KEYRING_PATH, Keyring, open_with_keys
 from panelctl.crypto.primitives import b64
@@ -95,11 +95,30 @@ def _files(
             folder, _, name = path.partition("/")
             if folder in RECORD_FOLDERS and "/" not in name and os.path.lexists(store.root / path):
                 entries.append((path, _Entry(name, str(store.root / path))))
+    keyless: list[str] = []
     for path, entry in entries:
         rtype = records.BY_FOLDER[path.partition("/")[0]]
-        problem = _check_entry(store, rtype, entry, path, index_entries)
+        try:
+            problem = _check_entry(store, rtype, entry, path, index_entries)
+        except ErasedError:
+            keyless.append(path)
+            continue
         if problem:
             problems.append(Problem(path, problem))
+    if keyless:
+        what = (
+            "cannot be checked: it is sealed under a case key"
+            if len(keyless) == 1
+            else f"cannot be checked, nor can {len(keyless) - 1} other record files: they are "
+            "sealed under case keys"
+        )
+        problems.append(
+            Problem(
+                keyless[0],
+                f"{what} this clone does not hold (a plain `git clone` or `git pull` does not "
+                "bring them); run `panelctl sync` to take them from the shared repository",
+            )
+        )
     for path in dirty:
         problems.append(
             Problem(path, "has changes that were never committed; commit or restore them with git.")
@@ -136,6 +155,8 @@ def _check_entry(
         return f"is not named like a {rtype.name} record ({rtype.format_id(42)}.enc)."
     try:
         record = records.parse(rtype, store.decrypt(path, blob), record_id)
+    except ErasedError:
+        raise  # (counted by _files: one line for them all)
     except PanelctlError as error:
         return error.message
     if index_entries is not None:
@@ -188,6 +209,10 @@ def verify_incoming(store: Store, tip: str) -> Report:
     finally:
         store.check_history = True
     return report
+
+
+#: record types whose content the rules check (chain.check_change), not only their epoch
+_READ_WHOLE = (records.BY_FOLDER["meetings"], records.BY_FOLDER["erasures"])
 
 
 def _history(
@@ -251,7 +276,7 @@ def _history(
         for status, path, old, new in diffs.get(commit, []):
             if path == KEYRING_PATH and status != "D":
                 wanted_full.add(new)
-            elif chain.record_type_of(path) is records.BY_FOLDER.get("meetings"):
+            elif chain.record_type_of(path) in _READ_WHOLE:  # (the rules read them)
                 wanted_full.update(sha for sha in (old, new) if set(sha) != {"0"})
             elif status != "D":
                 wanted_head.add(new)
@@ -425,8 +450,10 @@ def _check_commit(store, blobs, commit, parent, before, after, changes, trust, r
             if blob is None:
                 return None
             try:
-                return yamlio.load(envelope.decrypt(after.keys, store.store_id, path, blob))
-            except PanelctlError:
+                return yamlio.load(
+                    envelope.decrypt(after.keys, store.store_id, path, blob, store._case_key_view)
+                )
+            except PanelctlError:  # (an erased case's meeting versions among them)
                 return None
 
         old, new = by_path[path]
