@@ -7,8 +7,8 @@ them opens to the erased child's data, with every key that identity can find in 
 from __future__ import annotations
 
 import copy
-import json
 import datetime as dt
+import json
 import subprocess
 from pathlib import Path
 
