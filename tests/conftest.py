@@ -223,18 +223,30 @@ def commit_settings(root: Path, identity_path: Path) -> None:
     assert commit(Store(root, read_identity_file(identity_path).unlock()))
 
 
+def keys_repo(root: Path) -> Path:
+    """Where a clone keeps its case-key table (store/casekeys.py)."""
+    return root / ".git" / "panelctl" / "keys.git"
+
+
 def share_case_keys(root: Path, remote: Path | str) -> None:
     """After `git clone --bare` made a shared remote of a store: put its case-key table
     there too (`panelctl sync` pushes it; git's clone copies branches and tags only)."""
-    if git(root, "for-each-ref", "refs/panelctl/case-keys").strip():
-        git(root, "push", "-q", str(remote), "+refs/panelctl/case-keys:refs/panelctl/case-keys")
+    if keys_repo(root).exists() and git(keys_repo(root), "for-each-ref", "refs/panelctl/case-keys"):
+        git(keys_repo(root), "push", "-q", str(Path(remote).resolve()),
+            "+refs/panelctl/case-keys:refs/panelctl/case-keys")  # fmt: skip
 
 
 def take_case_keys(root: Path, remote: str = "origin") -> None:
     """What `panelctl clone` (and `sync`) do that a plain `git clone` does not: fetch the
     case-key table, which is not in git's history (store/casekeys.py)."""
-    if git(root, "ls-remote", remote, "refs/panelctl/case-keys").strip():
-        git(root, "fetch", "-q", remote, "+refs/panelctl/case-keys:refs/panelctl/case-keys")
+    from panelctl.store import casekeys
+
+    url = git(root, "remote", "get-url", remote).strip()
+    if (Path(url) / ".git" / "panelctl" / "keys.git").exists():  # cloned from a working clone
+        url = str(Path(url) / ".git" / "panelctl" / "keys.git")
+    if git(root, "ls-remote", url, "refs/panelctl/case-keys").strip():
+        repo = casekeys.keys_repo(root, create=True)
+        git(repo, "fetch", "-q", url, "+refs/panelctl/case-keys:refs/panelctl/case-keys")
 
 
 def accept_history(root: Path, identity_path: Path, everything: bool = True) -> None:

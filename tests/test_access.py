@@ -45,6 +45,12 @@ def record_files(store: Store) -> dict[str, bytes]:
     return found
 
 
+def git_in(repo: Path, spec: str) -> bytes:
+    return subprocess.run(
+        ["git", "cat-file", "blob", spec], cwd=repo, capture_output=True, check=True
+    ).stdout
+
+
 def git_show(store: Store, spec: str) -> bytes:
     return subprocess.run(
         ["git", "show", spec], cwd=store.root, capture_output=True, check=True
@@ -289,7 +295,8 @@ def test_history_before_removal_stays_readable_to_the_removed_reader(
     """A property of git, stated in the README: removal protects only what comes after."""
     store, leaver, _stayer = with_members
     plaintext = Store(store.root, coordinator.unlock()).read_plaintext("C-0001")
-    kept_table = git_show(store, "refs/panelctl/case-keys")  # the leaver's clone has it
+    keys = store.root / ".git" / "panelctl" / "keys.git"
+    kept_table = git_in(keys, "refs/panelctl/case-keys")  # the leaver's clone has it
     assert (
         cli("access", "remove", "Lee Leaver", store=store.root, identity=coordinator.path).exit_code
         == 0
@@ -316,7 +323,7 @@ def test_history_before_removal_stays_readable_to_the_removed_reader(
     # nor the case-key table as it is now (sealed again under the new epoch)
     with pytest.raises(TamperedError):
         CaseKeys.from_bytes(
-            git_show(store, "refs/panelctl/case-keys"), store.store_id, old_keyring.keys
+            git_in(keys, "refs/panelctl/case-keys"), store.store_id, old_keyring.keys
         )
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text().lower()
     assert "history" in readme and "removed" in readme

@@ -92,7 +92,18 @@ def approve_minutes(cli, chair: Clone) -> None:
 
 
 def objects(repo: Path) -> list[bytes]:
-    """The content of every object git holds in ``repo`` (reachable or not, loose or packed)."""
+    """The content of every object git holds in ``repo`` (reachable or not, loose or packed)
+    and in a clone's repository of case-key tables."""
+    found = _objects(repo)
+    keys = repo / ".git" / "panelctl" / "keys.git"
+    if keys.exists():
+        found += _objects(keys)
+    for left in (repo / ".git" / "panelctl").glob("keys.git.*"):  # nothing half-purged
+        found += _objects(left)
+    return found
+
+
+def _objects(repo: Path) -> list[bytes]:
     listed = git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname)")
     oids = listed.split()
     out = subprocess.run(

@@ -174,7 +174,7 @@ def _check(url: str, root: Path, identity: Identity) -> Cloned:
         return cloned
     if casekeys_store.apply_erasures(store):  # the shared table still had them
         casekeys_store.purge(root)
-    gitio.run(root, ["update-ref", "-d", casekeys_store.INCOMING], check=False)
+    casekeys_store.forget_incoming(root)
     trust = chain.read_trust(store.private)
     assert trust is not None  # a verified history pins its creator
     cloned.creator_key = unb64(trust.creator)

@@ -139,6 +139,7 @@ def sync(
             taken = _attempts(store, remote, branch, push, dry_run, now, report)
         finally:
             gitio.forget_incoming(root, remote, branch, taken)
+            casekeys_store.forget_incoming(root)
         if report.erased:
             casekeys_store.purge(root)  # the old tables, which held the erased keys
         return report
@@ -153,6 +154,7 @@ def _newcomer(store: Store, remote: str, branch: str, dry_run: bool) -> SyncRepo
     head = gitio.head(root)
     incoming = gitio.fetch(root, remote, branch)
     try:
+        casekeys_store.fetch(root, remote)
         if incoming is None or incoming == head:
             raise _still_not_a_reader(store)
         if head and not gitio.is_ancestor(root, head, incoming):
@@ -187,9 +189,13 @@ def _newcomer(store: Store, remote: str, branch: str, dry_run: bool) -> SyncRepo
         report.notes = found.notes
         report.erased += sorted(casekeys_store.apply_erasures(store))
         gitio.forget_incoming(root, remote, branch, incoming)
+        casekeys_store.forget_incoming(root)
+        if report.erased:
+            casekeys_store.purge(root)
         return report
     finally:
         gitio.forget_incoming(root, remote, branch, None)
+        casekeys_store.forget_incoming(root)
 
 
 def _require_readable(store: Store, incoming: str) -> None:
@@ -234,6 +240,7 @@ def _attempts(store, remote, branch, push, dry_run, now, report) -> str | None:
     (store.private.parent / (gitio.INCOMING + ".lock")).unlink(missing_ok=True)
     for _attempt in range(ATTEMPTS):
         incoming = gitio.fetch(root, remote, branch)
+        casekeys_store.fetch(root, remote)
         head = gitio.head(root)
         shared = None
         if incoming is None:

@@ -1,15 +1,19 @@
 """Where the case-key table lives (see :mod:`panelctl.crypto.casekeys` for what it is).
 
-``refs/panelctl/case-keys`` names a single git blob: the sealed table. It is never part of
-a commit, so replacing it leaves the old table unreachable, and :func:`purge` removes
-unreachable objects for good (``git repack -a -d`` drops them from packs, ``git prune``
-from loose objects). Sync fetches the shared copy to ``refs/panelctl/incoming-case-keys``,
-merges it by union, forgets the keys of erased cases (named by signed erasure records in
-the tree) and pushes the result with the branch.
+The table is one sealed blob. In each clone it is kept in a small git repository of its
+own, ``.git/panelctl/keys.git``, under ``refs/panelctl/case-keys``, never in the store's
+own objects: so when a case is erased, the tables that held its key can be destroyed at
+once (:func:`purge` rebuilds that small repository with the current table alone), with no
+repack of the store's history. Sync and clone move it to and from the shared repository,
+where it is ``refs/panelctl/case-keys`` (a ref to one blob, not part of any commit): sync
+fetches the shared copy to ``refs/panelctl/incoming-case-keys`` here, merges it by union,
+forgets the keys of erased cases (named by signed erasure records in the tree) and pushes
+the result before the branch.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from panelctl.base.errors import GitError, TamperedError
@@ -22,35 +26,82 @@ REF = gitio.CASE_KEYS
 INCOMING = gitio.INCOMING_CASE_KEYS
 
 
+def keys_repo(root: Path, create: bool = False) -> Path | None:
+    """This clone's repository of case-key tables (None when it has none and ``create`` is
+    false). A purge killed halfway is finished here."""
+    folder = gitio.git_dir(root) / "panelctl"
+    repo, fresh, old = folder / "keys.git", folder / "keys.git.new", folder / "keys.git.old"
+    if not repo.exists() and fresh.exists():
+        fresh.rename(repo)  # the purge had made the new one: it is the table now
+    if old.exists() and repo.exists():
+        shutil.rmtree(old)
+    if repo.exists():
+        return repo
+    if not create:
+        return None
+    _init(repo)
+    return repo
+
+
+def _init(repo: Path) -> None:
+    repo.parent.mkdir(mode=0o700, exist_ok=True)
+    gitio.run(repo.parent, ["init", "--quiet", "--bare", repo.name])
+    gitio.run(repo, ["config", "gc.auto", "0"])  # its old tables go by purge, not by gc
+
+
 def ref_value(root: Path, ref: str = REF) -> str | None:
-    out = gitio.run(root, ["rev-parse", "--verify", "--quiet", ref], check=False).strip()
+    repo = keys_repo(root)
+    if repo is None:
+        return None
+    out = gitio.run(repo, ["rev-parse", "--verify", "--quiet", ref], check=False).strip()
     return out or None
 
 
-def read(root: Path, store_id: bytes, keys: dict[int, bytes], ref: str = REF) -> tuple[str | None, CaseKeys]:
+def read(
+    root: Path, store_id: bytes, keys: dict[int, bytes], ref: str = REF
+) -> tuple[str | None, CaseKeys]:
     """The table at ``ref`` (empty when there is none) and the object id it was read from."""
     oid = ref_value(root, ref)
     if oid is None:
         return None, CaseKeys()
-    raw = gitio._cat_batch(root, [oid])[0]
+    raw = gitio._cat_batch(keys_repo(root), [oid])[0]
     if raw is None:
-        raise GitError(f"git has lost the object {ref} names in {root}; run `panelctl sync`.")
+        raise GitError(f"git has lost the case-key table {ref} names in {root}; run `panelctl sync`.")
     return oid, CaseKeys.from_bytes(raw, store_id, keys)
 
 
 def write(root: Path, raw: bytes, old: str | None, ref: str = REF) -> str:
     """Store ``raw`` as a blob and point ``ref`` at it, if it still points at ``old``."""
-    oid = gitio.run_bytes(root, ["hash-object", "-w", "--stdin"], raw).strip()
-    gitio.run(root, ["update-ref", ref, oid, old or ""])
+    repo = keys_repo(root, create=True)
+    oid = gitio.run_bytes(repo, ["hash-object", "-w", "--stdin"], raw).strip()
+    gitio.run(repo, ["update-ref", ref, oid, old or ""])
     return oid
 
 
+def set_ref(root: Path, oid: str | None, ref: str = REF) -> None:
+    """Point ``ref`` back at ``oid`` (None: remove it): a write that did not land."""
+    repo = keys_repo(root)
+    if repo is not None:
+        gitio.run(repo, ["update-ref", *(["-d", ref] if oid is None else [ref, oid])], check=False)
+
+
 def purge(root: Path) -> None:
-    """Remove every object nothing refers to (old case-key tables among them) from packs
-    and loose objects, and the reflogs that could refer to them."""
-    gitio.run(root, ["reflog", "expire", "--expire=now", "--all"])
-    gitio.run(root, ["repack", "-a", "-d", "-q"])
-    gitio.run(root, ["prune", "--expire=now"])
+    """Destroy every table but the current one: the keys repository is made again with
+    that table alone, and the old one removed (every earlier table, and any fetched one)."""
+    repo = keys_repo(root)
+    if repo is None:
+        return
+    oid = ref_value(root)
+    raw = gitio._cat_batch(repo, [oid])[0] if oid else None
+    fresh, old = repo.with_name("keys.git.new"), repo.with_name("keys.git.old")
+    shutil.rmtree(fresh, ignore_errors=True)
+    _init(fresh)
+    if raw is not None:
+        new = gitio.run_bytes(fresh, ["hash-object", "-w", "--stdin"], raw).strip()
+        gitio.run(fresh, ["update-ref", REF, new])
+    repo.rename(old)
+    fresh.rename(repo)
+    shutil.rmtree(old)
 
 
 def erased_cases(store) -> set[str]:
@@ -87,17 +138,22 @@ def slots_for(table: CaseKeys, cases: list[str]) -> envelope.Slots:
 
 
 def fetch(root: Path, remote: str) -> bool:
-    """Fetch ``remote``'s table to INCOMING (for a new clone); whether it has one."""
+    """Fetch ``remote``'s table to INCOMING here; whether it has one."""
     url = gitio.remote_url(root, remote) or remote
-    gitio.run(root, ["update-ref", "-d", INCOMING], check=False)
-    if REF not in gitio.run(root, ["ls-remote", url, REF], env=gitio.remote_env()).split():
+    repo = keys_repo(root, create=True)
+    gitio.run(repo, ["update-ref", "-d", INCOMING], check=False)
+    if REF not in gitio.run(repo, ["ls-remote", url, REF], env=gitio.remote_env()).split():
         return False
     gitio.run(
-        root,
+        repo,
         ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, f"+{REF}:{INCOMING}"],
         env=gitio.remote_env(),
     )
     return True
+
+
+def forget_incoming(root: Path) -> None:
+    set_ref(root, None, INCOMING)
 
 
 def take_incoming(store, reseal: bool = False) -> tuple[bool, CaseKeys | None]:
@@ -111,7 +167,7 @@ def take_incoming(store, reseal: bool = False) -> tuple[bool, CaseKeys | None]:
         if reseal:
             store.save_case_keys(force=True)
         return False, None
-    raw = gitio._cat_batch(store.root, [oid])[0]
+    raw = gitio._cat_batch(keys_repo(store.root), [oid])[0]
     try:
         incoming = CaseKeys.from_bytes(raw or b"", store.store_id, store.keyring.keys)
     except TamperedError:
@@ -143,4 +199,7 @@ def push_if_needed(store, remote: str, shared: CaseKeys | None) -> bool:
     if local is None:
         store.save_case_keys(force=True)
         local = ref_value(store.root, REF)
-    return gitio.push_ref(store.root, remote, local, REF, ref_value(store.root, INCOMING))
+    url = gitio.remote_url(store.root, remote) or remote
+    return gitio.push_ref(
+        keys_repo(store.root), url, local, REF, ref_value(store.root, INCOMING)
+    )

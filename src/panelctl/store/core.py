@@ -900,8 +900,7 @@ def _write_journal(
 
 def _put_back_case_keys(store: Store, oid: str | None) -> None:
     """The case-key table as it was before a write that did not land (its new key unused)."""
-    ref = casekeys_store.REF
-    gitio.run(store.root, ["update-ref", *(["-d", ref] if oid is None else [ref, oid])], check=False)
+    casekeys_store.set_ref(store.root, oid)
     store.forget_case_keys()
 
 

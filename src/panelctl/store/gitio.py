@@ -390,7 +390,7 @@ def private_locks(git_folder: Path) -> list[Path]:
     """Locks on panelctl's own index files in .git/panelctl, and on its case-key table's
     ref, which only panelctl uses (under the store's lock)."""
     folder = git_folder / "panelctl"
-    refs = git_folder / "refs" / "panelctl"
+    refs = folder / "keys.git" / "refs" / "panelctl"
     return [
         folder / "commit-index.lock",
         *folder.glob("index-*.lock"),
@@ -685,22 +685,17 @@ def remote_url(root: Path, remote: str) -> str | None:
 
 
 def fetch(root: Path, remote: str, branch: str) -> str | None:
-    """Fetch ``branch`` of ``remote`` into refs/panelctl/incoming, and its case-key table
-    into refs/panelctl/incoming-case-keys; the branch's commit, or None when the remote has
-    no such branch yet (an empty remote)."""
+    """Fetch ``branch`` of ``remote`` into refs/panelctl/incoming; its commit, or None when
+    the remote has no such branch yet (an empty remote)."""
     url = remote_url(root, remote)  # by URL: git then leaves refs/remotes/ alone
-    wanted = f"refs/heads/{branch}"
-    listed = run(root, ["ls-remote", url, wanted, CASE_KEYS], env=remote_env()).split()
-    run(root, ["update-ref", "-d", INCOMING_CASE_KEYS], check=False)
-    if wanted not in listed:
+    listed = run(root, ["ls-remote", "--heads", url, branch], env=remote_env()).strip()
+    if not listed:
         return None
-    specs = [f"+{wanted}:{INCOMING}"]
-    if CASE_KEYS in listed:
-        specs.append(f"+{CASE_KEYS}:{INCOMING_CASE_KEYS}")
     run(
         root,
         ["-c", "fetch.fsckObjects=true",  # a malformed object from the remote: refused
-         "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, *specs],
+         "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url,
+         f"+refs/heads/{branch}:{INCOMING}"],
         env=remote_env(),
     )  # fmt: skip
     return run(root, ["rev-parse", "--verify", f"{INCOMING}^{{commit}}"]).strip()
@@ -708,8 +703,8 @@ def fetch(root: Path, remote: str, branch: str) -> str | None:
 
 #: Where `sync` fetches the remote's branch to, until it is verified and taken.
 INCOMING = "refs/panelctl/incoming"
-#: The case-key table (a ref to one blob, never in a commit: see store/casekeys.py), and
-#: where sync fetches the remote's copy to.
+#: The case-key table (a ref to one blob, never in a commit, kept in .git/panelctl/keys.git:
+#: see store/casekeys.py), and where sync fetches the remote's copy to.
 CASE_KEYS = "refs/panelctl/case-keys"
 INCOMING_CASE_KEYS = "refs/panelctl/incoming-case-keys"
 
@@ -720,7 +715,6 @@ def forget_incoming(root: Path, remote: str, branch: str, taken: str | None) -> 
     if taken:  # only for `git status`: a held lock there must not fail a sync that is done
         run(root, ["update-ref", f"refs/remotes/{remote}/{branch}", taken], check=False)
     run(root, ["update-ref", "-d", INCOMING], check=False)
-    run(root, ["update-ref", "-d", INCOMING_CASE_KEYS], check=False)
 
 
 def push(root: Path, remote: str, commit: str, branch: str, expected: str | None) -> bool:
