@@ -196,6 +196,17 @@ GOOD = {
         "subject": "1 action",
         "sent": AT,
     },
+    "disclosure": {
+        "id": "DL-00001",
+        "at": AT,
+        "by": {"reader": "pcr2abcdefgh", "role": "coordinator", "agency": "Demo Council"},
+        "output": "papers",
+        "form": "md,html,ics",
+        "records": ["M-0001", "C-0001", "A-00001"],
+        "kinds": ["meeting", "case", "action"],
+        "recipients": ["pc@example.police.uk"],
+        "command": "panelctl agenda build",
+    },
 }
 
 

@@ -60,6 +60,11 @@ LAZY = {
         "retention_app",
         "Closed cases past the profile's retention period.",
     ),
+    "disclosures": (
+        "disclosures",
+        "disclosures_command",
+        "The log of personal data written out of the store (papers, minutes, mail...).",
+    ),
     "remind": (
         "reminders",
         "remind",

@@ -14,6 +14,7 @@ from panelctl.model import entry, records, risk
 from panelctl.outputs import papers
 from panelctl.rules import meetingrules
 from panelctl.store.core import Store
+from panelctl.store.disclosures import check_can_disclose, log_disclosure
 
 STANDING_MINUTES = 10
 DECISION_LABELS = {
@@ -61,44 +62,56 @@ def build_agenda(
     is saved, so a refusal leaves the store as it was.
     """
     profile = store.profile
-    files: dict[str, str] = {}
     if papers_to is not None and not dry_run:
         formats = papers.check_formats(formats)
         papers.check_destination(papers_to, store_root=store.root)
-    with store.transaction() as tx:
-        meeting = get_meeting(store, meeting_id)
-        if meeting.get("status") != "planned":
-            raise NotAllowedError(
-                f"{meeting_id} is {meeting.get('status')}; only a planned meeting's agenda can be built."
-            )
-        on = meeting["date"]
-        standing, items = _timetable(store, meeting, profile)
-        due = meetingrules.papers_due(on, profile["meetings"].get("papers"), profile["nation"])
-        late = due is not None and meetingrules.is_late(due, today)
-        agenda = Agenda(meeting, standing, items, due, late)
-        if late:
-            agenda.warnings.append(
-                f"The papers for {meeting_id} were due out by {show_date(due)}; that date has passed."
-            )
-        if not dry_run:
-            meeting.update(
-                cases=[i["case"] for i in items],
-                agenda=[
-                    {k: i[k] for k in ("case", "start", "end", "reason", "kind")} for i in items
-                ],
-            )
-            if due is not None:
-                meeting["papers_due"] = due
-            tx.put(meeting)
-            if papers_to is not None:
-                files = papers_for(store, agenda, today, formats)
-                papers.check_destination(
-                    papers_to, files, overwrite=overwrite, store_root=store.root
+        check_can_disclose(store)
+    staged = None  # the papers, written to temp names in their folder
+    try:
+        with store.transaction() as tx:
+            meeting = get_meeting(store, meeting_id)
+            if meeting.get("status") != "planned":
+                raise NotAllowedError(
+                    f"{meeting_id} is {meeting.get('status')}; only a planned meeting's agenda "
+                    "can be built."
                 )
-    if files:
-        agenda.written = papers.write_papers(
-            papers_to, files, overwrite=overwrite, store_root=store.root
-        )
+            on = meeting["date"]
+            standing, items = _timetable(store, meeting, profile)
+            due = meetingrules.papers_due(on, profile["meetings"].get("papers"), profile["nation"])
+            late = due is not None and meetingrules.is_late(due, today)
+            agenda = Agenda(meeting, standing, items, due, late)
+            if late:
+                agenda.warnings.append(
+                    f"The papers for {meeting_id} were due out by {show_date(due)}; that date "
+                    "has passed."
+                )
+            if not dry_run:
+                meeting.update(
+                    cases=[i["case"] for i in items],
+                    agenda=[
+                        {k: i[k] for k in ("case", "start", "end", "reason", "kind")}
+                        for i in items
+                    ],
+                )
+                if due is not None:
+                    meeting["papers_due"] = due
+                tx.put(meeting)
+                if papers_to is not None:
+                    used: list[str] = []
+                    files = papers_for(store, agenda, today, formats, used=used)
+                    staged = papers.stage_papers(
+                        papers_to, files, overwrite=overwrite, store_root=store.root
+                    )
+                    # the agenda, and the disclosure of its papers, are one commit
+                    log_disclosure(
+                        store, output="papers", form=papers.forms_of(files), records=used, tx=tx
+                    )
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
+    if staged is not None:  # the disclosure is committed: now the papers go in place
+        agenda.written = staged.land()
     return agenda
 
 
@@ -177,9 +190,18 @@ def meeting_context(meeting: dict, agenda: Agenda | None = None) -> dict:
 
 
 def papers_for(
-    store: Store, agenda: Agenda, today: date, formats: tuple[str, ...] = ("md", "html")
+    store: Store,
+    agenda: Agenda,
+    today: date,
+    formats: tuple[str, ...] = ("md", "html"),
+    *,
+    used: list[str] | None = None,
 ) -> dict[str, str]:
-    """Every file of the meeting's papers: {file name (ids only): text}."""
+    """Every file of the meeting's papers: {file name (ids only): text}. ``used``, when
+    given, receives the ids of the records whose data the papers hold (for the disclosure
+    log): the meeting, its cases, their latest assessments and open actions, and the
+    actions of the action log."""
+    used = [] if used is None else used
 
     profile = store.profile
     meeting = agenda.meeting
@@ -201,8 +223,12 @@ def papers_for(
     case_actions = [
         (aid, f) for aid, f in actions if f.get("case") in on_agenda and f.get("status") == "open"
     ]
+    used.append(mid)
     for item in items:
         case = store.read(item["case"])
+        mine = sorted((f["date"], aid) for aid, f in assessments if f.get("case") == case["id"])
+        used += [case["id"], *(mine[-1][1:] if mine else ())]
+        used += [aid for aid, f in case_actions if f.get("case") == case["id"]]
         item["team"] = case.get("team")
         ctx = {
             **common,
@@ -223,11 +249,9 @@ def papers_for(
                     "end": _at(meeting["date"], item["end"]),
                 }
             )
-    log_ctx = {
-        **common,
-        "meeting": mctx,
-        **action_log_sections(fill_descriptions(store, action_log(actions, meeting))),
-    }
+    log_rows = fill_descriptions(store, action_log(actions, meeting))
+    used += [row["id"] for row in log_rows]
+    log_ctx = {**common, "meeting": mctx, **action_log_sections(log_rows)}
     for fmt in formats:
         files[f"agenda-{mid}.{fmt}"] = papers.render_agenda(agenda_ctx, fmt, store.root)
         files[f"action-log-{mid}.{fmt}"] = papers.render_action_log(log_ctx, fmt, store.root)

@@ -126,6 +126,11 @@ def _meeting_index(record: dict) -> dict:
     }
 
 
+def _disclosure_index(record: dict) -> dict:
+    by = record["by"]
+    return {"reader": by["reader"], "role": by["role"], "agency": by["agency"]}
+
+
 CASE = RecordType(
     name="case",
     plural="cases",
@@ -266,6 +271,17 @@ REMINDER = RecordType(
     index_fields=("day", "recipient", "kind", "items", "sent"),
 )
 
+DISCLOSURE = RecordType(
+    name="disclosure",
+    plural="disclosures",
+    prefix="DL",
+    width=5,
+    struct=types.Disclosure,
+    index_fields=("at", "output", "form", "records", "kinds", "recipients", "command"),
+    index_computed=_disclosure_index,
+    computed_types={"reader": str, "role": str, "agency": str},
+)
+
 TYPES: dict[str, RecordType] = {
     t.name: t
     for t in (
@@ -280,6 +296,7 @@ TYPES: dict[str, RecordType] = {
         LINK,
         DECISION,
         REMINDER,
+        DISCLOSURE,
     )
 }
 BY_PREFIX: dict[str, RecordType] = {t.prefix: t for t in TYPES.values()}

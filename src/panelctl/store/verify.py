@@ -20,6 +20,9 @@ from panelctl.model import records
 from panelctl.store import chain, gitio
 from panelctl.store.core import RECORD_FOLDERS, Store
 
+#: record types whose versions the rules read (an approved meeting, a disclosure)
+_READ_WHOLE = (records.BY_FOLDER.get("meetings"), records.BY_FOLDER.get("disclosures"))
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -251,7 +254,7 @@ def _history(
         for status, path, old, new in diffs.get(commit, []):
             if path == KEYRING_PATH and status != "D":
                 wanted_full.add(new)
-            elif chain.record_type_of(path) is records.BY_FOLDER.get("meetings"):
+            elif chain.record_type_of(path) in _READ_WHOLE:  # rules look inside these
                 wanted_full.update(sha for sha in (old, new) if set(sha) != {"0"})
             elif status != "D":
                 wanted_head.add(new)
