@@ -28,7 +28,6 @@ from datetime import date
 
 from panelctl.base.dates import LONDON, now
 from panelctl.base.errors import InvalidInputError, NotAllowedError
-from panelctl.model import types
 from panelctl.model.records import ID_PATTERN, number_of, type_of_id
 from panelctl.store import chain
 from panelctl.store.core import Store, Transaction
@@ -162,7 +161,3 @@ def records_of_case(store: Store, case_id: str) -> set[str]:
 
 def _listed(value: Iterable[str] | None) -> Iterable[str]:
     return value or ()
-
-
-#: the forms a disclosure may name (see :data:`panelctl.model.types.DISCLOSURE_FORMS`)
-FORMS = types.DISCLOSURE_FORMS
