@@ -56,7 +56,8 @@ def main() -> None:
         base = options.keep or Path("/tmp/bench-disclosures")
         root, identity = base / "store", base / "identity.json"
         if not root.exists():
-            base.mkdir(parents=True, exist_ok=True)
+            base.mkdir(mode=0o700, parents=True, exist_ok=True)
+            base.chmod(0o700)
             create_identity_file(identity, "Sam Coordinator", "sam@example.gov.uk", None, log_n=14)
             build_store(root, identity, options.cases, 2000, seed=14)
     env = {**os.environ, "PANELCTL_STORE": str(root), "PANELCTL_IDENTITY": str(identity)}

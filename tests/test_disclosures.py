@@ -210,6 +210,27 @@ def test_a_disclosure_that_cannot_be_committed_leaves_no_file(demo, tmp_path, mo
     assert_unchanged(before, store_state(demo.store))
 
 
+def test_an_agenda_whose_commit_fails_leaves_no_paper(demo, tmp_path, monkeypatch):
+    """The papers are staged inside the agenda's transaction: its commit failing (here git
+    itself) removes them, and the agenda is not saved either."""
+    from panelctl.base.errors import GitError
+    from panelctl.meetings.agenda import build_agenda
+
+    def broken(*args, **kwargs):
+        raise GitError("git commit failed: the disk is gone")
+
+    monkeypatch.setattr(gitio, "commit", broken)
+    out = tmp_path / "papers"
+    before = store_state(demo.store)
+    with pytest.raises(GitError):
+        build_agenda(open_demo(demo), "M-0002", date(2026, 11, 1), papers_to=out)
+    assert list(out.iterdir()) == []
+    after = store_state(demo.store)
+    # (a failed write leaves the folder of a first record of its type, empty: store/core.py)
+    assert after["files"].pop("disclosures") == "folder"
+    assert_unchanged(before, after)
+
+
 def test_a_file_that_cannot_be_written_leaves_no_disclosure(demo, cli, tmp_path):
     out = tmp_path / "minutes"
     out.mkdir()
@@ -408,3 +429,23 @@ def test_showing_records_on_the_terminal_is_not_a_disclosure(demo, cli):
         shown = run(cli, demo, *args)
         assert shown.exit_code == 0, shown.output
     assert disclosures(demo) == []
+
+
+def test_disclosures_made_in_two_clones_both_survive_a_sync(team, cli):
+    """Both clones log DL-00001 offline; the sync renumbers one, and every clone and the
+    remote still verify from the first commit (each disclosure names its own signer)."""
+    coordinator, chair = team["coordinator"], team["chair"]
+    mine = log_disclosure(coordinator.store(), output="minutes", form="md", records=["M-0001"])
+    theirs = log_disclosure(chair.store(), output="papers", form="pdf", records=["M-0002"])
+    assert mine == theirs == "DL-00001"
+    for clone in (coordinator, chair, coordinator):
+        synced = cli("sync", store=clone.root, identity=clone.identity)
+        assert synced.exit_code == 0, synced.output
+    for clone in (coordinator, chair):
+        rows = list_disclosures(clone.store())
+        assert sorted((r["id"], r["role"], r["form"]) for r in rows) == [
+            ("DL-00001", "coordinator", "md"),
+            ("DL-00002", "chair", "pdf"),
+        ]
+        checked = cli("verify", "--all", store=clone.root, identity=clone.identity)
+        assert checked.exit_code == 0, checked.output

@@ -66,52 +66,44 @@ def build_agenda(
         formats = papers.check_formats(formats)
         papers.check_destination(papers_to, store_root=store.root)
         check_can_disclose(store)
-    staged = None  # the papers, written to temp names in their folder
-    try:
-        with store.transaction() as tx:
-            meeting = get_meeting(store, meeting_id)
-            if meeting.get("status") != "planned":
-                raise NotAllowedError(
-                    f"{meeting_id} is {meeting.get('status')}; only a planned meeting's agenda "
-                    "can be built."
+    # the papers go to temp names in their folder, removed if the commit fails
+    with papers.Pending() as pending, store.transaction() as tx:
+        meeting = get_meeting(store, meeting_id)
+        if meeting.get("status") != "planned":
+            raise NotAllowedError(
+                f"{meeting_id} is {meeting.get('status')}; only a planned meeting's agenda can be built."
+            )
+        on = meeting["date"]
+        standing, items = _timetable(store, meeting, profile)
+        due = meetingrules.papers_due(on, profile["meetings"].get("papers"), profile["nation"])
+        late = due is not None and meetingrules.is_late(due, today)
+        agenda = Agenda(meeting, standing, items, due, late)
+        if late:
+            agenda.warnings.append(
+                f"The papers for {meeting_id} were due out by {show_date(due)}; that date has passed."
+            )
+        if not dry_run:
+            meeting.update(
+                cases=[i["case"] for i in items],
+                agenda=[
+                    {k: i[k] for k in ("case", "start", "end", "reason", "kind")} for i in items
+                ],
+            )
+            if due is not None:
+                meeting["papers_due"] = due
+            tx.put(meeting)
+            if papers_to is not None:
+                used: list[str] = []
+                files = papers_for(store, agenda, today, formats, used=used)
+                pending.staged = papers.stage_papers(
+                    papers_to, files, overwrite=overwrite, store_root=store.root
                 )
-            on = meeting["date"]
-            standing, items = _timetable(store, meeting, profile)
-            due = meetingrules.papers_due(on, profile["meetings"].get("papers"), profile["nation"])
-            late = due is not None and meetingrules.is_late(due, today)
-            agenda = Agenda(meeting, standing, items, due, late)
-            if late:
-                agenda.warnings.append(
-                    f"The papers for {meeting_id} were due out by {show_date(due)}; that date "
-                    "has passed."
+                # the agenda, and the disclosure of its papers, are one commit
+                log_disclosure(
+                    store, output="papers", form=papers.forms_of(files), records=used, tx=tx
                 )
-            if not dry_run:
-                meeting.update(
-                    cases=[i["case"] for i in items],
-                    agenda=[
-                        {k: i[k] for k in ("case", "start", "end", "reason", "kind")}
-                        for i in items
-                    ],
-                )
-                if due is not None:
-                    meeting["papers_due"] = due
-                tx.put(meeting)
-                if papers_to is not None:
-                    used: list[str] = []
-                    files = papers_for(store, agenda, today, formats, used=used)
-                    staged = papers.stage_papers(
-                        papers_to, files, overwrite=overwrite, store_root=store.root
-                    )
-                    # the agenda, and the disclosure of its papers, are one commit
-                    log_disclosure(
-                        store, output="papers", form=papers.forms_of(files), records=used, tx=tx
-                    )
-    except BaseException:
-        if staged is not None:
-            staged.discard()
-        raise
-    if staged is not None:  # the disclosure is committed: now the papers go in place
-        agenda.written = staged.land()
+    if pending.staged is not None:  # the disclosure is committed: the papers go in place
+        agenda.written = pending.staged.land()
     return agenda
 
 

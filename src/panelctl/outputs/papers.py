@@ -493,6 +493,21 @@ def stage_papers(
     return staged
 
 
+class Pending:
+    """Papers staged inside a transaction (``staged``): on an error there (a commit that
+    fails included), their temp files are removed."""
+
+    def __init__(self) -> None:
+        self.staged: StagedFiles | None = None
+
+    def __enter__(self) -> Pending:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if error is not None and self.staged is not None:
+            self.staged.discard()
+
+
 class StagedFiles:
     """Papers written to temp names in their folder, waiting to be put in place."""
 
