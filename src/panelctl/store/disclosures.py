@@ -148,13 +148,20 @@ def records_of_case(store: Store, case_id: str) -> set[str]:
         raise InvalidInputError("The case given is not a case id (they look like C-0042).", "case")
     index = store.index()
     found = {case_id}
+
+    def where(type_name: str, names: tuple[str, ...], holds) -> None:
+        # by columns: no map is built per record (there may be 100,000 actions)
+        ids, columns = index.table(type_name).columns(names)
+        values = [columns.get(name) or [None] * len(ids) for name in names]
+        found.update(rid for rid, *row in zip(ids, *values, strict=True) if holds(*row))
+
     for type_name in ("assessment", "action", "decision"):
-        found.update(rid for rid, f in index.rows(type_name) if f.get("case") == case_id)
-    found.update(rid for rid, f in index.rows("link") if case_id in (f.get("a"), f.get("b")))
-    found.update(
-        rid
-        for rid, f in index.rows("meeting")
-        if case_id in _listed(f.get("cases")) or case_id in _listed(f.get("discussed"))
+        where(type_name, ("case",), lambda case: case == case_id)
+    where("link", ("a", "b"), lambda a, b: case_id in (a, b))
+    where(
+        "meeting",
+        ("cases", "discussed"),
+        lambda cases, discussed: case_id in _listed(cases) or case_id in _listed(discussed),
     )
     return found
 
