@@ -14,7 +14,7 @@ against a reader who writes with git by hand too.
 
 Order, so that the log never says less than what went out: a caller writing files writes
 them to private temp names in their destination first, then commits the disclosure, and
-only then renames them into place (:func:`panelctl.outputs.papers.disclosed_papers`); a
+only then renames them into place (:func:`panelctl.outputs.papers.write_disclosed`); a
 disclosure that cannot be committed leaves no file. Standard output is written only after
 its disclosure is committed. Mail is logged, with the record of its sending, once the
 server has accepted it.
