@@ -590,6 +590,20 @@ CASES: dict[str, Case] = {
     "agenda build bad as-of": Case(
         ["agenda", "build", "M-0002", "--as-of", "someday"], ExitCode.INVALID_INPUT, "--as-of"
     ),
+    "minutes render not held": Case(
+        ["minutes", "render", "M-0002"], ExitCode.NOT_ALLOWED, "M-0002"
+    ),
+    "report bimonthly over an earlier report": Case(
+        ["report", "bimonthly", "--period", "2026-09..2026-10", "--out", "{r.md}"],
+        ExitCode.NOT_ALLOWED,
+        "r.md",
+        files={"r.md": "an earlier copy\n"},
+    ),
+    "report annual bad from": Case(
+        ["report", "annual", "--from", "someday", "--to", "30/11/2026"],
+        ExitCode.INVALID_INPUT,
+        "--from",
+    ),
     "meeting run without a terminal": Case(
         ["meeting", "run", "M-0002"], ExitCode.USAGE, "--script"
     ),
@@ -1182,6 +1196,10 @@ WRITING = {
     "migrate",
     "resolve",
     "erase",
+    # a disclosure is logged (a commit) for what they write out (see test_disclosures.py)
+    "minutes render",
+    "report bimonthly",
+    "report annual",
 }
 #: Commands that change no store (they read it, or write only outside it).
 NOT_WRITING = {
@@ -1209,17 +1227,15 @@ NOT_WRITING = {
     "profile show",
     "meeting list",
     "meeting plan",
-    "minutes render",
     "decision list",
     "actions list",
     "actions overdue",
     "actions show",
     "review due",
     "retention due",
-    "report bimonthly",
-    "report annual",
     "map",
     "conflicts",
+    "disclosures",
 }
 
 

@@ -208,7 +208,8 @@ def test_an_odd_environment_gives_a_code_and_one_sentence(demo_template, tmp_pat
         lines = stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("panelctl: "), stderr
         assert words in lines[0] and lines[0].endswith("."), stderr
-    if args[0] in ("nominate", "case") and args[1] != "list":  # saved before its output
+    # saved before its output: a change, or a report's disclosure (logged before it is shown)
+    if args[0] in ("nominate", "case", "report") and args[1] != "list":
         after = store_state(root)["HEAD"].strip()
         assert subprocess.run(
             ["git", "rev-list", "--count", f"{before['HEAD'].strip()}..{after}"],

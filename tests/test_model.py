@@ -209,6 +209,17 @@ GOOD = {
         "changed": ["M-0003"],
         "unshredded": 2,
     },
+    "disclosure": {
+        "id": "DL-00001",
+        "at": AT,
+        "by": {"reader": "pcr2abcdefgh", "role": "coordinator", "agency": "Demo Council"},
+        "output": "papers",
+        "form": "md,html,ics",
+        "records": ["M-0001", "C-0001", "A-00001"],
+        "kinds": ["meeting", "case", "action"],
+        "recipients": ["pc@example.police.uk"],
+        "command": "panelctl agenda build",
+    },
 }
 
 

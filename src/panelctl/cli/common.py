@@ -34,7 +34,17 @@ def open_store(*, identity: bool = True):
 
     given = options()
     root = find_root(given.store)
+    _name_disclosures()
     return Store(root, load_identity(given.identity) if identity else None)
+
+
+def _name_disclosures() -> None:
+    """Disclosures made from here on name this command (its words, never option values)."""
+    from panelctl.store.disclosures import set_command
+
+    ctx = get_current_context(silent=True)
+    if ctx is not None:
+        set_command("panelctl " + " ".join(ctx.command_path.split()[1:]))
 
 
 def as_of_day(as_of: str | None, option: str = "--as-of"):

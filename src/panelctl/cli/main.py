@@ -65,6 +65,11 @@ LAZY = {
         "erase",
         "Erase a closed case for good: its records, and its keys in every clone (coordinators).",
     ),
+    "disclosures": (
+        "disclosures",
+        "disclosures_command",
+        "The log of personal data written out of the store (papers, minutes, mail...).",
+    ),
     "remind": (
         "reminders",
         "remind",

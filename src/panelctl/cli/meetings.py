@@ -338,8 +338,7 @@ def minutes_render(
     Example: panelctl minutes render M-0003 --format pdf --out ~/papers/M-0003
     """
     from panelctl.base.errors import InvalidInputError
-    from panelctl.meetings.agenda import write_papers
-    from panelctl.meetings.minutes import render_minutes
+    from panelctl.meetings.minutes import minutes_out
 
     if fmt not in ("md", "html", "pdf"):
         raise InvalidInputError(f"--format takes md, html or pdf, not {fmt}.")
@@ -349,13 +348,11 @@ def minutes_render(
         )
     store = open_store()
     (chosen,) = _with_pdf_password([fmt], password_file, store.root, out is not None)
-    text = render_minutes(store, meeting_id, chosen)
-    if out is None:
-        sys.stdout.write(text)
-        return
-    written = write_papers(
-        out, {f"minutes-{meeting_id}.{fmt}": text}, overwrite, store_root=store.root
+    written = minutes_out(
+        store, meeting_id, chosen, out=out, overwrite=overwrite, show=sys.stdout.write
     )
+    if out is None:
+        return
     if fmt == "pdf":
         say(f"Wrote {written[0]}. {_written_note(written)}")
     else:

@@ -67,8 +67,9 @@ def _produce(
 
     store = store or open_store()
     settings = reports.settings_of(store)
+    data = reports.gather(store, start, end)
     report = reports.compute(
-        reports.gather(store, start, end),
+        data,
         start,
         end,
         refresh_days=settings["refresh_days"],
@@ -80,13 +81,18 @@ def _produce(
     if suppress:
         report = reports.suppress_small(report)
     text = reports.render_report(report, fmt.value, store.root)
-    if out is None:
-        sys.stdout.write(text)
-        return
-    from panelctl.outputs.papers import write_out_file
-
-    written = write_out_file(Path(out), text, overwrite, store_root=store.root)
-    say(f"Wrote {written}; it is NOT encrypted (OFFICIAL-SENSITIVE).")
+    written = reports.report_out(
+        store,
+        report,
+        text,
+        fmt.value,
+        records=reports.counted_cases(data, start, end),
+        out=out,
+        overwrite=overwrite,
+        show=sys.stdout.write,
+    )
+    if written is not None:
+        say(f"Wrote {written}; it is NOT encrypted (OFFICIAL-SENSITIVE).")
 
 
 @report_app.command("bimonthly")

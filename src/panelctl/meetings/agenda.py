@@ -14,6 +14,7 @@ from panelctl.model import entry, records, risk
 from panelctl.outputs import papers
 from panelctl.rules import meetingrules
 from panelctl.store.core import Store
+from panelctl.store.disclosures import check_can_disclose, log_disclosure
 
 STANDING_MINUTES = 10
 DECISION_LABELS = {
@@ -61,11 +62,12 @@ def build_agenda(
     is saved, so a refusal leaves the store as it was.
     """
     profile = store.profile
-    files: dict[str, str] = {}
     if papers_to is not None and not dry_run:
         formats = papers.check_formats(formats)
         papers.check_destination(papers_to, store_root=store.root)
-    with store.transaction() as tx:
+        check_can_disclose(store)
+    # the papers go to temp names in their folder, removed if the commit fails
+    with papers.Pending() as pending, store.transaction() as tx:
         meeting = get_meeting(store, meeting_id)
         if meeting.get("status") != "planned":
             raise NotAllowedError(
@@ -91,14 +93,17 @@ def build_agenda(
                 meeting["papers_due"] = due
             tx.put(meeting)
             if papers_to is not None:
-                files = papers_for(store, agenda, today, formats)
-                papers.check_destination(
+                used: list[str] = []
+                files = papers_for(store, agenda, today, formats, used=used)
+                pending.staged = papers.stage_papers(
                     papers_to, files, overwrite=overwrite, store_root=store.root
                 )
-    if files:
-        agenda.written = papers.write_papers(
-            papers_to, files, overwrite=overwrite, store_root=store.root
-        )
+                # the agenda, and the disclosure of its papers, are one commit
+                log_disclosure(
+                    store, output="papers", form=papers.forms_of(files), records=used, tx=tx
+                )
+    if pending.staged is not None:  # the disclosure is committed: the papers go in place
+        agenda.written = pending.staged.land()
     return agenda
 
 
@@ -177,9 +182,18 @@ def meeting_context(meeting: dict, agenda: Agenda | None = None) -> dict:
 
 
 def papers_for(
-    store: Store, agenda: Agenda, today: date, formats: tuple[str, ...] = ("md", "html")
+    store: Store,
+    agenda: Agenda,
+    today: date,
+    formats: tuple[str, ...] = ("md", "html"),
+    *,
+    used: list[str] | None = None,
 ) -> dict[str, str]:
-    """Every file of the meeting's papers: {file name (ids only): text}."""
+    """Every file of the meeting's papers: {file name (ids only): text}. ``used``, when
+    given, receives the ids of the records whose data the papers hold (for the disclosure
+    log): the meeting, its cases, their latest assessments and open actions, and the
+    actions of the action log."""
+    used = [] if used is None else used
 
     profile = store.profile
     meeting = agenda.meeting
@@ -201,8 +215,12 @@ def papers_for(
     case_actions = [
         (aid, f) for aid, f in actions if f.get("case") in on_agenda and f.get("status") == "open"
     ]
+    used.append(mid)
     for item in items:
         case = store.read(item["case"])
+        mine = sorted((f["date"], aid) for aid, f in assessments if f.get("case") == case["id"])
+        used += [case["id"], *(mine[-1][1:] if mine else ())]
+        used += [aid for aid, f in case_actions if f.get("case") == case["id"]]
         item["team"] = case.get("team")
         ctx = {
             **common,
@@ -223,11 +241,9 @@ def papers_for(
                     "end": _at(meeting["date"], item["end"]),
                 }
             )
-    log_ctx = {
-        **common,
-        "meeting": mctx,
-        **action_log_sections(fill_descriptions(store, action_log(actions, meeting))),
-    }
+    log_rows = fill_descriptions(store, action_log(actions, meeting))
+    used += [row["id"] for row in log_rows]
+    log_ctx = {**common, "meeting": mctx, **action_log_sections(log_rows)}
     for fmt in formats:
         files[f"agenda-{mid}.{fmt}"] = papers.render_agenda(agenda_ctx, fmt, store.root)
         files[f"action-log-{mid}.{fmt}"] = papers.render_action_log(log_ctx, fmt, store.root)

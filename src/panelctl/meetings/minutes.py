@@ -3,7 +3,9 @@ written decisions for team managers with their deadlines."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
 from panelctl.base.dates import LONDON, show_date, today
 from panelctl.base.errors import NotAllowedError
@@ -12,6 +14,7 @@ from panelctl.meetings.schedule import get_meeting
 from panelctl.model import records
 from panelctl.outputs import papers
 from panelctl.store.core import Store
+from panelctl.store.disclosures import check_can_disclose, log_disclosure
 
 
 def answered_items(titles: list[str], said: dict) -> list[dict]:
@@ -91,15 +94,52 @@ def attendance_sections(attendance: list[dict]) -> dict:
     }
 
 
-def render_minutes(store: Store, meeting_id: str, fmt: str) -> str:
-
+def render_minutes(store: Store, meeting_id: str, fmt: str, *, used: list | None = None) -> str:
+    """The minutes as text (md, html) or an encrypted PDF. ``used``, when given, receives
+    the ids of the records whose data they hold: the meeting, the cases discussed and the
+    actions set."""
     meeting = get_meeting(store, meeting_id)
     if meeting.get("status") != "held":
         raise NotAllowedError(
             f"{meeting_id} has not been held yet; run it with `panelctl meeting run {meeting_id}`."
         )
     ctx = minutes_context(store, meeting)
+    if used is not None:
+        used.append(meeting_id)
+        for d in meeting.get("discussions") or []:
+            used += [d["case"], *(d.get("actions") or [])]
     return papers.render_minutes(ctx, fmt, store.root)
+
+
+def minutes_out(
+    store: Store,
+    meeting_id: str,
+    fmt: str,
+    *,
+    out: Path | None = None,
+    overwrite: bool = False,
+    show: Callable[[str], object] | None = None,
+) -> list[Path]:
+    """Render the minutes out of the store, logged as one disclosure: into the folder
+    ``out`` (``minutes-M-0003.html``; its files returned), or else given to ``show``
+    (standard output) once the disclosure is committed."""
+    check_can_disclose(store)
+    used: list[str] = []
+    text = render_minutes(store, meeting_id, fmt, used=used)
+    form = str(fmt)  # (a PDF's format carries its password: only its name is kept)
+    if out is None:
+        log_disclosure(store, output="minutes", form=form, records=used)
+        if show is not None:
+            show(text)
+        return []
+    return papers.write_disclosed(
+        store,
+        out,
+        {f"minutes-{meeting_id}.{form}": text},
+        output="minutes",
+        records=used,
+        overwrite=overwrite,
+    )
 
 
 def approve_minutes(store: Store, meeting_id: str, now: datetime) -> None:

@@ -51,8 +51,9 @@ CONFLICTS_FORMAT = 2
 #: Format 4 (panelctl 0.4.0): a store at format 4 seals each record about a child under
 #: that child's case key as well as the epoch's key (envelope format 3, see
 #: :mod:`panelctl.crypto.casekeys`), so that erasing a case destroys it in every commit;
-#: and it has erasure records (tombstones). A panelctl before 0.4.0 cannot open those files,
-#: so the store's format says so first (exit 21).
+#: and it has erasure records (tombstones), disclosure records and restricted items. A
+#: panelctl before 0.4.0 cannot open those files, so the store's format says so first
+#: (exit 21).
 
 #: Optional fields added to a type without changing its ``FORMAT``, with the format that
 #: added each. As with conflicts, only a record holding one of them is written at that

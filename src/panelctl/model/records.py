@@ -126,6 +126,11 @@ def _meeting_index(record: dict) -> dict:
     }
 
 
+def _disclosure_index(record: dict) -> dict:
+    by = record["by"]
+    return {"reader": by["reader"], "role": by["role"], "agency": by["agency"]}
+
+
 CASE = RecordType(
     name="case",
     plural="cases",
@@ -275,6 +280,17 @@ ERASURE = RecordType(
     index_fields=("case", "erased", "rule"),
 )
 
+DISCLOSURE = RecordType(
+    name="disclosure",
+    plural="disclosures",
+    prefix="DL",
+    width=5,
+    struct=types.Disclosure,
+    index_fields=("at", "output", "form", "records", "kinds", "recipients", "command"),
+    index_computed=_disclosure_index,
+    computed_types={"reader": str, "role": str, "agency": str},
+)
+
 TYPES: dict[str, RecordType] = {
     t.name: t
     for t in (
@@ -290,6 +306,7 @@ TYPES: dict[str, RecordType] = {
         DECISION,
         REMINDER,
         ERASURE,
+        DISCLOSURE,
     )
 }
 BY_PREFIX: dict[str, RecordType] = {t.prefix: t for t in TYPES.values()}

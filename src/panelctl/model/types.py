@@ -568,3 +568,60 @@ class Link(Record, kw_only=True):
     source: Annotated[str, Meta(description="Where the information came from")]
     date: Annotated[dt.date, Meta(description="When it was recorded")]
     police_only: Annotated[bool | None, Meta(description="Shown to police readers only")] = None
+
+
+# --- information governance --------------------------------------------------------------
+
+#: what was written out of the store (papers, minutes, a report...), and in which forms
+DISCLOSURE_OUTPUTS = (
+    "papers",
+    "minutes",
+    "report",
+    "annual-review",
+    "subject-access",
+    "mail",
+    "map",
+)
+DISCLOSURE_FORMS = ("html", "pdf", "md", "csv", "json", "xlsx", "dot", "svg", "ics", "mail")
+_FORM = "|".join(DISCLOSURE_FORMS)
+RecordRef = Annotated[
+    str, Meta(pattern=r"^[A-Z]{1,3}-[0-9]{4,9}$", extra={"kind": "ref", "ref": "record"})
+]
+
+
+class Discloser(StrictPart, kw_only=True):
+    """Who wrote the personal data out, as the keyring knows them (never a name)."""
+
+    reader: Annotated[
+        str, Meta(description="The reader's key fingerprint (`panelctl access list`)")
+    ]
+    role: Annotated[str, Meta(description="Their role in the store when they did it")]
+    agency: Annotated[str, Meta(description="Their agency, as the keyring has it")]
+
+
+class Disclosure(Record, kw_only=True):
+    """A disclosure: personal data written out of the store (papers, minutes, a report with
+    small numbers shown, a subject access export, an e-mail). Ids only, never a name. It is
+    written once and never changed or deleted (`verify` refuses either, whoever signs it)."""
+
+    FORMAT: ClassVar[int] = 4  # a type new in format 4 (panelctl 0.4.0)
+    at: Annotated[Stamp, Meta(description="When it was made (UK time)")]
+    by: Annotated[Discloser, Meta(description="Who made it")]
+    output: Annotated[
+        str, Meta(pattern=r"^[a-z][a-z-]{0,39}$", description="What was produced (e.g. papers)")
+    ]
+    form: Annotated[
+        str,
+        Meta(
+            pattern=rf"^({_FORM})(,({_FORM}))*$",
+            description=f"In which forms, comma-separated: {', '.join(DISCLOSURE_FORMS)}",
+        ),
+    ]
+    records: Annotated[
+        list[RecordRef], Meta(description="The ids of the records whose data went out")
+    ]
+    kinds: Annotated[list[str], Meta(description="The record types of those ids")]
+    recipients: Annotated[
+        list[str] | None, Meta(description="To whom, where known (e-mail addresses)")
+    ] = None
+    command: Annotated[str, Meta(description="The command that made it (without its values)")]

@@ -33,6 +33,7 @@ from panelctl.notify import mail
 from panelctl.notify.mail import MailSettings
 from panelctl.outputs import papers
 from panelctl.store.core import Transaction
+from panelctl.store.disclosures import log_disclosure
 
 KINDS = ("actions", "reviews", "digest")
 ROLE = {"actions": "action owner", "reviews": "lead professional", "digest": "coordinator"}
@@ -498,7 +499,8 @@ def _send(store, settings: MailSettings, secret, outcome: Outcome, now) -> None:
 
 
 def record(store, sent: Sequence[Mail], as_of: date, now: datetime | None = None) -> None:
-    """One REMINDER per mail sent, all in one commit (call with the store locked)."""
+    """One REMINDER and one DISCLOSURE per mail sent, all in one commit (call with the
+    store locked)."""
 
     if not sent:
         return
@@ -517,4 +519,24 @@ def record(store, sent: Sequence[Mail], as_of: date, now: datetime | None = None
                 "sent": stamp,
             },
         )
+        # the mail's body went out of the store: one disclosure per mail, in the same commit
+        log_disclosure(
+            store,
+            output="mail",
+            form="mail",
+            records=mail_records(sent_mail),
+            recipients=[sent_mail.recipient],
+            tx=tx,
+        )
     tx.commit()
+
+
+def mail_records(sent: Mail) -> list[str]:
+    """The records a reminder's body speaks of: each action, and each item's case."""
+    ids = []
+    for item in sent.items:
+        if item.what == "action":
+            ids.append(item.id)
+        if item.case:
+            ids.append(item.case)
+    return list(dict.fromkeys(ids))

@@ -50,6 +50,7 @@ from panelctl.base.dates import show_date, show_datetime
 from panelctl.base.errors import InvalidInputError, NotAllowedError
 from panelctl.base.fsutil import PRIVATE_DIR, PRIVATE_FILE, fsync_dir, is_writable_folder
 from panelctl.outputs import pdf, render
+from panelctl.store.disclosures import log_disclosure
 
 #: The formats written when none are asked for.
 FORMATS = ("md", "html")
@@ -451,13 +452,28 @@ def write_papers(
     plain_names: bool = True,
 ) -> list[Path]:
     """Write each paper as a 0600 regular file in ``out_dir`` (made 0700 if missing): the
-    one way panelctl writes files outside the store.
+    one way panelctl writes files outside the store (see :func:`stage_papers`; a command
+    writing personal data out logs it as it writes them: :func:`write_disclosed`)."""
+    return stage_papers(
+        out_dir, files, overwrite, store_root=store_root, plain_names=plain_names
+    ).land()
+
+
+def stage_papers(
+    out_dir: Path,
+    files: dict[str, str | bytes],
+    overwrite: bool = False,
+    *,
+    store_root: Path | None = None,
+    plain_names: bool = True,
+) -> StagedFiles:
+    """Write each paper whole (fsynced, 0600) to a private temp file beside its name in
+    ``out_dir`` (made 0700 if missing), not yet in place: :meth:`StagedFiles.land` puts
+    them there, :meth:`StagedFiles.discard` removes them.
 
     Everything :func:`check_destination` refuses is refused before anything is written
     (pass ``store_root`` so that the store itself is refused), and so is a ``.pdf`` that
-    is not encrypted (a plain PDF never reaches the disk). Each file is written whole
-    to a private temp file beside it, then linked into place (so that a file appearing
-    meanwhile is not replaced) or, with ``overwrite``, renamed over the old one.
+    is not encrypted (a plain PDF never reaches the disk).
     """
     out_dir = Path(out_dir)
     check_destination(
@@ -467,10 +483,63 @@ def write_papers(
     if not out_dir.exists():
         out_dir.mkdir(mode=PRIVATE_DIR, parents=True)
         os.chmod(out_dir, PRIVATE_DIR)
-    paths = [out_dir / name for name in data]
-    for path, content in zip(paths, data.values(), strict=True):
-        _write_one(path, content, overwrite)
-    return paths
+    staged = StagedFiles(overwrite)
+    try:
+        for name, content in data.items():
+            staged.items.append((_stage_one(out_dir, content), out_dir / name))
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
+
+
+class Pending:
+    """Papers staged inside a transaction (``staged``): on an error there (a commit that
+    fails included), their temp files are removed."""
+
+    def __init__(self) -> None:
+        self.staged: StagedFiles | None = None
+
+    def __enter__(self) -> Pending:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if error is not None and self.staged is not None:
+            self.staged.discard()
+
+
+class StagedFiles:
+    """Papers written to temp names in their folder, waiting to be put in place."""
+
+    def __init__(self, overwrite: bool):
+        self.overwrite = overwrite
+        self.items: list[tuple[Path, Path]] = []  # (temp file, its final path)
+
+    def land(self) -> list[Path]:
+        """Put each file in place: linked (so that a file appearing meanwhile is not
+        replaced) or, with ``overwrite``, renamed over the old one."""
+        try:
+            for tmp, path in self.items:
+                if self.overwrite:
+                    os.replace(tmp, path)
+                else:
+                    try:
+                        os.link(tmp, path, follow_symlinks=False)
+                    except FileExistsError:
+                        raise NotAllowedError(
+                            f"{path} appeared while papers were being written; it was left "
+                            "as it is."
+                        ) from None
+        finally:
+            self.discard()
+        for folder in {path.parent for _tmp, path in self.items}:
+            fsync_dir(folder)
+        return [path for _tmp, path in self.items]
+
+    def discard(self) -> None:
+        """Remove the temp files (those not yet put in place)."""
+        for tmp, _path in self.items:
+            tmp.unlink(missing_ok=True)
 
 
 def _bytes(name: str, content: str | bytes) -> bytes:
@@ -485,8 +554,8 @@ def _bytes(name: str, content: str | bytes) -> bytes:
     return content
 
 
-def _write_one(path: Path, data: bytes, overwrite: bool) -> None:
-    tmp = path.parent / f".tmp-{secrets.token_hex(8)}"
+def _stage_one(folder: Path, data: bytes) -> Path:
+    tmp = folder / f".tmp-{secrets.token_hex(8)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_FILE)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -494,30 +563,75 @@ def _write_one(path: Path, data: bytes, overwrite: bool) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path, follow_symlinks=False)
-            except FileExistsError:
-                raise NotAllowedError(
-                    f"{path} appeared while papers were being written; it was left as it is."
-                ) from None
-    finally:
+    except BaseException:
         tmp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+        raise
+    return tmp
+
+
+def forms_of(names) -> str:
+    """The forms of files named ``names`` (their extensions), comma-separated, for the
+    disclosure log."""
+    return ",".join(dict.fromkeys(Path(name).suffix.lstrip(".").lower() for name in names))
+
+
+def write_disclosed(
+    store,
+    out_dir: Path,
+    files: dict[str, str | bytes],
+    *,
+    output: str,
+    records: list[str],
+    form: str | None = None,
+    overwrite: bool = False,
+    plain_names: bool = True,
+) -> list[Path]:
+    """Write papers out of the store as :func:`write_papers` does, and log them as one
+    disclosure (:mod:`panelctl.store.disclosures`): written to temp names first, then the
+    disclosure committed, then put in place. A disclosure that cannot be committed leaves
+    no file; a file that cannot be written leaves no disclosure."""
+
+    staged = stage_papers(
+        out_dir, files, overwrite, store_root=store.root, plain_names=plain_names
+    )
+    try:
+        log_disclosure(store, output=output, form=form or forms_of(files), records=records)
+    except BaseException:
+        staged.discard()
+        raise
+    return staged.land()
 
 
 def write_out_file(
-    path: Path, text: str | bytes, overwrite: bool = False, *, store_root: Path | None = None
+    path: Path,
+    text: str | bytes,
+    overwrite: bool = False,
+    *,
+    store_root: Path | None = None,
+    disclose: tuple | None = None,
 ) -> Path:
-    """Write one output (a report, a map) to the file ``path``, as :func:`write_papers` does."""
+    """Write one output (a report, a map) to the file ``path``, as :func:`write_papers` does;
+    with ``disclose`` (the store, the output, its form, the record ids), logged as a
+    disclosure as :func:`write_disclosed` does."""
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
         raise InvalidInputError(
             f"{path} is a folder; give the name of a file to write, e.g. {path / 'report.html'}.",
             "out",
         )
+    if disclose is not None:
+        store, output, form, ids = disclose
+        (written,) = write_disclosed(
+            store,
+            path.parent,
+            {path.name: text},
+            output=output,
+            form=form,
+            records=ids,
+            overwrite=overwrite,
+            plain_names=False,
+        )
+        return written
     (written,) = write_papers(
         path.parent, {path.name: text}, overwrite, store_root=store_root, plain_names=False
     )

@@ -34,6 +34,7 @@ from panelctl.base.errors import InvalidInputError
 from panelctl.model import risk
 from panelctl.outputs import papers
 from panelctl.rules.meetingrules import assessment_overdue
+from panelctl.store.disclosures import check_can_disclose, log_disclosure
 
 FORMATS = ("html", "md", "json", "csv")
 SMALL = "<5"
@@ -273,6 +274,52 @@ def gather(store, start: date, end: date) -> dict:
     # erased cases: their records are gone, so only when (counts; never an id)
     data["erasures"] = [{"erased": f.get("erased")} for _i, f in index.rows("erasure")]
     return data
+
+
+def counted_cases(data: dict, start: date, end: date) -> list[str]:
+    """The children's cases whose data the figures count (on the panel at some time in the
+    period): the records a report with small numbers shown discloses."""
+    ids = []
+    for case in data.get("cases") or []:
+        nominated, closed = as_date(case.get("nominated")), as_date(case.get("closed"))
+        if nominated is None or nominated > end or (closed is not None and closed < start):
+            continue
+        ids.append(case["id"])
+    return ids
+
+
+def report_out(
+    store,
+    report: dict,
+    text: str,
+    fmt: str,
+    *,
+    records: list[str],
+    out: Path | None = None,
+    overwrite: bool = False,
+    show=None,
+) -> Path | None:
+    """Write a rendered report to the file ``out`` (0600; returned), or give it to ``show``
+    (standard output). A report whose small numbers are shown (not suppressed) can point
+    to a child, so it is logged as one disclosure of the cases it counts, committed before
+    the report is shown or put in place; a suppressed one is not a disclosure."""
+    disclosed = not report["meta"].get("suppressed")
+    output = "annual-review" if report["meta"].get("report") == "annual" else "report"
+    if disclosed:
+        check_can_disclose(store)
+    if out is None:
+        if disclosed:
+            log_disclosure(store, output=output, form=fmt, records=records)
+        if show is not None:
+            show(text)
+        return None
+    return papers.write_out_file(
+        Path(out),
+        text,
+        overwrite,
+        store_root=store.root,
+        disclose=(store, output, fmt, records) if disclosed else None,
+    )
 
 
 def settings_of(store) -> dict:

@@ -14,8 +14,11 @@ pins the first time it sees the store), and that reader's role allows every chan
   out of meetings whose minutes were approved;
 - approving a meeting's minutes: the chair or vice-chair; a meeting whose minutes are
   approved never changes again;
-- any other record: a reader whose role writes records; ``cron`` writes reminder records
-  only, and ``recovery`` (a key kept for emergencies) writes nothing.
+- any other record: a reader whose role writes records; ``cron`` writes reminder and
+  disclosure records only, and ``recovery`` (a key kept for emergencies) writes nothing;
+- a disclosure record (the log of personal data written out of the store) is written once,
+  by the reader it names, and never changed or deleted by anyone: a new key epoch may
+  re-encrypt it, but its content stays as it was.
 
 A keyring never goes back to an older key epoch, keeps every earlier epoch's key, and
 moves to a new epoch whenever a reader is removed. A record written in a commit is
@@ -43,7 +46,7 @@ RECORD_FOLDERS = tuple(t.folder for t in records.TYPES.values())
 WRITER_ROLES = ("coordinator", "chair", "vice-chair", "business-support", "member")
 APPROVER_ROLES = ("chair", "vice-chair")
 #: record types each limited role may write
-LIMITED = {"cron": ("reminder",), "recovery": ()}
+LIMITED = {"cron": ("reminder", "disclosure"), "recovery": ()}
 TRUST_FILE = "trust.json"
 
 
@@ -86,7 +89,8 @@ def check_change(
     ``signer`` is the reader whose key signed it, looked up in ``before`` (or, for the
     first commit, in ``after``); None when it is unsigned or signed by a key no reader
     holds. ``epoch_of(path)`` is the key epoch of the file the change writes there;
-    ``meeting_versions(path)`` gives a meeting record before and after the change."""
+    ``meeting_versions(path)`` gives a meeting or disclosure record before and after the
+    change."""
     if signer is None:
         return [
             Finding(
@@ -136,6 +140,9 @@ def check_change(
             elif role != "coordinator":
                 refuse(path, f"erases a case, which only a coordinator may do ({who})")
             continue
+        if rtype.name == "disclosure" and change.status == "D":
+            refuse(path, "deletes a disclosure record, which nobody may do")
+            continue
         if change.status == "D":
             if role != "coordinator":
                 refuse(path, f"deletes a record, which only a coordinator may do ({who})")
@@ -152,6 +159,10 @@ def check_change(
                 "written with an old key (by a removed reader?) or restored from an older "
                 "version",
             )
+        if rtype.name == "disclosure":
+            message = _disclosure_finding(rtype, signer, change.status, *meeting_versions(path))
+            if message:
+                refuse(path, message)
         if rtype.name == "meeting":
             old, new = (_same_format(rtype, v) for v in meeting_versions(path))
             old_minutes = (old or {}).get("minutes") or {}
@@ -173,6 +184,21 @@ def check_change(
     if before is not None and any(c.path == KEYRING_PATH for c in changes):
         found += _keyring_findings(commit, before, after)
     return found
+
+
+def _disclosure_finding(
+    rtype: records.RecordType, signer: Reader, status: str, old: dict | None, new: dict | None
+) -> str | None:
+    """What is wrong with a disclosure record written in a change: one changed (other than
+    re-encrypted as it was), or a new one naming another reader than its signer."""
+    if status != "A":
+        if _same_format(rtype, old) != _same_format(rtype, new):
+            return "changes a disclosure record, which nobody may do"
+        return None
+    by = (new or {}).get("by") if isinstance(new, dict) else None
+    if not isinstance(by, dict) or by.get("reader") != signer.label or by.get("role") != signer.role:
+        return "adds a disclosure record that names another reader than the one who signed it"
+    return None
 
 
 def _same_format(rtype: records.RecordType, record: dict | None) -> dict | None:

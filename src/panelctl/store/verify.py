@@ -20,6 +20,9 @@ from panelctl.model import records
 from panelctl.store import chain, gitio
 from panelctl.store.core import RECORD_FOLDERS, Store
 
+#: record types whose versions the rules read (an approved meeting, a disclosure)
+_READ_WHOLE = tuple(records.BY_FOLDER[f] for f in ("meetings", "disclosures", "erasures"))
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -209,10 +212,6 @@ def verify_incoming(store: Store, tip: str) -> Report:
     finally:
         store.check_history = True
     return report
-
-
-#: record types whose content the rules check (chain.check_change), not only their epoch
-_READ_WHOLE = (records.BY_FOLDER["meetings"], records.BY_FOLDER["erasures"])
 
 
 def _history(
