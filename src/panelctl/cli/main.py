@@ -60,6 +60,11 @@ LAZY = {
         "retention_app",
         "Closed cases past the profile's retention period.",
     ),
+    "export": (
+        "export",
+        "export_app",
+        "Export everything held about one child (subject access), redacted by default.",
+    ),
     "remind": (
         "reminders",
         "remind",
