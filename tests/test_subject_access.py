@@ -394,3 +394,10 @@ def test_the_redactor_leaves_dates_numbers_and_keys():
         "n": 3,
         "list": [f"a {REDACTED}", None, True],
     }
+
+
+def test_a_professionals_name_is_not_taken_apart():
+    redactor = Redactor(["Jo Smith"], colleagues=["Jo Worker"])
+    assert redactor.text("Jo Worker met Jo Smith; Smith said so to Jo") == (
+        f"Jo Worker met {REDACTED}; {REDACTED} said so to Jo"
+    )

@@ -24,14 +24,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import msgspec
-
-from panelctl.base.errors import InvalidInputError, NotAllowedError
+from panelctl.base.errors import InvalidInputError, NotAllowedError, PanelctlError
 from panelctl.base.names import name_key
 from panelctl.casework.cases import chronology, get_case
-from panelctl.model import records, types
+from panelctl.model import records, risk, types
+from panelctl.model.fields import field_rows
 from panelctl.outputs import subject as render
-from panelctl.outputs.papers import write_papers
+from panelctl.outputs.papers import check_destination, write_papers
 from panelctl.outputs.redaction import NOTHING, Redactor
 from panelctl.store import history
 from panelctl.store.core import Store
@@ -93,9 +92,13 @@ class Gathered:
     related: list[str] = field(default_factory=list)
     #: each record's last change: {id: {changed, by, changes}}
     versions: dict[str, dict] = field(default_factory=dict)
+    #: risk tools by their id, as the papers name them: {rfm: "Child Exploitation ... (RFM)"}
+    tools: dict[str, str] = field(default_factory=dict)
     #: third parties' names and numbers, for the redactor
     third_names: list[str] = field(default_factory=list)
     third_numbers: list[str] = field(default_factory=list)
+    #: the professionals named (members, readers, workers): their names are not taken apart
+    colleagues: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -168,6 +171,8 @@ def gather(store: Store, case_id: str) -> Gathered:
         if other not in found.ends and store.exists(other):
             found.ends[other] = _end(store.read(other))
     _third_parties(store, found)
+    for name in {case.get("risk_tool"), *(a.get("tool") for a in found.assessments)} - {None}:
+        found.tools[name] = _tool_title(store, name)
     for rid in _record_ids(found):
         changes = history.changes(store, rid)
         if changes:
@@ -177,6 +182,14 @@ def gather(store: Store, case_id: str) -> Gathered:
                 "changes": len(changes),
             }
     return found
+
+
+def _tool_title(store: Store, name: str) -> str:
+    """A risk tool as the papers name it (its title), or its id when it is not found."""
+    try:
+        return risk.load_tool(name, store.root).get("title") or name
+    except PanelctlError:
+        return name
 
 
 def _end(record: dict) -> dict:
@@ -214,6 +227,16 @@ def _third_parties(store: Store, found: Gathered) -> None:
             found.related.append(cid)  # the same child, nominated again
             continue
         found.third_names.append(name)
+    found.colleagues += [r.name for r in store.keyring.readers]
+    found.colleagues += [store.read(mid).get("name") for mid in store.ids(records.MEMBER)]
+    case = found.case
+    found.colleagues += [case.get("lead_professional"), case.get("team_manager")]
+    found.colleagues += [a.get("assessor") for a in found.assessments]
+    for action in found.actions:
+        found.colleagues += [action.get("owner"), *(e["by"] for e in action.get("history") or [])]
+    found.colleagues += [d.get("team_manager") for d in found.decisions]
+    for meeting in found.meetings:
+        found.colleagues += [a["name"] for a in meeting.get("attendance") or []]
     for pid in store.ids(records.PERSON):
         person = store.read(pid)
         found.third_names += [*(person.get("names") or []), *(person.get("nicknames") or [])]
@@ -248,7 +271,12 @@ def bundle(found: Gathered, *, prepared: date, unredacted: bool, panel: dict) ->
     redactor = (
         NOTHING
         if unredacted
-        else Redactor(found.third_names, own=[own] if own else [], numbers=found.third_numbers)
+        else Redactor(
+            found.third_names,
+            own=[own] if own else [],
+            numbers=found.third_numbers,
+            colleagues=found.colleagues,
+        )
     )
     red = redactor.value
     withheld = [] if unredacted else _police_only(found)
@@ -263,11 +291,11 @@ def bundle(found: Gathered, *, prepared: date, unredacted: bool, panel: dict) ->
         "withheld": withheld,
         "exported": exported,
         "versions": {rid: found.versions[rid] for rid in exported if rid in found.versions},
-        "case_fields": red(field_rows(types.Case, case, labels=LABELS)),
+        "case_fields": red(_titled(field_rows(types.Case, case, ("history",), LABELS), found)),
         "case_record": red(case),
         "chronology": red(found.chronology),
         "assessments": [
-            {"record": red(a), "fields": red(field_rows(types.Assessment, a))}
+            {"record": red(a), "fields": red(_titled(field_rows(types.Assessment, a), found))}
             for a in found.assessments
         ],
         "meetings": [red(_extract(m, case_id, own)) for m in found.meetings],
@@ -289,6 +317,16 @@ def bundle(found: Gathered, *, prepared: date, unredacted: bool, panel: dict) ->
             for r in found.reminders
         ],
     }
+
+
+def _titled(rows: list[dict], found: Gathered) -> list[dict]:
+    """Rows with a risk tool shown by its title, as the papers show it."""
+    return [
+        {**row, "value": found.tools.get(row["value"], row["value"])}
+        if row["field"] in ("risk_tool", "tool")
+        else row
+        for row in rows
+    ]
 
 
 def _police_only(found: Gathered) -> list[str]:
@@ -352,66 +390,6 @@ def _names_case(text: object, case_id: str, own: str | None) -> bool:
     return finder.text(text) != text
 
 
-def field_rows(
-    struct: type, record: dict, skip: Sequence[str] = (), labels: dict | None = None
-) -> list[dict]:
-    """Every field a record holds, in its type's order, as {field, label, value}; a
-    nested map's fields each on a row of their own (child.name), and each entry of a list
-    of maps as one row whose value is its [{label, value}]."""
-    labels = {"id": "Record"} if labels is None else labels
-    rows: list[dict] = []
-    for info in msgspec.structs.fields(struct):
-        name = info.encode_name
-        if name in skip or name not in record or record[name] is None:
-            continue
-        value = record[name]
-        nested = _struct_of(info.type)
-        if nested is not None and isinstance(value, dict):
-            for row in field_rows(nested, value, labels={}):
-                rows.append({**row, "field": f"{name}.{row['field']}",
-                             "label": labels.get(f"{name}.{row['field']}", row["label"])})  # fmt: skip
-            continue
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            item = _struct_of(info.type)
-            for n, entry in enumerate(value, start=1):
-                parts = field_rows(item, entry, labels={}) if item else [
-                    {"field": k, "label": k, "value": v} for k, v in entry.items()
-                ]  # fmt: skip
-                rows.append({"field": f"{name}[{n}]", "label": f"{_label(name, info, labels)} {n}",
-                             "value": [{"label": p["label"], "value": p["value"]} for p in parts]})  # fmt: skip
-            continue
-        rows.append({"field": name, "label": _label(name, info, labels), "value": value})
-    return rows
-
-
-def _label(name: str, info, labels: dict) -> str:
-    if name in labels:
-        return labels[name]
-    described = _description(info.type)
-    return described or name.replace("_", " ").capitalize()
-
-
-def _description(kind) -> str | None:
-    meta = getattr(kind, "__metadata__", ())
-    for m in meta:
-        if isinstance(m, msgspec.Meta) and m.description:
-            return m.description.split(" (")[0]
-    return None
-
-
-def _struct_of(kind) -> type | None:
-    """The Struct a field holds (through Annotated, ``| None`` and ``list[...]``)."""
-    import typing
-
-    seen = [kind]
-    while seen:
-        k = seen.pop()
-        if isinstance(k, type) and issubclass(k, msgspec.Struct):
-            return k
-        seen.extend(typing.get_args(k))
-    return None
-
-
 # --- writing -----------------------------------------------------------------------------
 
 
@@ -442,8 +420,6 @@ def export_subject(
     if records.type_of_id(case_id) is not records.CASE:
         raise InvalidInputError(f"{case_id} is not a case id (case ids look like C-0042).")
     names = file_names(case_id, [str(f) for f in chosen])
-    from panelctl.outputs.papers import check_destination
-
     check_destination(out_dir, names.values(), overwrite, store_root=store.root)
     found = gather(store, case_id)
     content = bundle(found, prepared=prepared, unredacted=unredacted, panel=panel_of(store))

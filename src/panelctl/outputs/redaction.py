@@ -9,8 +9,8 @@ Greek letters, apostrophes and hyphens as word breaks. So "Dean O'Neill" is foun
 inside "Annabel" or "planning". A name of several words is found whole (the words may be
 joined by spaces, a line break, a hyphen or an apostrophe), and each of its words of two
 letters or more is also found on its own when written with a capital ("Marsh said"), but
-not in lower case ("the marsh"); a word of the subject's own name is never taken out on its
-own. Phone numbers and vehicle registrations are found with or without their spaces.
+not in lower case ("the marsh"); a word of the subject's own name, or of a professional's
+(``colleagues``), is never taken out on its own. Phone numbers and vehicle registrations are found with or without their spaces.
 
 Exact matching of known names is the duty here: a misspelt name, or a name the records do
 not hold, is not found, so a bundle must still be read by a person before it is released.
@@ -57,10 +57,13 @@ class Redactor:
         own: Iterable[str] = (),
         numbers: Iterable[str] = (),
         label: str = REDACTED,
+        colleagues: Iterable[str] = (),
     ):
         self.label = label
         own_keys = {name_key(n) for n in own if isinstance(n, str)}
         own_words = {w for key in own_keys for w in key.split()}
+        # the professionals named in the records: their names are not taken apart
+        own_words |= {w for n in colleagues if isinstance(n, str) for w in name_key(n).split()}
         whole: dict[str, set[tuple[str, ...]]] = {}
         parts: set[str] = set()
         for name in names:
