@@ -1206,6 +1206,7 @@ NOT_WRITING = {
     "report annual",
     "map",
     "conflicts",
+    "export subject",  # writes only outside the store (a disclosure, once item 4 lands)
 }
 
 
