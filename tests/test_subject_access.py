@@ -409,3 +409,21 @@ def test_a_professionals_name_is_not_taken_apart():
     assert redactor.text("Jo Worker met Jo Smith; Smith said so to Jo") == (
         f"Jo Worker met {REDACTED}; {REDACTED} said so to Jo"
     )
+
+
+def test_police_only_links_are_withheld_unless_unredacted(panel, cli, coordinator, tmp_path):
+    root, _chair, _cron = panel
+    secret = ok(run(cli, root, coordinator, "person", "add", "--kind", "person", "--name",
+                    "Vance Holloway", "--police-only")).stdout.strip()  # fmt: skip
+    link = ok(run(cli, root, coordinator, "link", "C-0001", secret, "--nature", "intelligence",
+                  "--source", "police", "--date", "04/11/2026")).stdout.strip()  # fmt: skip
+    ok(export(cli, root, coordinator, tmp_path / "red", "--formats", "json,html"))
+    bundle = json.loads((tmp_path / "red" / "subject-access-C-0001.json").read_text())
+    assert bundle["withheld"] == [link] and link not in bundle["exported"]
+    assert secret not in json.dumps(bundle["links"]) and "Vance" not in json.dumps(bundle)
+    html = unescape((tmp_path / "red" / "subject-access-C-0001.html").read_text())
+    assert f"{link}: police information" in html and secret not in html
+    ok(export(cli, root, coordinator, tmp_path / "full", "--formats", "json", "--unredacted"))
+    full = json.loads((tmp_path / "full" / "subject-access-C-0001.json").read_text())
+    assert full["withheld"] == [] and link in full["exported"]
+    assert {lk["with"]: lk["names"] for lk in full["links"]}[secret] == ["Vance Holloway"]
