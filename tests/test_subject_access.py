@@ -15,6 +15,8 @@ import stat
 from html import unescape
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_meetings import NOMINATION, POLICE, SCRIPT_PEOPLE, run, script_for
 
 from conftest import CANARY, assert_unchanged, store_state
@@ -427,3 +429,25 @@ def test_police_only_links_are_withheld_unless_unredacted(panel, cli, coordinato
     full = json.loads((tmp_path / "full" / "subject-access-C-0001.json").read_text())
     assert full["withheld"] == [] and link in full["exported"]
     assert {lk["with"]: lk["names"] for lk in full["links"]}[secret] == ["Vance Holloway"]
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzéëñøłçåöüабвгдеж"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(st.text(alphabet=_LETTERS, min_size=2, max_size=8), min_size=1, max_size=3),
+    case=st.sampled_from(["lower", "upper", "title", "capitalize"]),
+    sep=st.sampled_from([" ", "  ", "\n", "-", "’", "'"]),
+    before=st.text(alphabet="abc .,;:()\n", max_size=12),
+    after=st.text(alphabet="abc .,;:()'\n", max_size=12),
+)
+def test_a_known_name_never_survives_however_it_is_written(words, case, sep, before, after):
+    from panelctl.base.names import name_key
+
+    written = getattr(sep.join(words), case)()
+    out = Redactor([" ".join(words)]).text(f"{before} {written} {after}")
+    assert REDACTED in out
+    left = name_key(out.replace(REDACTED, " ")).split()
+    wanted = name_key(" ".join(words)).split()
+    assert not any(left[i : i + len(wanted)] == wanted for i in range(len(left))), out
