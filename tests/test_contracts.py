@@ -909,6 +909,12 @@ CASES: dict[str, Case] = {
         setup=lambda w: rewrite(w, "C-0002", newer_format),
     ),
     "migrate by a member": Case(["migrate"], ExitCode.NOT_ALLOWED, "coordinator", who="member"),
+    "subject access export by a member": Case(
+        ["export", "subject", "C-0001", "--out", "sar-out", "--formats", "json"],
+        ExitCode.NOT_ALLOWED,
+        "coordinator",
+        who="member",
+    ),
     "erase by a member": Case(
         ["erase", "C-0001", "--reason", "retention period ended", "--yes"],
         ExitCode.NOT_ALLOWED,
@@ -1196,6 +1202,7 @@ WRITING = {
     "migrate",
     "resolve",
     "erase",
+    "export subject",  # a disclosure is logged, as for the papers below
     # a disclosure is logged (a commit) for what they write out (see test_disclosures.py)
     "minutes render",
     "report bimonthly",

@@ -111,6 +111,7 @@ def test_a_plain_wheel_install_finds_its_templates_and_profiles(tmp_path):
     (wheel,) = wheels.glob("panelctl-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "panelctl/templates/store/README.md.j2" in names
+    assert "panelctl/templates/export/subject.html.j2" in names  # subject access
     assert "panelctl/model/profiles/mace.yaml" in names
     assert "panelctl/outputs/fonts/DejaVuSans.ttf" in names  # for the PDF papers
     assert "panelctl/outputs/fonts/LICENSE-DejaVu.txt" in names

@@ -338,6 +338,10 @@ def test_no_command_takes_a_password_on_the_command_line(cli):
     every = list(options(get_command(app)))
     assert ("agenda build", "--formats") in every and len(every) > 100
     found = {(where, opt) for where, opt in every if "password" in opt.lower()}
-    assert found == {("agenda build", "--password-file"), ("minutes render", "--password-file")}
+    assert found == {
+        ("agenda build", "--password-file"),
+        ("minutes render", "--password-file"),
+        ("export subject", "--password-file"),
+    }
     refused = cli("agenda", "build", "M-0001", "--formats", "pdf", "--password", PASSWORD)
     assert refused.exit_code == ExitCode.USAGE and "No such option" in refused.stderr

@@ -70,6 +70,11 @@ LAZY = {
         "disclosures_command",
         "The log of personal data written out of the store (papers, minutes, mail...).",
     ),
+    "export": (
+        "export",
+        "export_app",
+        "Export everything held about one child (subject access), redacted by default.",
+    ),
     "remind": (
         "reminders",
         "remind",

@@ -76,3 +76,40 @@ def textconv(store: Store, file_name: str, blob: bytes) -> bytes:
     record_id = base[:-4] if base.endswith(".enc") else base
     path = records.type_of_id(record_id).path_for(record_id)
     return store.decrypt(path, blob)
+
+
+def last_changes(store: Store, record_ids: list[str]) -> dict[str, tuple[Change, int]]:
+    """Each record's last change and how many commits changed it, from one ``git log`` for
+    them all (not one per record): for a subject access bundle's "last changed"."""
+    paths = {store.path_of(rid): rid for rid in record_ids}
+    if not paths or gitio.head(store.root) is None:
+        return {}
+    fmt = "%x1e%H%x1f%aI%x1f%s"
+    out = gitio.run(store.root, ["log", f"--format={fmt}", "--name-only", "--no-color", "--",
+                                 *paths])  # fmt: skip
+    first: dict[str, tuple[str, str, str]] = {}
+    counts: dict[str, int] = {}
+    for chunk in out.split("\x1e"):
+        head, _, names = chunk.strip("\n").partition("\n")
+        if not head:
+            continue
+        commit, when, subject = head.split("\x1f", 2)
+        for path in names.split("\n"):
+            rid = paths.get(path.strip())
+            if rid is None:
+                continue
+            first.setdefault(rid, (commit, when, subject))
+            counts[rid] = counts.get(rid, 0) + 1
+    signed = signers(store, sorted({commit for commit, _w, _s in first.values()}))
+    return {
+        rid: (
+            Change(
+                commit=commit,
+                author=signed[commit],
+                when=datetime.fromisoformat(when).astimezone(LONDON),
+                subject=subject,
+            ),
+            counts[rid],
+        )
+        for rid, (commit, when, subject) in first.items()
+    }
