@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import os
+import re
 import stat
 from html import unescape
 
