@@ -266,6 +266,16 @@ REMINDER = RecordType(
     index_fields=("day", "recipient", "kind", "items", "sent"),
 )
 
+RESTRICTED = RecordType(
+    name="restricted",
+    plural="restricted",
+    prefix="RI",
+    width=5,
+    struct=types.Restricted,
+    #: never ``sealed``: the index is readable to every reader
+    index_fields=("subject", "group", "epoch", "by", "added"),
+)
+
 TYPES: dict[str, RecordType] = {
     t.name: t
     for t in (
@@ -280,6 +290,7 @@ TYPES: dict[str, RecordType] = {
         LINK,
         DECISION,
         REMINDER,
+        RESTRICTED,
     )
 }
 BY_PREFIX: dict[str, RecordType] = {t.prefix: t for t in TYPES.values()}

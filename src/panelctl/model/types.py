@@ -537,3 +537,27 @@ class Link(Record, kw_only=True):
     source: Annotated[str, Meta(description="Where the information came from")]
     date: Annotated[dt.date, Meta(description="When it was recorded")]
     police_only: Annotated[bool | None, Meta(description="Shown to police readers only")] = None
+
+
+class Restricted(Record, kw_only=True):
+    """An item restricted to a group of readers (see ``panelctl.casework.restricted``):
+    every reader sees what it is about, its group, who added it and when; only the group's
+    members can open ``sealed`` (a text note, or a person's, location's or link's sensitive
+    fields). Written once: it never changes afterwards."""
+
+    subject: Annotated[
+        str,
+        Meta(
+            description="The record it is about: a case, person, location or link id",
+            pattern=r"^(C|P|L|K)-[0-9]{4,9}$",
+        ),
+    ]
+    group: Annotated[
+        str, Meta(description="The group that may read it", pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    ]
+    epoch: Annotated[int, Meta(description="The group's key epoch it is sealed under", ge=1)]
+    by: Annotated[str, Meta(description="Who added it")]
+    added: Annotated[dt.date, Meta(description="When it was added")]
+    sealed: Annotated[
+        str, Meta(description="The content, sealed to the group's key (base64); not readable here")
+    ]

@@ -11,6 +11,8 @@ pins the first time it sees the store), and that reader's role allows every chan
 - deleting a record: a coordinator;
 - approving a meeting's minutes: the chair or vice-chair; a meeting whose minutes are
   approved never changes again;
+- a restricted item (``restricted/``) never changes once written (only a coordinator may
+  delete it, as any record);
 - any other record: a reader whose role writes records; ``cron`` writes reminder records
   only, and ``recovery`` (a key kept for emergencies) writes nothing.
 
@@ -133,6 +135,14 @@ def check_change(
                 "written with an old key (by a removed reader?) or restored from an older "
                 "version",
             )
+        if rtype.name == "restricted" and change.status == "M":
+            old, new = (_same_format(rtype, v) for v in meeting_versions(path))
+            if old != new:
+                refuse(
+                    path,
+                    "changes a restricted item, which is written once and never changed "
+                    "(its sealed content could be lost or replaced)",
+                )
         if rtype.name == "meeting":
             old, new = (_same_format(rtype, v) for v in meeting_versions(path))
             old_minutes = (old or {}).get("minutes") or {}

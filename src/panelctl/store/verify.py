@@ -251,7 +251,7 @@ def _history(
         for status, path, old, new in diffs.get(commit, []):
             if path == KEYRING_PATH and status != "D":
                 wanted_full.add(new)
-            elif chain.record_type_of(path) is records.BY_FOLDER.get("meetings"):
+            elif chain.record_type_of(path) in (records.MEETING, records.RESTRICTED):
                 wanted_full.update(sha for sha in (old, new) if set(sha) != {"0"})
             elif status != "D":
                 wanted_head.add(new)
