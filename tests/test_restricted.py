@@ -34,6 +34,7 @@ CANARIES = ("Zorvath", "Quillbeck", "Kestrel", "Thimbleroot")
 SECRET = "Zorvath Quillbeck collects children from the Kestrel Arms on Fridays."
 CASE = {"status": "open", "child": {"name": "Test Child", "dob": date(2012, 5, 6)}, "risk": "High"}
 MARK = "Contains information restricted to: police"
+PDF_PASSWORD = "Kettle-Marmalade-47"
 
 
 def leaks(text: str | bytes) -> list[str]:
@@ -82,16 +83,20 @@ def test_a_member_reads_an_item_and_a_non_member_sees_only_that_it_exists(panel)
     assert restricted.show_item(panel.as_(panel.police), second)[1] == {"text": "From health"}
 
 
-def test_sealed_content_is_bound_to_its_item_and_subject(panel):
+def test_sealed_content_is_bound_to_its_group_and_says_where_it_was_sealed(panel):
     member = panel.as_(panel.police)
     first = restricted.add_note(member, "C-0001", "police", SECRET)
     item = member.read(first)
     keys = groups.my_groups(member)["police"]
     assert restricted.open_item(member, item, keys) == {"text": SECRET}
-    for moved in ({**item, "id": "RI-00009"}, {**item, "subject": "C-0002"}):
+    for forged in ({**item, "by": "Someone Else"}, {**item, "added": date(2020, 1, 1)}):
         with pytest.raises(TamperedError) as error:
-            restricted.open_item(member, moved, keys)
+            restricted.open_item(member, forged, keys)
         assert leaks(error.value.message) == []
+    # copied to another item about another record (or renumbered by sync): the member is
+    # shown where it was sealed
+    moved = restricted.open_item(member, {**item, "id": "RI-00009", "subject": "C-0002"}, keys)
+    assert moved == {"text": SECRET, "sealed_as": first, "sealed_about": "C-0001"}
 
 
 # --- every command and output, for a non-member and a member ------------------------------
@@ -133,6 +138,7 @@ def test_a_non_member_reads_nothing_restricted_through_any_command_or_output(
     assert (note, person, place, link) == ("RI-00001", "P-0001", "L-0001", "K-00001")
 
     # the member reads all of it
+    assert "RI-00002 (to police; you can read it)" in ok(police, "person", "show", person).stdout
     shown = ok(police, "restricted", "show", note).stdout
     assert SECRET in shown
     listed = json.loads(
@@ -223,6 +229,7 @@ def test_a_non_member_reads_nothing_restricted_through_any_command_or_output(
     assert "jo.worker@example.gov.uk" not in outputs["mail"] and "A-00001" in outputs["mail"]
     assert "C-0001" in outputs["index"] and "RI-00001" in outputs["index"]
     assert "Restricted to police" in outputs[f"person show {person}"]
+    assert "restricted: RI-00002 (to police; you are not in this group)" in outputs[f"person show {person}"]
     found = {where: leaks(text) for where, text in outputs.items() if leaks(text)}
     assert found == {}
     # and nothing in git, but ciphertext (the whole history, every object)
@@ -484,8 +491,18 @@ def test_every_printed_page_of_a_restricted_paper_is_marked(panel, tmp_path):
     from panelctl.meetings.agenda import build_agenda
 
     out = tmp_path / "papers"
-    build_agenda(member, "M-0001", date(2026, 11, 5), papers_to=out, formats=("html",),
-                 include_restricted=True)  # fmt: skip
+    from panelctl.outputs.papers import ProtectedPdf
+
+    build_agenda(member, "M-0001", date(2026, 11, 5), papers_to=out,
+                 formats=("html", ProtectedPdf(PDF_PASSWORD)), include_restricted=True)  # fmt: skip
+    # the password-protected PDF panelctl writes itself (xhtml2pdf): its frames, every page
+    from pypdf import PdfReader
+
+    reader = PdfReader(out / "paper-M-0001-C-0001.pdf")
+    assert reader.decrypt(PDF_PASSWORD)
+    assert len(reader.pages) >= 3
+    for number, page in enumerate(reader.pages, start=1):
+        assert MARK in " ".join(page.extract_text().split()), f"PDF page {number} is not marked"
     html = out / "paper-M-0001-C-0001.html"
     pdf = tmp_path / "paper.pdf"
     # (a short profile folder: Chromium's socket in it must fit a Unix socket's path)

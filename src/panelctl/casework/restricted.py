@@ -46,28 +46,34 @@ def marker(group: str) -> str:
     return f"Restricted to {group} (see the restricted items about this record)"
 
 
-def _aad(store_id: bytes, item_id: str, subject: str, group: str, epoch: int) -> bytes:
+def _aad(store_id: bytes, group: str, epoch: int, by: str, added: object) -> bytes:
+    # Not the item's id nor its subject: `sync` renumbers a new record whose id another
+    # clone took meanwhile, and the references to it. Both are sealed inside the content
+    # instead, and a member is told when they differ (see open_item).
     fields = {
         "store_id": store_id.hex(),
-        "id": item_id,
-        "subject": subject,
         "group": group,
         "epoch": epoch,
+        "by": by,
+        "added": str(added),
     }
     return _AAD_TAG + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _seal(store: Store, item_id: str, subject: str, group, content: dict) -> str:
+def _seal(store: Store, item: dict, group, content: dict) -> str:
     key = crypto.random_key()
-    aad = _aad(store.store_id, item_id, subject, group.name, group.epoch.number)
-    body = crypto.seal(key, json.dumps(content, default=str).encode(), aad)
+    aad = _aad(store.store_id, group.name, group.epoch.number, item["by"], item["added"])
+    inner = {**content, "sealed_as": item["id"], "sealed_about": item["subject"]}
+    body = crypto.seal(key, json.dumps(inner, default=str).encode(), aad)
     ephemeral, wrapped = crypto.wrap_key(key, group.epoch.public)
     return crypto.b64(ephemeral + wrapped + body)
 
 
 def open_item(store: Store, item: dict, keys: dict[int, bytes] | None) -> dict | None:
     """The content of a restricted item, or None when ``keys`` (the group's epoch secrets
-    this identity holds) do not include the item's epoch."""
+    this identity holds) do not include the item's epoch. When the item's id or subject is
+    no longer the one it was sealed with (renumbered by `sync`, or the sealed content
+    copied to another item), the content says so in ``sealed_as`` / ``sealed_about``."""
     secret = (keys or {}).get(item["epoch"])
     if secret is None:
         return None
@@ -75,16 +81,20 @@ def open_item(store: Store, item: dict, keys: dict[int, bytes] | None) -> dict |
         raw = crypto.unb64(item["sealed"])
         ephemeral, wrapped, body = raw[:32], raw[32:80], raw[80:]
         key = crypto.unwrap_key(secret, ephemeral, wrapped)
-        aad = _aad(store.store_id, item["id"], item["subject"], item["group"], item["epoch"])
+        aad = _aad(store.store_id, item["group"], item["epoch"], item["by"], item["added"])
         content = json.loads(crypto.open_sealed(key, body, aad))
         if not isinstance(content, dict):
             raise ValueError
-        return content
     except (crypto.CryptoFailure, ValueError, binascii.Error):
         raise TamperedError(
             f"restricted item {item['id']}: its sealed content fails its integrity check; "
             "restore it from git."
         ) from None
+    if content.get("sealed_as") == item["id"]:
+        content.pop("sealed_as")
+    if content.get("sealed_about") == item["subject"]:
+        content.pop("sealed_about")
+    return content
 
 
 def _subject(store: Store, subject: str) -> str:
@@ -111,17 +121,15 @@ def stage_item(store: Store, tx: Transaction, subject: str, group_name: str, con
         + [0]
     )
     item_id = rtype.format_id(number + 1)
-    tx.put(
-        {
-            "id": item_id,
-            "subject": subject,
-            "group": group.name,
-            "epoch": group.epoch.number,
-            "by": store.me().name,
-            "added": today(),
-            "sealed": _seal(store, item_id, subject, group, content),
-        }
-    )
+    item = {
+        "id": item_id,
+        "subject": subject,
+        "group": group.name,
+        "epoch": group.epoch.number,
+        "by": store.me().name,
+        "added": today(),
+    }
+    tx.put({**item, "sealed": _seal(store, item, group, content)})
     return item_id
 
 
@@ -216,6 +224,7 @@ def items_about(store: Store, subjects: set[str], mine: dict | None = None) -> l
                     "group": item["group"],
                     "by": item["by"],
                     "added": item["added"],
+                    "sealed_about": content.get("sealed_about"),
                     "text": content.get("text"),
                     "fields": [
                         {

@@ -6,7 +6,7 @@ import typer
 
 from panelctl.base.errors import InvalidInputError
 from panelctl.cli.common import open_store
-from panelctl.cli.output import Format, emit
+from panelctl.cli.output import Format, emit, say
 
 person_app = typer.Typer(
     rich_markup_mode=None,
@@ -39,8 +39,6 @@ MANY = list[str] | None
 
 def _police_only_note(police_only: bool, restricted_to: str | None) -> None:
     if police_only and not restricted_to:
-        from panelctl.cli.output import say
-
         say(
             "Note: --police-only is a label; every reader of the store can still read it. "
             "To make it readable to police readers only, use --restricted-to police."
@@ -81,6 +79,18 @@ def _show(record: dict, links: list[dict], fmt: Format) -> None:
         emit(links, LINK_COLUMNS, Format.table, title="Links")
     else:
         typer.echo("links: none")
+
+
+def _restricted_items(store, record_id: str, fmt: Format) -> None:
+    """After a record shown as a table: the restricted items about it, and which of them
+    this reader can open (`panelctl restricted show`)."""
+    if fmt is not Format.table:
+        return
+    from panelctl.casework.restricted import list_items
+
+    for item in list_items(store, record_id):
+        can = "you can read it" if item["readable"] else "you are not in this group"
+        typer.echo(f"restricted: {item['id']} (to {item['group']}; {can})")
 
 
 # --- person ------------------------------------------------------------------------------
@@ -175,7 +185,9 @@ def person_show(
     """
     from panelctl.casework.people import show
 
-    _show(*show(open_store(), record_id, "person"), fmt)
+    store = open_store()
+    _show(*show(store, record_id, "person"), fmt)
+    _restricted_items(store, record_id, fmt)
 
 
 # --- location ----------------------------------------------------------------------------
@@ -240,7 +252,9 @@ def location_show(
     """
     from panelctl.casework.people import show
 
-    _show(*show(open_store(), record_id, "location"), fmt)
+    store = open_store()
+    _show(*show(store, record_id, "location"), fmt)
+    _restricted_items(store, record_id, fmt)
 
 
 # --- link --------------------------------------------------------------------------------
