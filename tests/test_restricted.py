@@ -271,6 +271,15 @@ def test_no_write_may_change_a_restricted_item(panel):
     assert restricted.show_item(panel.as_(panel.police), item_id)[1] == {"text": SECRET}
 
 
+def test_an_item_cannot_be_added_in_another_readers_name(panel):
+    outsider = panel.as_(panel.other)
+    item_id = restricted.add_note(outsider, "C-0001", "police", "From health")
+    forged = {**outsider.read(item_id), "id": "RI-00002", "by": "Pat Police"}
+    with pytest.raises(NotAllowedError) as error:
+        outsider.create("restricted", forged)
+    assert "another reader's name" in error.value.message
+
+
 def test_verify_refuses_a_restricted_item_changed_with_git(panel):
     item_id = restricted.add_note(panel.as_(panel.police), "C-0001", "police", SECRET)
     outsider = panel.as_(panel.other)

@@ -11,8 +11,8 @@ pins the first time it sees the store), and that reader's role allows every chan
 - deleting a record: a coordinator;
 - approving a meeting's minutes: the chair or vice-chair; a meeting whose minutes are
   approved never changes again;
-- a restricted item (``restricted/``) never changes once written (only a coordinator may
-  delete it, as any record);
+- a restricted item (``restricted/``) is added in the name of the reader who signs it,
+  and never changes once written (only a coordinator may delete it, as any record);
 - any other record: a reader whose role writes records; ``cron`` writes reminder records
   only, and ``recovery`` (a key kept for emergencies) writes nothing.
 
@@ -135,14 +135,16 @@ def check_change(
                 "written with an old key (by a removed reader?) or restored from an older "
                 "version",
             )
-        if rtype.name == "restricted" and change.status == "M":
+        if rtype.name == "restricted":
             old, new = (_same_format(rtype, v) for v in meeting_versions(path))
-            if old != new:
+            if change.status == "M" and old != new:
                 refuse(
                     path,
                     "changes a restricted item, which is written once and never changed "
                     "(its sealed content could be lost or replaced)",
                 )
+            elif change.status == "A" and (new or {}).get("by") != signer.name:
+                refuse(path, f"adds a restricted item in another reader's name ({who})")
         if rtype.name == "meeting":
             old, new = (_same_format(rtype, v) for v in meeting_versions(path))
             old_minutes = (old or {}).get("minutes") or {}
