@@ -819,6 +819,31 @@ CASES: dict[str, Case] = {
     "access remove unknown": Case(
         ["access", "remove", "Nobody Known"], ExitCode.NOT_FOUND, "access list"
     ),
+    # restricted groups and items
+    "access group add by a member": Case(
+        ["access", "group", "add", "police", "Chair Reader"],
+        ExitCode.NOT_ALLOWED,
+        "coordinator",
+        who="member",
+    ),
+    "access group add bad name": Case(
+        ["access", "group", "add", "Police Team", "Member Reader"],
+        ExitCode.INVALID_INPUT,
+        "group's name",
+    ),
+    "access group remove no such group": Case(
+        ["access", "group", "remove", "police", "Member Reader"], ExitCode.NOT_FOUND, "police"
+    ),
+    "restricted add no such group": Case(
+        ["restricted", "add", "C-0001", "--group", "police", "--text", "A note"],
+        ExitCode.NOT_FOUND,
+        "police",
+    ),
+    "restricted add empty text": Case(
+        ["restricted", "add", "C-0001", "--group", "police", "--text", " "],
+        ExitCode.INVALID_INPUT,
+        "text",
+    ),
     # remind
     "remind bad as-of": Case(["remind", "--as-of", "tomorrow"], ExitCode.INVALID_INPUT, "--as-of"),
     "remind bad mail settings": Case(
@@ -1193,6 +1218,9 @@ WRITING = {
     "actions extend",
     "access add",
     "access remove",
+    "access group add",
+    "access group remove",
+    "restricted add",
     "remind",
     "sync",
     "init",
@@ -1215,6 +1243,9 @@ NOT_WRITING = {
     "verify",
     "log",
     "access list",
+    "access group list",
+    "restricted list",
+    "restricted show",
     "record list",
     "record show",
     "demo",
@@ -1256,7 +1287,7 @@ def test_every_writing_command_has_a_failing_case():
     covered = set()
     for case in CASES.values():
         words = [a for a in case.args if not a.startswith("-") and "{" not in a]
-        for size in (2, 1):
+        for size in (3, 2, 1):  # (3: `access group add`)
             if " ".join(words[:size]) in WRITING:
                 covered.add(" ".join(words[:size]))
                 break

@@ -17,11 +17,13 @@ from test_model import GOOD
 
 from conftest import CANARY, Clone, git
 from panelctl.base.errors import ErasedError, ExitCode, NotAllowedError, TamperedError
+from panelctl.casework.restricted import add_note
 from panelctl.crypto import casekeys, envelope
 from panelctl.crypto import primitives as crypto
 from panelctl.crypto.casekeys import CaseKeys
 from panelctl.crypto.identity import read_identity_file
 from panelctl.crypto.keyring import Keyring
+from panelctl.panel.groups import add_member
 from panelctl.store.core import Store
 
 OTHER = "Ottoline Pemberton-Vasquez"  # another child, whose records must survive
@@ -168,6 +170,10 @@ def test_an_erased_case_cannot_be_read_from_any_clone_or_the_remote(team, cli, t
     coordinator, chair, cron = team["coordinator"], team["chair"], team["cron"]
     store = coordinator.store()
     build(store)
+    # police intelligence about the child, restricted to a group (sealed twice over)
+    police = store.keyring.reader(read_identity_file(chair.identity).unlock().recipient)
+    add_member(store, "police", police)
+    add_note(coordinator.store(), "C-0001", "police", f"{CANARY} seen at the hotel")
     assert sync(cli, coordinator).exit_code == 0
     approve_minutes(cli, chair)
     for clone in (coordinator, chair, cron):
@@ -183,7 +189,8 @@ def test_an_erased_case_cannot_be_read_from_any_clone_or_the_remote(team, cli, t
               store=coordinator.root, identity=coordinator.identity)  # fmt: skip
     assert dry.exit_code == 0, dry.output
     assert dry.stdout.split() == [
-        "C-0001", "RA-00001", "A-00001", "D-00001", "K-00001", "K-00002", "RM-00001"
+        "C-0001", "RA-00001", "A-00001", "D-00001", "K-00001", "K-00002", "RI-00001",
+        "RM-00001",
     ]  # fmt: skip
     assert "taken out of M-0001, RM-00002" in dry.stderr
     assert git(coordinator.root, "rev-parse", "HEAD").strip() == head_before

@@ -220,6 +220,15 @@ GOOD = {
         "recipients": ["pc@example.police.uk"],
         "command": "panelctl agenda build",
     },
+    "restricted": {
+        "id": "RI-00001",
+        "subject": "C-0001",
+        "group": "police",
+        "epoch": 1,
+        "by": "Pat Police",
+        "added": DAY,
+        "sealed": "AAAA",
+    },
 }
 
 
@@ -441,7 +450,7 @@ def _strategy(info, top: bool = False) -> st.SearchStrategy:
         offsets = st.sampled_from([UTC, BST, dt.timezone(dt.timedelta(hours=-5, minutes=-30))])
         return st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2100, 1, 1), timezones=offsets)
     if isinstance(info, inspect.IntType):
-        return st.integers(-1000, 10**6)
+        return st.integers(-1000 if info.ge is None else info.ge, 10**6)
     if isinstance(info, inspect.BoolType):
         return st.booleans()
     if isinstance(info, inspect.ListType):

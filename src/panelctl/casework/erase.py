@@ -5,7 +5,8 @@ child is sealed under that child's case key as well as the epoch's data key, and
 keys are kept outside the versioned history. Erasing a case
 
 1. deletes its records from the tree (the case, its assessments, actions and decisions,
-   its links, the reminders that listed only its actions), takes it off every meeting
+   its links, the restricted items about it or its links, the reminders that listed only
+   its actions), takes it off every meeting
    that discussed it (the meeting is kept for the other children, without it), and adds
    a signed erasure record (a tombstone: ids, counts, date, rule, who; no personal data),
    all in one commit by a coordinator;
@@ -96,6 +97,12 @@ def plan(store: Store, case_id: str, as_of: date | None = None) -> ErasurePlan:
         )
     found.deleted["link"] = sorted(
         (rid for rid, row in index.rows("link") if case_id in (row.get("a"), row.get("b"))),
+        key=records.number_of,
+    )
+    gone = set(found.ids)
+    # restricted items about the case or one of its links (sealed under its key too)
+    found.deleted["restricted"] = sorted(
+        (rid for rid, row in index.rows("restricted") if row.get("subject") in gone),
         key=records.number_of,
     )
     gone = set(found.ids)

@@ -3,9 +3,16 @@ them and cases: the material of the panel's mapping.
 
 A person's names, nicknames, phones and the like are sensitive: they live only inside the
 encrypted record and are shown by ``person show``; lists and messages use ids. A link joins
-two of case, person and location, with its nature, source and date. Police-only
-intelligence is marked ``police_only`` (a label for readers and papers; every reader of
-the store can still decrypt it). Every change is one commit whose message names ids only.
+two of case, person and location, with its nature, source and date. Every change is one
+commit whose message names ids only.
+
+Two ways to mark intelligence: ``police_only`` is a label for readers and papers that
+every reader of the store can still decrypt (kept for the records that have it);
+``restricted_to`` a group (see :mod:`panelctl.casework.restricted`) puts the sensitive
+fields (a person's names, nicknames, description, vehicles, phones and usernames; a
+location's name, address and description; a link's source) into a restricted item only
+that group's members can read, and the record every reader sees keeps only its kind, area,
+ends and dates, with a marker where the text was.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from datetime import date
 from panelctl.base.dates import show_date, today
 from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
 from panelctl.base.names import fold
+from panelctl.casework.restricted import create_restricted
 from panelctl.model import records
 from panelctl.store.core import Store
 
@@ -64,8 +72,10 @@ def add_person(
     usernames=(),
     police_only: bool = False,
     added: date | None = None,
+    restricted_to: str | None = None,
 ) -> str:
-    """Add a person of concern or an organised crime group; returns its new id."""
+    """Add a person of concern or an organised crime group; returns its new id. With
+    ``restricted_to``, its details are readable to that group only."""
     record = _drop_empty(
         {
             "kind": _choice(kind, PERSON_KINDS, "Kind"),
@@ -83,6 +93,8 @@ def add_person(
         )
     record["police_only"] = bool(police_only)
     record["added"] = added or today()
+    if restricted_to:
+        return create_restricted(store, "person", record, restricted_to)
     return store.create("person", record)
 
 
@@ -95,8 +107,10 @@ def add_location(
     description: str | None = None,
     police_only: bool = False,
     added: date | None = None,
+    restricted_to: str | None = None,
 ) -> str:
-    """Add a location of concern; returns its new id."""
+    """Add a location of concern; returns its new id. With ``restricted_to``, its name,
+    address and description are readable to that group only."""
     if not _text(name):
         raise InvalidInputError("A location needs a name.", "name")
     record = _drop_empty(
@@ -110,6 +124,8 @@ def add_location(
     )
     record["police_only"] = bool(police_only)
     record["added"] = added or today()
+    if restricted_to:
+        return create_restricted(store, "location", record, restricted_to)
     return store.create("location", record)
 
 
@@ -210,8 +226,10 @@ def add_link(
     source: str,
     when: date | None = None,
     police_only: bool = False,
+    restricted_to: str | None = None,
 ) -> str:
-    """Link two of case, person and location; refuses the same link (either way round)."""
+    """Link two of case, person and location; refuses the same link (either way round).
+    With ``restricted_to``, its source is readable to that group only."""
     nature, source = " ".join(nature.split()), " ".join(source.split())
     if not nature:
         raise InvalidInputError("A link needs its nature, e.g. 'associate'.", "nature")
@@ -229,17 +247,17 @@ def add_link(
                 raise InvalidInputError(
                     f"{a} and {b} are already linked with that nature ({row['id']})."
                 )
-        return tx.create(
-            "link",
-            {
-                "a": a,
-                "b": b,
-                "nature": nature,
-                "source": source,
-                "date": when,
-                "police_only": bool(police_only),
-            },
-        )
+        record = {
+            "a": a,
+            "b": b,
+            "nature": nature,
+            "source": source,
+            "date": when,
+            "police_only": bool(police_only),
+        }
+        if restricted_to:
+            return create_restricted(store, "link", record, restricted_to, tx)
+        return tx.create("link", record)
 
 
 # --- perpetrator referrals ---------------------------------------------------------------

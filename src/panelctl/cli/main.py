@@ -32,6 +32,11 @@ LAZY = {
     "person": ("people", "person_app", "Persons of concern and organised crime groups."),
     "location": ("people", "location_app", "Locations of concern."),
     "link": ("people", "link", "Link two of a case, a person and a location."),
+    "restricted": (
+        "restricted",
+        "restricted_app",
+        "Items restricted to a group (e.g. police intelligence): add, list, show.",
+    ),
     "agency": ("directory", "agency_app", "The panel's agencies."),
     "member": ("directory", "member_app", "The panel's members."),
     "profile": ("profiles", "profile_app", "Panel profiles and this store's settings."),
@@ -358,6 +363,12 @@ record_app = typer.Typer(
 )
 app.add_typer(identity_app, name="identity")
 app.add_typer(access_app, name="access")
+group_app = typer.Typer(
+    rich_markup_mode=None,
+    help="Restricted groups: who may read the items restricted to each.",
+    no_args_is_help=True,
+)
+access_app.add_typer(group_app, name="group")
 app.add_typer(record_app, name="record")
 
 
@@ -702,6 +713,78 @@ def access_remove(
     say(
         f"Removed {reader.name}; records are now under key epoch {store.keyring.epoch}. "
         "Copies of the history they already hold stay readable to them."
+    )
+
+
+@group_app.command("add")
+def access_group_add(
+    group: Annotated[str, typer.Argument(metavar="GROUP", help="The group, e.g. police.")],
+    who: Annotated[str, typer.Argument(metavar="READER", help="The reader's name or recipient.")],
+) -> None:
+    """Add a reader to a restricted group (made if new); coordinators only, signed.
+
+    Example: panelctl access group add police "Pat Police"
+    """
+    from panelctl.panel.access import find_reader
+    from panelctl.panel.groups import add_member
+
+    store = open_store()
+    reader = find_reader(store, who)
+    earlier = add_member(store, group, reader)
+    say(
+        f"Added {reader.name} to group {group}."
+        + (
+            ""
+            if earlier
+            else " They can read its items added from now on; a coordinator who is a "
+            "member of the group can run this again to give them the earlier ones."
+        )
+    )
+
+
+@group_app.command("remove")
+def access_group_remove(
+    group: Annotated[str, typer.Argument(metavar="GROUP")],
+    who: Annotated[str, typer.Argument(metavar="READER", help="The reader's name or recipient.")],
+) -> None:
+    """Take a reader out of a restricted group: a new group key for the rest.
+
+    Items added before stay readable to them from any copy of the history they kept.
+
+    Example: panelctl access group remove police "Pat Police"
+    """
+    from panelctl.panel.access import find_reader
+    from panelctl.panel.groups import remove_member
+
+    store = open_store()
+    reader = find_reader(store, who)
+    remaining = remove_member(store, group, reader)
+    say(
+        f"Removed {reader.name} from group {group} (now at group key epoch "
+        f"{remaining.epoch.number}); items added before stay readable to them."
+    )
+
+
+@group_app.command("list")
+def access_group_list(
+    fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+) -> None:
+    """List the restricted groups and their members (every reader may see this).
+
+    Example: panelctl access group list --format json
+    """
+    from panelctl.panel.groups import list_groups
+
+    emit(
+        list_groups(open_store()),
+        [
+            ("group", "Group"),
+            ("member", "Member"),
+            ("agency", "Agency"),
+            ("role", "Role"),
+            ("epoch", "Key epoch"),
+        ],
+        fmt,
     )
 
 

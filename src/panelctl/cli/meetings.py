@@ -112,6 +112,10 @@ def meeting_plan(
         typer.echo(f"{day.isoformat()}  {day:%A} {show_date(day)}")
 
 
+_RESTRICTED_HELP = (
+    "Include the restricted items of your groups about each case; every page is then marked "
+    "with the groups."
+)
 _PASSWORD_FILE_HELP = (
     "With pdf: read the PDF password from this file (yours, chmod 600, one line, outside "
     "the store) instead of asking on the terminal."
@@ -203,6 +207,7 @@ def agenda_build(
         bool, Opt("--overwrite", help="Replace papers of the same names already in --out.")
     ] = False,
     password_file: Annotated[Path | None, Opt(help=_PASSWORD_FILE_HELP)] = None,
+    include_restricted: Annotated[bool, Opt("--include-restricted", help=_RESTRICTED_HELP)] = False,
 ) -> None:
     """Choose the cases for a meeting, give each a time slot, work out when papers must go
     out, and write the agenda, case papers, action log and calendar invitations.
@@ -233,6 +238,7 @@ def agenda_build(
         papers_to=papers_to,
         formats=chosen,
         overwrite=overwrite,
+        include_restricted=include_restricted,
     )
     emit(
         _agenda_rows(agenda),
@@ -329,6 +335,7 @@ def minutes_render(
         bool, Opt("--overwrite", help="Replace minutes of the same name already in --out.")
     ] = False,
     password_file: Annotated[Path | None, Opt(help=_PASSWORD_FILE_HELP)] = None,
+    include_restricted: Annotated[bool, Opt("--include-restricted", help=_RESTRICTED_HELP)] = False,
 ) -> None:
     """Render the minutes (marked DRAFT until the chair approves them).
 
@@ -349,7 +356,13 @@ def minutes_render(
     store = open_store()
     (chosen,) = _with_pdf_password([fmt], password_file, store.root, out is not None)
     written = minutes_out(
-        store, meeting_id, chosen, out=out, overwrite=overwrite, show=sys.stdout.write
+        store,
+        meeting_id,
+        chosen,
+        out=out,
+        overwrite=overwrite,
+        show=sys.stdout.write,
+        include_restricted=include_restricted,
     )
     if out is None:
         return

@@ -6,7 +6,7 @@ import typer
 
 from panelctl.base.errors import InvalidInputError
 from panelctl.cli.common import open_store
-from panelctl.cli.output import Format, emit
+from panelctl.cli.output import Format, emit, say
 
 person_app = typer.Typer(
     rich_markup_mode=None,
@@ -26,7 +26,23 @@ SHOW_FORMAT = Annotated[Format, typer.Option("--format", help="table or json.")]
 POLICE_ONLY = Annotated[
     bool, typer.Option("--police-only", help="Mark it as police-only intelligence.")
 ]
+RESTRICTED_TO = Annotated[
+    str | None,
+    typer.Option(
+        "--restricted-to",
+        metavar="GROUP",
+        help="Seal its details to this group (e.g. police); other readers see only a marker.",
+    ),
+]
 MANY = list[str] | None
+
+
+def _police_only_note(police_only: bool, restricted_to: str | None) -> None:
+    if police_only and not restricted_to:
+        say(
+            "Note: --police-only is a label; every reader of the store can still read it. "
+            "To make it readable to police readers only, use --restricted-to police."
+        )
 LINK_COLUMNS = [
     ("id", "Link"),
     ("with", "With"),
@@ -65,6 +81,18 @@ def _show(record: dict, links: list[dict], fmt: Format) -> None:
         typer.echo("links: none")
 
 
+def _restricted_items(store, record_id: str, fmt: Format) -> None:
+    """After a record shown as a table: the restricted items about it, and which of them
+    this reader can open (`panelctl restricted show`)."""
+    if fmt is not Format.table:
+        return
+    from panelctl.casework.restricted import list_items
+
+    for item in list_items(store, record_id):
+        can = "you can read it" if item["readable"] else "you are not in this group"
+        typer.echo(f"restricted: {item['id']} (to {item['group']}; {can})")
+
+
 # --- person ------------------------------------------------------------------------------
 
 
@@ -78,10 +106,14 @@ def person_add(
     phone: Annotated[MANY, typer.Option(help="A phone number (repeatable).")] = None,
     username: Annotated[MANY, typer.Option(help="An online username (repeatable).")] = None,
     police_only: POLICE_ONLY = False,
+    restricted_to: RESTRICTED_TO = None,
 ) -> None:
     """Add a person of concern or an organised crime group and print its id.
 
-    Example: panelctl person add --kind person --name "Dax Ferrowby" --nickname Ferro --vehicle "black Golf" --police-only
+    With --restricted-to GROUP their names, nicknames, description, vehicles, phones and
+    usernames go into a restricted item only that group can read.
+
+    Example: panelctl person add --kind person --name "Dax Ferrowby" --nickname Ferro --vehicle "black Golf" --restricted-to police
     """
     from panelctl.casework.people import add_person
 
@@ -96,8 +128,10 @@ def person_add(
             phones=phone,
             usernames=username,
             police_only=police_only,
+            restricted_to=restricted_to,
         )
     )
+    _police_only_note(police_only, restricted_to)
 
 
 @person_app.command("refer")
@@ -151,7 +185,9 @@ def person_show(
     """
     from panelctl.casework.people import show
 
-    _show(*show(open_store(), record_id, "person"), fmt)
+    store = open_store()
+    _show(*show(store, record_id, "person"), fmt)
+    _restricted_items(store, record_id, fmt)
 
 
 # --- location ----------------------------------------------------------------------------
@@ -167,14 +203,24 @@ def location_add(
     area: Annotated[str | None, typer.Option(help="The area or ward it is in.")] = None,
     description: Annotated[str | None, typer.Option(help="Why it is of concern.")] = None,
     police_only: POLICE_ONLY = False,
+    restricted_to: RESTRICTED_TO = None,
 ) -> None:
     """Add a location of concern and print its id.
+
+    With --restricted-to GROUP its name, address and description go into a restricted item
+    only that group can read (its kind and area stay visible).
 
     Example: panelctl location add --kind hotspot --name "Bus station" --area Hanley
     """
     from panelctl.casework.people import add_location
 
-    typer.echo(add_location(open_store(), kind, name, address, area, description, police_only))
+    typer.echo(
+        add_location(
+            open_store(), kind, name, address, area, description, police_only,
+            restricted_to=restricted_to,
+        )
+    )
+    _police_only_note(police_only, restricted_to)
 
 
 @location_app.command("list")
@@ -206,7 +252,9 @@ def location_show(
     """
     from panelctl.casework.people import show
 
-    _show(*show(open_store(), record_id, "location"), fmt)
+    store = open_store()
+    _show(*show(store, record_id, "location"), fmt)
+    _restricted_items(store, record_id, fmt)
 
 
 # --- link --------------------------------------------------------------------------------
@@ -222,8 +270,12 @@ def link(
         typer.Option("--date", help="When, as 14/03/2026 or 2026-03-14 (default: today)."),
     ] = None,
     police_only: POLICE_ONLY = False,
+    restricted_to: RESTRICTED_TO = None,
 ) -> None:
     """Link two of a case, a person of concern and a location, and print the link's id.
+
+    With --restricted-to GROUP its source goes into a restricted item only that group can
+    read.
 
     Example: panelctl link C-0042 P-0003 --nature "seen together" --source police --date 14/03/2026
     """
@@ -231,4 +283,7 @@ def link(
     from panelctl.casework.people import add_link
 
     day = parse_date(when, "when", "--date") if when else None
-    typer.echo(add_link(open_store(), a, b, nature, source, day, police_only))
+    typer.echo(
+        add_link(open_store(), a, b, nature, source, day, police_only, restricted_to=restricted_to)
+    )
+    _police_only_note(police_only, restricted_to)

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from panelctl.base.dates import LONDON, show_date
 from panelctl.base.errors import NotAllowedError, PanelctlError
+from panelctl.casework import restricted
 from panelctl.meetings.schedule import carried_over, case_history, get_meeting
 from panelctl.model import entry, records, risk
 from panelctl.outputs import papers
+from panelctl.panel import groups
 from panelctl.rules import meetingrules
 from panelctl.store.core import Store
 from panelctl.store.disclosures import check_can_disclose, log_disclosure
@@ -53,6 +55,7 @@ def build_agenda(
     papers_to: Path | None = None,
     formats: tuple[str, ...] = papers.FORMATS,
     overwrite: bool = False,
+    include_restricted: bool = False,
 ) -> Agenda:
     """Choose, order and time the cases for a meeting, and work out the papers' deadline.
 
@@ -60,12 +63,18 @@ def build_agenda(
     folder (replacing papers already there only with ``overwrite``). Everything that could
     refuse them (the formats, the folder, files already there) is checked before the agenda
     is saved, so a refusal leaves the store as it was.
+
+    With ``include_restricted``, each case paper also holds the restricted items about the
+    case (and its links, and the persons and locations they join it to) that this identity's
+    groups can read, and is marked as restricted on every page (see
+    :func:`restricted_for_case`).
     """
     profile = store.profile
     if papers_to is not None and not dry_run:
         formats = papers.check_formats(formats)
         papers.check_destination(papers_to, store_root=store.root)
         check_can_disclose(store)
+    mine = my_restricted_groups(store) if include_restricted else None
     # the papers go to temp names in their folder, removed if the commit fails
     with papers.Pending() as pending, store.transaction() as tx:
         meeting = get_meeting(store, meeting_id)
@@ -94,7 +103,9 @@ def build_agenda(
             tx.put(meeting)
             if papers_to is not None:
                 used: list[str] = []
-                files = papers_for(store, agenda, today, formats, used=used)
+                files = papers_for(
+                    store, agenda, today, formats, restricted_keys=mine, used=used
+                )
                 pending.staged = papers.stage_papers(
                     papers_to, files, overwrite=overwrite, store_root=store.root
                 )
@@ -186,13 +197,15 @@ def papers_for(
     agenda: Agenda,
     today: date,
     formats: tuple[str, ...] = ("md", "html"),
+    restricted_keys: dict | None = None,
     *,
     used: list[str] | None = None,
 ) -> dict[str, str]:
-    """Every file of the meeting's papers: {file name (ids only): text}. ``used``, when
-    given, receives the ids of the records whose data the papers hold (for the disclosure
-    log): the meeting, its cases, their latest assessments and open actions, and the
-    actions of the action log."""
+    """Every file of the meeting's papers: {file name (ids only): text}. With
+    ``restricted_keys`` (:func:`my_restricted_groups`), the case papers include the
+    restricted items those keys open. ``used``, when given, receives the ids of the records
+    whose data the papers hold (for the disclosure log): the meeting, its cases, their
+    latest assessments and open actions, and the actions of the action log."""
     used = [] if used is None else used
 
     profile = store.profile
@@ -227,6 +240,8 @@ def papers_for(
             "meeting": mctx,
             **case_paper_context(store, case, meeting["date"], case_actions, assessments),
         }
+        if restricted_keys is not None:
+            ctx.update(restricted_for_case(store, case["id"], restricted_keys))
         for fmt in formats:
             files[f"paper-{mid}-{case['id']}.{fmt}"] = papers.render_case_paper(
                 ctx, fmt, store.root
@@ -248,6 +263,28 @@ def papers_for(
         files[f"agenda-{mid}.{fmt}"] = papers.render_agenda(agenda_ctx, fmt, store.root)
         files[f"action-log-{mid}.{fmt}"] = papers.render_action_log(log_ctx, fmt, store.root)
     return files
+
+
+def my_restricted_groups(store: Store) -> dict:
+    """The restricted groups whose keys this identity holds, to include their items in
+    papers; refuses when it holds none (nothing restricted could be included)."""
+    mine = groups.my_groups(store)
+    if not mine:
+        raise NotAllowedError(
+            "You are not a member of any restricted group, so there is nothing restricted "
+            "you could include (include_restricted)."
+        )
+    return mine
+
+
+def restricted_for_case(store: Store, case_id: str, keys: dict) -> dict:
+    """The restricted items about a case that ``keys`` open, and the groups they are
+    restricted to (for the marking on every page; None when there are none)."""
+    items = restricted.items_about(store, restricted.related_subjects(store, case_id), keys)
+    return {
+        "restricted": items,
+        "restricted_to": ", ".join(sorted({i["group"] for i in items})) or None,
+    }
 
 
 def agenda_sections(standing: list[dict], items: list[dict], closing: list[str]) -> dict:

@@ -9,7 +9,12 @@ from pathlib import Path
 
 from panelctl.base.dates import LONDON, show_date, today
 from panelctl.base.errors import NotAllowedError
-from panelctl.meetings.agenda import meeting_context, panel_context
+from panelctl.meetings.agenda import (
+    meeting_context,
+    my_restricted_groups,
+    panel_context,
+    restricted_for_case,
+)
 from panelctl.meetings.schedule import get_meeting
 from panelctl.model import records
 from panelctl.outputs import papers
@@ -24,7 +29,9 @@ def answered_items(titles: list[str], said: dict) -> list[dict]:
     return rows + [{"title": t, "text": x} for t, x in said.items() if t not in titles]
 
 
-def minutes_context(store: Store, meeting: dict) -> dict:
+def minutes_context(store: Store, meeting: dict, restricted_keys: dict | None = None) -> dict:
+    """The minutes' context; with ``restricted_keys``, each case's discussion also holds
+    the restricted items about it those keys open, and every page is marked."""
     minutes = meeting.get("minutes") or {"status": "draft"}
     profile = store.profile
     agenda = profile.get("agenda") or {}
@@ -35,11 +42,17 @@ def minutes_context(store: Store, meeting: dict) -> dict:
                 {"name": d["name"], "interest": d.get("interest") or None}
             )
     discussions = []
+    restricted_to: set[str] = set()
     for d in meeting.get("discussions") or []:
         actions = [store.read(a) for a in d.get("actions") or []]
+        items = []
+        if restricted_keys is not None:
+            items = restricted_for_case(store, d["case"], restricted_keys)["restricted"]
+            restricted_to.update(i["group"] for i in items)
         discussions.append(
             {
                 "case": d["case"],
+                "restricted": items,
                 "items": answered_items(list(agenda.get("case_items") or []), d.get("items") or {}),
                 "risk_agreed": d.get("risk_agreed"),
                 "decision": d.get("decision"),
@@ -81,6 +94,7 @@ def minutes_context(store: Store, meeting: dict) -> dict:
         "quorate": bool(meeting.get("quorate")),
         "quorum_note": quorum_sentence(meeting.get("quorum_note")),
         "discussions": discussions,
+        "restricted_to": ", ".join(sorted(restricted_to)) or None,
     }
 
 
@@ -94,16 +108,25 @@ def attendance_sections(attendance: list[dict]) -> dict:
     }
 
 
-def render_minutes(store: Store, meeting_id: str, fmt: str, *, used: list | None = None) -> str:
-    """The minutes as text (md, html) or an encrypted PDF. ``used``, when given, receives
-    the ids of the records whose data they hold: the meeting, the cases discussed and the
-    actions set."""
+def render_minutes(
+    store: Store,
+    meeting_id: str,
+    fmt: str,
+    include_restricted: bool = False,
+    *,
+    used: list | None = None,
+) -> str:
+    """The minutes as text (md, html) or an encrypted PDF; with ``include_restricted``,
+    with the restricted items about each case discussed that this identity's groups can
+    read, marked on every page. ``used``, when given, receives the ids of the records whose
+    data they hold: the meeting, the cases discussed and the actions set."""
     meeting = get_meeting(store, meeting_id)
     if meeting.get("status") != "held":
         raise NotAllowedError(
             f"{meeting_id} has not been held yet; run it with `panelctl meeting run {meeting_id}`."
         )
-    ctx = minutes_context(store, meeting)
+    keys = my_restricted_groups(store) if include_restricted else None
+    ctx = minutes_context(store, meeting, keys)
     if used is not None:
         used.append(meeting_id)
         for d in meeting.get("discussions") or []:
@@ -119,13 +142,14 @@ def minutes_out(
     out: Path | None = None,
     overwrite: bool = False,
     show: Callable[[str], object] | None = None,
+    include_restricted: bool = False,
 ) -> list[Path]:
     """Render the minutes out of the store, logged as one disclosure: into the folder
     ``out`` (``minutes-M-0003.html``; its files returned), or else given to ``show``
     (standard output) once the disclosure is committed."""
     check_can_disclose(store)
     used: list[str] = []
-    text = render_minutes(store, meeting_id, fmt, used=used)
+    text = render_minutes(store, meeting_id, fmt, include_restricted, used=used)
     form = str(fmt)  # (a PDF's format carries its password: only its name is kept)
     if out is None:
         log_disclosure(store, output="minutes", form=form, records=used)

@@ -291,6 +291,16 @@ DISCLOSURE = RecordType(
     computed_types={"reader": str, "role": str, "agency": str},
 )
 
+RESTRICTED = RecordType(
+    name="restricted",
+    plural="restricted",
+    prefix="RI",
+    width=5,
+    struct=types.Restricted,
+    #: never ``sealed``: the index is readable to every reader
+    index_fields=("subject", "group", "epoch", "by", "added"),
+)
+
 TYPES: dict[str, RecordType] = {
     t.name: t
     for t in (
@@ -307,6 +317,7 @@ TYPES: dict[str, RecordType] = {
         REMINDER,
         ERASURE,
         DISCLOSURE,
+        RESTRICTED,
     )
 }
 BY_PREFIX: dict[str, RecordType] = {t.prefix: t for t in TYPES.values()}
@@ -329,8 +340,8 @@ def without_cases(record: dict | None, cases: set[str] | frozenset[str]) -> dict
 def case_scope(rtype: RecordType, record: dict) -> list[str]:
     """The cases a record is about, whose keys it is sealed under (so that erasing any of
     them makes every version of it unreadable): a case itself; an assessment, action or
-    decision of a case; a link that names a case; a meeting that has a case on its agenda
-    or discussed it. Sorted, without repeats."""
+    decision of a case; a link that names a case; a restricted item about a case; a meeting
+    that has a case on its agenda or discussed it. Sorted, without repeats."""
     name = rtype.name
     if name == "case":
         found = [record.get("id")]
@@ -338,6 +349,8 @@ def case_scope(rtype: RecordType, record: dict) -> list[str]:
         found = [record.get("case")]
     elif name == "link":
         found = [record.get("a"), record.get("b")]
+    elif name == "restricted":
+        found = [record.get("subject")]
     elif name == "meeting":
         found = [*(record.get("cases") or []), *(d.get("case") for d in record.get("discussions") or [])]
     else:

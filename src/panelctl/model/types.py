@@ -625,3 +625,28 @@ class Disclosure(Record, kw_only=True):
         list[str] | None, Meta(description="To whom, where known (e-mail addresses)")
     ] = None
     command: Annotated[str, Meta(description="The command that made it (without its values)")]
+
+
+class Restricted(Record, kw_only=True):
+    """An item restricted to a group of readers (see ``panelctl.casework.restricted``):
+    every reader sees what it is about, its group, who added it and when; only the group's
+    members can open ``sealed`` (a text note, or a person's, location's or link's sensitive
+    fields). Written once: it never changes afterwards."""
+
+    FORMAT: ClassVar[int] = 4  # a type new in format 4 (panelctl 0.4.0)
+    subject: Annotated[
+        str,
+        Meta(
+            description="The record it is about: a case, person, location or link id",
+            pattern=r"^(C|P|L|K)-[0-9]{4,9}$",
+        ),
+    ]
+    group: Annotated[
+        str, Meta(description="The group that may read it", pattern=r"^[a-z][a-z0-9-]{0,31}$")
+    ]
+    epoch: Annotated[int, Meta(description="The group's key epoch it is sealed under", ge=1)]
+    by: Annotated[str, Meta(description="Who added it")]
+    added: Annotated[dt.date, Meta(description="When it was added")]
+    sealed: Annotated[
+        str, Meta(description="The content, sealed to the group's key (base64); not readable here")
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from panelctl.base.errors import InvalidInputError, NotAllowedError, NotFoundError
 from panelctl.crypto.keyring import Reader, new_reader
 from panelctl.panel.directory import chair_warnings
+from panelctl.panel.groups import remove_from_all
 from panelctl.store.core import Store
 
 
@@ -47,7 +48,8 @@ def find_reader(store: Store, who: str) -> Reader:
 
 
 def remove_reader(store: Store, who: str) -> Reader:
-    """Start a new key epoch without ``who`` and re-encrypt every record, in one commit."""
+    """Start a new key epoch without ``who`` and re-encrypt every record, in one commit;
+    they leave every restricted group too (a new epoch of each)."""
     with store.transaction() as tx:
         store.require_role("coordinator")
         reader = find_reader(store, who)
@@ -60,4 +62,6 @@ def remove_reader(store: Store, who: str) -> Reader:
         new = old.remove(reader)
         tx.message = f"Remove reader {reader.label} and re-encrypt under key epoch {new.epoch}"
         tx.rekey(new)
+        # and out of every restricted group, each at a new group epoch, in the same commit
+        remove_from_all(store, tx, reader.recipient)
     return reader

@@ -45,6 +45,7 @@ from panelctl.base.errors import (
     InvalidInputError,
     MidSyncError,
     NotAReaderError,
+    PanelctlError,
     SyncRefusedError,
 )
 from panelctl.base.fsutil import atomic_write
@@ -286,6 +287,8 @@ def _take(
     case-key table as fetched (merged into this clone's before the replay)."""
     root = store.root
     _require_readable(store, incoming)
+    if not dry_run:  # the remote's case keys, so that its records can be checked
+        casekeys_store.take_incoming(store, keys=_incoming_keys(store, incoming))
     found = verify_incoming(store, incoming)
     if found.problems:
         raise _does_not_verify(found.problems)
@@ -572,6 +575,16 @@ def _replay_one(
 
 def _approved(record: dict | None) -> bool:
     return bool(record) and (record.get("minutes") or {}).get("status") == "approved"
+
+
+def _incoming_keys(store: Store, incoming: str) -> dict[int, bytes]:
+    """The epoch keys of the remote's keyring (not yet verified: only to open its case-key
+    table, which is itself sealed), or none when this identity cannot open it."""
+    raw = gitio.contents_at(store.root, incoming, [KEYRING_PATH])[KEYRING_PATH]
+    try:
+        return Keyring.open(raw or b"", store.identity, store.store_id, Path(KEYRING_PATH)).keys
+    except PanelctlError:
+        return {}
 
 
 def _plain(store: Store, keys: dict[int, bytes], path: str, blob: bytes | None) -> dict | None:

@@ -156,12 +156,15 @@ def forget_incoming(root: Path) -> None:
     set_ref(root, None, INCOMING)
 
 
-def take_incoming(store, reseal: bool = False) -> tuple[bool, CaseKeys | None]:
+def take_incoming(
+    store, reseal: bool = False, keys: dict[int, bytes] | None = None
+) -> tuple[bool, CaseKeys | None]:
     """Merge the shared table sync fetched into this clone's (saved at once); whether it
     brought keys, and the shared table as read (None when there was none, or it was
     damaged: a pusher without a key can spoil it, and this clone's copy replaces it).
     ``reseal``: save this clone's table under the keyring now in force even if unchanged
-    (after taking the remote's keyring)."""
+    (after taking the remote's keyring); ``keys``: epoch keys of the remote's keyring, not
+    yet taken (so its records can be checked before they are)."""
     oid = ref_value(store.root, INCOMING)
     if oid is None:
         if reseal:
@@ -169,7 +172,9 @@ def take_incoming(store, reseal: bool = False) -> tuple[bool, CaseKeys | None]:
         return False, None
     raw = gitio._cat_batch(keys_repo(store.root), [oid])[0]
     try:
-        incoming = CaseKeys.from_bytes(raw or b"", store.store_id, store.keyring.keys)
+        incoming = CaseKeys.from_bytes(
+            raw or b"", store.store_id, {**store.keyring.keys, **(keys or {})}
+        )
     except TamperedError:
         if reseal:
             store.save_case_keys(force=True)

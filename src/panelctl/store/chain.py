@@ -18,7 +18,9 @@ pins the first time it sees the store), and that reader's role allows every chan
   disclosure records only, and ``recovery`` (a key kept for emergencies) writes nothing;
 - a disclosure record (the log of personal data written out of the store) is written once,
   by the reader it names, and never changed or deleted by anyone: a new key epoch may
-  re-encrypt it, but its content stays as it was.
+  re-encrypt it, but its content stays as it was;
+- a restricted item (``restricted/``) is added in the name of the reader who signs it,
+  and never changes once written (only a coordinator may delete it, as any record).
 
 A keyring never goes back to an older key epoch, keeps every earlier epoch's key, and
 moves to a new epoch whenever a reader is removed. A record written in a commit is
@@ -163,6 +165,17 @@ def check_change(
             message = _disclosure_finding(rtype, signer, change.status, *meeting_versions(path))
             if message:
                 refuse(path, message)
+        if rtype.name == "restricted":
+            old, new = (_same_format(rtype, v) for v in meeting_versions(path))
+            if change.status == "M" and old != new:
+                refuse(
+                    path,
+                    "changes a restricted item, which is written once and never changed "
+                    "(its sealed content could be lost or replaced)",
+                )
+            # (an item no key opens any more, an erased case's, was checked when taken)
+            elif change.status == "A" and new is not None and new.get("by") != signer.name:
+                refuse(path, f"adds a restricted item in another reader's name ({who})")
         if rtype.name == "meeting":
             old, new = (_same_format(rtype, v) for v in meeting_versions(path))
             old_minutes = (old or {}).get("minutes") or {}

@@ -64,6 +64,12 @@ def edit_record(
     ``interactive``: a person is at a terminal, so a problem re-opens the editor.
     ``folder``: where the private folder is made (default: /dev/shm, else the temp folder)."""
     rtype = records.type_of_id(record_id)
+    if rtype is records.RESTRICTED:
+        # its content is sealed to a group: an edit could only lose or replace it unseen
+        raise NotAllowedError(
+            f"{record_id} is a restricted item, which is written once and never edited; add "
+            "a new restricted item to correct it (a coordinator may delete this one)."
+        )
     stored = store.read_plaintext(record_id)
     original = records.parse(rtype, stored, record_id)
     text = yamlio.dump_for_editing(original)

@@ -21,7 +21,9 @@ from panelctl.store import chain, gitio
 from panelctl.store.core import RECORD_FOLDERS, Store
 
 #: record types whose versions the rules read (an approved meeting, a disclosure)
-_READ_WHOLE = tuple(records.BY_FOLDER[f] for f in ("meetings", "disclosures", "erasures"))
+_READ_WHOLE = tuple(
+    records.BY_FOLDER[f] for f in ("meetings", "disclosures", "erasures", "restricted")
+)
 
 
 @dataclass(frozen=True)
