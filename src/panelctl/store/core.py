@@ -649,19 +649,7 @@ class Transaction:
         """Stage a record again as it is, sealed the way this transaction seals (under its
         case keys, for `migrate` to format 4), even though its content is unchanged."""
         rtype = records.type_of_id(record_id)
-        record = self.store.read(record_id)
-        path = rtype.path_for(record_id)
-        keyring = self.store.keyring
-        self.staged[path] = envelope.encrypt(
-            keyring.key,
-            keyring.epoch,
-            self.store.store_id,
-            path,
-            records.dump(rtype, record),
-            self._slots(rtype, record),
-        )
-        self.index_updates[path] = (rtype.name, records.index_entry(rtype, record))
-        self.operations.append(("Update", f"{rtype.name} {record_id}"))
+        self._stage(rtype, self.store.read(record_id), "Update", unchanged_too=True)
 
     def put_file(self, path: str, content: bytes | None) -> None:
         """Stage a signed file that is not a record (the settings, the profile copy, a risk
@@ -704,13 +692,15 @@ class Transaction:
                 )
         self.set_keyring(keyring)
 
-    def _stage(self, rtype: RecordType, record: dict, verb: str) -> None:
+    def _stage(
+        self, rtype: RecordType, record: dict, verb: str, unchanged_too: bool = False
+    ) -> None:
         records.validate(rtype, record)
         path = rtype.path_for(record["id"])
         plaintext = records.dump(rtype, record)  # at this panelctl's format (an upgrade)
         records.check_size(rtype, record["id"], len(plaintext))
         target = self.store.root / path
-        if path not in self.staged and target.exists():
+        if path not in self.staged and target.exists() and not unchanged_too:
             before = self.store.decrypt(path, target.read_bytes())
             if before == plaintext:
                 return  # unchanged: leave the file byte-identical, make no commit
