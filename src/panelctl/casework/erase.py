@@ -196,7 +196,7 @@ def _rule(store: Store, case: dict, as_of: date) -> str:
     ends, why = ended
     if ends <= as_of:
         return f"retention: {why} (ended {dates.show_date(ends)})"
-    return f"before the end of retention ({why}, {dates.show_date(ends)}): on request or order"
+    return f"on request or order; its retention period runs to {dates.show_date(ends)}: {why}"
 
 
 def _check_reason(case: dict, reason: str) -> None:

@@ -395,7 +395,17 @@ class Store:
             raise TamperedError(
                 f"{path} names a key epoch newer than this store's keyring; restore it from git."
             )
-        return envelope.decrypt(keyring.keys, self.store_id, path, blob, self._case_key_view)
+        try:
+            return envelope.decrypt(keyring.keys, self.store_id, path, blob, self._case_key_view)
+        except ErasedError as error:
+            erased = [c for c in error.cases if c in self.erased_ids()]
+            if not erased:
+                raise
+            raise ErasedError(
+                f"{path} is about case {erased[0]}, which was erased: nothing of it can be "
+                "read again.",
+                cases=erased,
+            ) from None
 
     def read_plaintext(self, record_id: str) -> bytes:
         path = self.path_of(record_id)
