@@ -334,6 +334,7 @@ def _journal_paths(store: Store, paths: set[str]) -> None:
 def _checkout(store: Store, head: str | None, target: str) -> None:
     """Move the clone to ``target`` (verified): files, git's index, HEAD, trust."""
     gitio.move_to(store.root, head or "", target)
+    store._erased = None  # the remote's erasure records are in the tree now
     trust = chain.read_trust(store.private)
     if trust is not None:
         trust.verified = target
