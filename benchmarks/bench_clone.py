@@ -35,7 +35,10 @@ from bench_store import build_store, drop_index  # noqa: E402  (also isolates gi
 
 from panelctl.crypto.identity import create_identity_file, read_identity_file  # noqa: E402
 from panelctl.model import records  # noqa: E402
-from panelctl.store import gitio  # noqa: E402
+from panelctl.store import (
+    casekeys,  # noqa: E402
+    gitio,  # noqa: E402
+)
 from panelctl.store.core import Store, setup_clone  # noqa: E402
 from panelctl.store.verify import verify  # noqa: E402
 
@@ -67,6 +70,10 @@ def bench_size(base: Path, identity_path: Path, size: int, runs: int) -> dict:
     remote = base / f"remote-{size}.git"
     if not remote.exists():
         run(["git", "clone", "--quiet", "--bare", str(folder), str(remote)])
+        keys = casekeys.keys_repo(folder)  # the case-key table, as `panelctl sync` pushes it
+        if keys is not None:
+            run(["git", "-C", str(keys), "push", "-q", str(remote),
+                 f"+{casekeys.REF}:{casekeys.REF}"])  # fmt: skip
     identity = read_identity_file(identity_path).unlock()
     scratch = base / "scratch"
     panelctl = [sys.executable, "-m", "panelctl", "--identity", str(identity_path), "clone"]

@@ -40,6 +40,7 @@ from panelctl.crypto.identity import create_identity_file, read_identity_file  #
 from panelctl.model import records  # noqa: E402
 from panelctl.panel import sync as syncing  # noqa: E402
 from panelctl.panel.access import add_reader  # noqa: E402
+from panelctl.store import casekeys  # noqa: E402
 from panelctl.store.core import Store, setup_clone  # noqa: E402
 
 CHANGES = 100
@@ -86,6 +87,9 @@ def build(base: Path, n_cases: int) -> dict:
     add_reader(store, b.recipient, "Dee Deputy", "Bench Council", "coordinator")
     remote = base / "remote.git"
     git(base, "clone", "-q", "--bare", str(a_root), str(remote))
+    # the case-key table too (git's clone copies branches only; `panelctl sync` pushes it)
+    ref = casekeys.REF
+    git(casekeys.keys_repo(a_root), "push", "-q", str(remote), f"+{ref}:{ref}")
     git(a_root, "remote", "add", "origin", str(remote))
     git(a_root, "fetch", "-q", "origin")
     git(a_root, "branch", "-q", "--set-upstream-to=origin/main")
@@ -93,6 +97,10 @@ def build(base: Path, n_cases: int) -> dict:
     started = time.perf_counter()
     git(base, "clone", "-q", str(remote), str(b_root))
     setup_clone(b_root)
+    casekeys.fetch(b_root, "origin")  # what `panelctl clone` does
+    keys = casekeys.keys_repo(b_root)
+    git(keys, "update-ref", casekeys.REF, casekeys.INCOMING)
+    git(keys, "update-ref", "-d", casekeys.INCOMING)
     panelctl(b_root, b_id, "verify")  # trust on first use
     panelctl(b_root, b_id, "case", "list", "--format", "json")  # the index
     cloned = time.perf_counter() - started

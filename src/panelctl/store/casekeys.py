@@ -141,9 +141,14 @@ def fetch(root: Path, remote: str) -> bool:
     """Fetch ``remote``'s table to INCOMING here; whether it has one."""
     url = gitio.remote_url(root, remote) or remote
     repo = keys_repo(root, create=True)
-    gitio.run(repo, ["update-ref", "-d", INCOMING], check=False)
-    if REF not in gitio.run(repo, ["ls-remote", url, REF], env=gitio.remote_env()).split():
+    listed = gitio.run(repo, ["ls-remote", url, REF], env=gitio.remote_env()).split()
+    if REF not in listed:
+        gitio.run(repo, ["update-ref", "-d", INCOMING], check=False)
         return False
+    shared = listed[listed.index(REF) - 1]
+    if shared == ref_value(root, REF):  # the same table as this clone's: nothing to fetch
+        gitio.run(repo, ["update-ref", INCOMING, shared])
+        return True
     gitio.run(
         repo,
         ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", url, f"+{REF}:{INCOMING}"],
@@ -170,6 +175,8 @@ def take_incoming(
         if reseal:
             store.save_case_keys(force=True)
         return False, None
+    if oid == ref_value(store.root, REF) and not reseal and not keys:
+        return False, None  # the very table this clone holds (push_if_needed: nothing to push)
     raw = gitio._cat_batch(keys_repo(store.root), [oid])[0]
     try:
         incoming = CaseKeys.from_bytes(
@@ -187,7 +194,10 @@ def take_incoming(
 def apply_erasures(store) -> set[str]:
     """Forget the keys of every case an erasure record in the tree names; the cases whose
     keys were here (saved at once; the old tables are purged when the sync ends)."""
-    gone = store.case_keys.forget(erased_cases(store))
+    erased = erased_cases(store)
+    if not erased:
+        return set()  # (the table is not even read)
+    gone = store.case_keys.forget(erased)
     store.save_case_keys()
     return gone
 
@@ -195,6 +205,8 @@ def apply_erasures(store) -> set[str]:
 def push_if_needed(store, remote: str, shared: CaseKeys | None) -> bool:
     """Push this clone's table when the shared one lacks a key, holds an erased case's, or
     is missing or damaged; False when the shared table moved meanwhile (fetch again)."""
+    if ref_value(store.root, INCOMING) == ref_value(store.root, REF) is not None:
+        return True  # the shared table is this clone's own
     table = store.case_keys
     if shared is not None and shared.entries == table.entries:
         return True
