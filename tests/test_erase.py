@@ -386,3 +386,29 @@ def test_the_case_key_table_is_bound_to_its_store_and_epoch():
     for bad in (raw[:-1], raw[:20], raw.replace(b"\x00\x00\x00\x03", b"\x00\x00\x00\x02", 1)):
         with pytest.raises(TamperedError):
             CaseKeys.from_bytes(bad, bytes(16), {2: key, 3: key})
+
+
+def test_a_write_that_fails_puts_back_the_table_as_it_was_under_the_lock(
+    store, coordinator, monkeypatch
+):
+    """Two processes: A read the case keys, then B nominated a child (a new key saved).
+    A's own nomination then fails at its commit: the table is put back as B left it, not
+    as A first read it, so B's child stays readable."""
+    from panelctl.store import gitio
+
+    store.create("case", {"status": "open", "child": {"name": "First Child"}})
+    a = Store(store.root, coordinator.unlock())
+    a.read("C-0001")  # A holds the table as it was
+    b = Store(store.root, coordinator.unlock())
+    assert b.create("case", {"status": "open", "child": {"name": CANARY}}) == "C-0002"
+
+    def failing(*_args, **_kwargs):
+        raise OSError("disk trouble")
+
+    monkeypatch.setattr(gitio, "commit", failing)
+    with pytest.raises(OSError):
+        a.create("case", {"status": "open", "child": {"name": "Third Child"}})
+    monkeypatch.undo()
+    fresh = Store(store.root, coordinator.unlock())
+    assert fresh.read("C-0002")["child"]["name"] == CANARY
+    assert not fresh.exists("C-0003")

@@ -773,7 +773,9 @@ class Transaction:
             batch.will_write(paths)
         table = store._case_keys
         new_keys = table is not None and table.changed
-        keys_before = store._case_keys_oid
+        # the table as it is now, under the lock (another process may have saved one since
+        # this one read it): what a write that does not land puts back
+        keys_before = casekeys_store.ref_value(store.root) if new_keys else None
         try:
             _write_journal(journal, paths, before, (keys_before,) if new_keys else None)
         except (OSError, NoSpaceError) as error:
