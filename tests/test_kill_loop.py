@@ -87,7 +87,10 @@ def start_loop(root: Path, identity: Path, run: int, log: Path, go: Path) -> sub
 
 
 def kill_group(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGKILL)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # (already gone)
+        pass
     proc.wait(timeout=30)
 
 
@@ -119,7 +122,7 @@ def whole_records(store: Store, since: str | None) -> int:
     return len(paths)
 
 
-def test_sigkill_of_a_write_loop_never_needs_manual_repair(tmp_path, coordinator, cli):
+def test_sigkill_of_a_write_loop_never_needs_manual_repair(tmp_path, coordinator, cli, request):
     store = create_store(
         tmp_path / "store", "cse-marac", "Kill MARAC", coordinator.unlock(), "B&NES Council"
     )
@@ -145,6 +148,7 @@ def test_sigkill_of_a_write_loop_never_needs_manual_repair(tmp_path, coordinator
     started = time.monotonic()
     laps = []
     loop = start_loop(root, coordinator.path, 0, log, tmp_path / "go-0")
+    request.addfinalizer(lambda: kill_group(loop))  # the last loop, also when a check fails
     for run in range(RUNS):
         lap = time.monotonic()
         before = git(root, "rev-parse", "HEAD").strip()
