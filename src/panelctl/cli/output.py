@@ -84,6 +84,23 @@ def _plain_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], title
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+def show_one(record: dict, fmt: Format) -> bool:
+    """One record (a `show` command) as JSON on stdout, when ``fmt`` asks for it: whether
+    it was shown (False: the caller prints its table). CSV is refused: one record has no
+    rows."""
+    if fmt is Format.json:
+        import json
+
+        json.dump(record, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return True
+    if fmt is Format.csv:
+        from panelctl.base.errors import InvalidInputError
+
+        raise InvalidInputError("show prints a table or JSON; give --format table or json.")
+    return False
+
+
 def say(message: str) -> None:
     """A message for the person (stderr), never data."""
     sys.stdout.flush()

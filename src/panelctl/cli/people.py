@@ -4,9 +4,8 @@ from typing import Annotated
 
 import typer
 
-from panelctl.base.errors import InvalidInputError
 from panelctl.cli.common import open_store
-from panelctl.cli.output import Format, emit, say
+from panelctl.cli.output import Format, emit, say, show_one
 
 person_app = typer.Typer(
     rich_markup_mode=None,
@@ -56,15 +55,8 @@ LINK_COLUMNS = [
 
 def _show(record: dict, links: list[dict], fmt: Format) -> None:
     """One record's fields, then its links; as text or as one JSON object."""
-    if fmt is Format.json:
-        import json
-        import sys
-
-        json.dump({**record, "links": links}, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
+    if show_one({**record, "links": links}, fmt):
         return
-    if fmt is Format.csv:
-        raise InvalidInputError("show prints a table or JSON; give --format table or json.")
     from panelctl.base.dates import for_display
 
     if record.get("police_only"):

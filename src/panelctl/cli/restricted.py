@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from panelctl.cli.common import open_store
-from panelctl.cli.output import Format, emit, say
+from panelctl.cli.output import Format, emit, say, show_one
 
 restricted_app = typer.Typer(
     rich_markup_mode=None,
@@ -88,19 +88,13 @@ def restricted_show(
 
     Example: panelctl restricted show RI-00001
     """
-    import json
 
     from panelctl.base.dates import for_display
-    from panelctl.base.errors import InvalidInputError
     from panelctl.casework.restricted import content_text, show_item
 
     plain, content = show_item(open_store(), item_id)
-    if fmt is Format.json:
-        json.dump({**plain, "content": content}, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
+    if show_one({**plain, "content": content}, fmt):
         return
-    if fmt is Format.csv:
-        raise InvalidInputError("show prints a table or JSON; give --format table or json.")
     typer.echo(f"RESTRICTED TO: {plain['group']}")
     for key in ("id", "subject", "group", "by", "added"):
         typer.echo(f"{key}: {for_display(plain[key])}")
