@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_store import build_store  # noqa: E402  (also isolates git config)
+from bench_store import add_store_options, kept_store  # noqa: E402  (also isolates git config)
 
-from panelctl.crypto.identity import create_identity_file, read_identity_file  # noqa: E402
+from panelctl.crypto.identity import read_identity_file  # noqa: E402
 from panelctl.store.core import Store  # noqa: E402
 from panelctl.store.disclosures import list_disclosures, log_disclosure  # noqa: E402
 
@@ -45,21 +45,9 @@ def median_ms(runs: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=10000)
-    parser.add_argument("--keep", type=Path, help="build here once, or reuse")
-    parser.add_argument("--store", type=Path)
-    parser.add_argument("--identity", type=Path)
+    add_store_options(parser)
     options = parser.parse_args()
-    if options.store:
-        root, identity = options.store, options.identity
-    else:
-        base = options.keep or Path("/tmp/bench-disclosures")
-        root, identity = base / "store", base / "identity.json"
-        if not root.exists():
-            base.mkdir(mode=0o700, parents=True, exist_ok=True)
-            base.chmod(0o700)
-            create_identity_file(identity, "Sam Coordinator", "sam@example.gov.uk", None, log_n=14)
-            build_store(root, identity, options.cases, 2000, seed=14)
+    root, identity = kept_store(options, Path("/tmp/bench-disclosures"), seed=14)
     env = {**os.environ, "PANELCTL_STORE": str(root), "PANELCTL_IDENTITY": str(identity)}
     report = ["report", "bimonthly", "--period", "2024-11..2024-12", "--format", "csv"]
     suppressed = [process(env, *report, "--suppress-small") for _ in range(5)]

@@ -21,29 +21,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_store import build_store  # noqa: E402  (also isolates git config)
+from bench_store import add_store_options, kept_store  # noqa: E402  (also isolates git config)
 
-from panelctl.crypto.identity import create_identity_file, read_identity_file  # noqa: E402
+from panelctl.crypto.identity import read_identity_file  # noqa: E402
 from panelctl.followup.retention import retention_due  # noqa: E402
 from panelctl.store.core import Store  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=10000)
-    parser.add_argument("--keep", type=Path, help="build here once, or reuse")
-    parser.add_argument("--store", type=Path)
-    parser.add_argument("--identity", type=Path)
+    add_store_options(parser)
     options = parser.parse_args()
-    if options.store:
-        root, identity = options.store, options.identity
-    else:
-        base = options.keep or Path("/tmp/bench-retention")
-        root, identity = base / "store", base / "identity.json"
-        if not root.exists():
-            base.mkdir(parents=True, exist_ok=True)
-            create_identity_file(identity, "Sam Coordinator", "sam@example.gov.uk", None, log_n=14)
-            build_store(root, identity, options.cases, 2000, seed=12)
+    root, identity = kept_store(options, Path("/tmp/bench-retention"), seed=12)
     store = Store(root, read_identity_file(identity).unlock())
     as_of = date(2040, 1, 1)  # far on: every closed case is past 6 years
     rows = retention_due(store, as_of)  # warms the index

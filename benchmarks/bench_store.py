@@ -232,6 +232,29 @@ class GitTimer:
         gitio.run = self._original
 
 
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """--cases, --keep (build there once, or reuse) and --store/--identity (an existing store)."""
+    parser.add_argument("--cases", type=int, default=10000)
+    parser.add_argument("--keep", type=Path, help="build here once, or reuse")
+    parser.add_argument("--store", type=Path)
+    parser.add_argument("--identity", type=Path)
+
+
+def kept_store(options: argparse.Namespace, default: Path, seed: int) -> tuple[Path, Path]:
+    """The store and identity file the options name, building ``--cases`` cases in
+    ``--keep`` (else ``default``) the first time: (store folder, identity file)."""
+    if options.store:
+        return options.store, options.identity
+    base = options.keep or default
+    root, identity = base / "store", base / "identity.json"
+    if not root.exists():
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        base.chmod(0o700)  # an identity's folder must be private
+        create_identity_file(identity, "Sam Coordinator", "sam@example.gov.uk", None, log_n=14)
+        build_store(root, identity, options.cases, 2000, seed=seed)
+    return root, identity
+
+
 def build_store(root: Path, identity_path: Path, n_cases: int, chunk: int, seed: int) -> dict:
     identity = read_identity_file(identity_path).unlock()
     rng = random.Random(seed)
